@@ -1,0 +1,3 @@
+module github.com/reten/reconcile
+
+go 1.26.8
