@@ -20,12 +20,21 @@ func (p Position) String() string {
 	return fmt.Sprintf("%s, row %d", p.File, p.Row)
 }
 
+// Layout is how one input file is written. Every row of the file shares it, so
+// reports can give rows back in the user's own columns and format.
+type Layout struct {
+	File      string   // as given on the command line
+	Kind      string   // "csv" or "xlsx"
+	Sheet     string   // xlsx: the sheet read
+	Delimiter rune     // csv: the field separator found or chosen
+	Encoding  string   // csv: "utf-8", "utf-8-bom" or "windows-1252"
+	Columns   []string // the header cells as the user wrote them; never modify
+}
+
 // Row is one data row of an input file.
 type Row struct {
-	Pos Position
-	// Columns are the header cells as the user wrote them; shared by every row
-	// of the same file, so never modify it.
-	Columns []string
-	// Cells are the row's cells as the user had them, aligned with Columns.
+	Pos    Position
+	Layout *Layout
+	// Cells are the row's cells as the user had them, aligned with Layout.Columns.
 	Cells []string
 }
