@@ -57,10 +57,13 @@ type Attempt struct {
 
 // Outcome is the final outcome of an attempt.
 type Outcome struct {
-	Class    string    `json:"class"` // a reconcile.Class: ok, overridden, rejected, conflict, failed, skipped
-	Status   int       `json:"status,omitempty"`
-	ResultID string    `json:"result_id,omitempty"`
-	Message  string    `json:"message,omitempty"`
+	Class    string `json:"class"` // a reconcile.Class: ok, overridden, rejected, conflict, failed, skipped
+	Status   int    `json:"status,omitempty"`
+	ResultID string `json:"result_id,omitempty"`
+	Message  string `json:"message,omitempty"`
+	// InDoubt is true when the API may hold the result though no answer said
+	// so: a 5xx, timeout or dropped connection after the request went out.
+	InDoubt  bool      `json:"in_doubt,omitempty"`
 	Finished time.Time `json:"finished"`
 }
 
@@ -68,7 +71,6 @@ type Outcome struct {
 const (
 	classOK         = "ok"
 	classOverridden = "overridden"
-	classFailed     = "failed"
 )
 
 // Accepted reports whether the outcome means the API stored the result.
@@ -102,9 +104,9 @@ func (e *Entry) Accepted() *Attempt {
 
 // Unsettled returns the latest attempt of another run than run that sent the
 // same payload (hash) and may have been stored without our knowing: it has no
-// final outcome (the run was killed with the request in flight) or ended
-// failed (a 5xx, timeout or dropped connection can hide a stored result). A 409
-// for such a payload is our own earlier result, not someone else's.
+// final outcome (the run was killed with the request in flight) or its outcome
+// is InDoubt (a 5xx, timeout or dropped connection can hide a stored result).
+// A 409 for such a payload is our own earlier result, not someone else's.
 //
 // Attempts of run itself are left out: the attempt in progress has no outcome
 // yet and must not vouch for itself. Within a run, the submitter knows whether
@@ -115,7 +117,7 @@ func (e *Entry) Unsettled(hash, run string) *Attempt {
 		if a.Run == run || a.Hash != hash {
 			continue
 		}
-		if a.Outcome == nil || a.Outcome.Class == classFailed {
+		if a.Outcome == nil || a.Outcome.InDoubt {
 			return a
 		}
 	}

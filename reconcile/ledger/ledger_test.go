@@ -57,7 +57,8 @@ func TestEntryUnsettled(t *testing.T) {
 	}{
 		{"never sent", nil, "h1", ""},
 		{"killed in flight, same payload", []Attempt{att("r1", "h1", nil)}, "h1", "r1"},
-		{"failed, same payload", []Attempt{att("r1", "h1", out("failed"))}, "h1", "r1"},
+		{"failed in doubt, same payload", []Attempt{att("r1", "h1", &Outcome{Class: "failed", InDoubt: true})}, "h1", "r1"},
+		{"failed before sending is settled", []Attempt{att("r1", "h1", out("failed"))}, "h1", ""},
 		{"killed in flight, other payload", []Attempt{att("r1", "h1", nil)}, "h2", ""},
 		{"rejected is settled", []Attempt{att("r1", "h1", out("rejected"))}, "h1", ""},
 		{"conflict is settled", []Attempt{att("r1", "h1", out("conflict"))}, "h1", ""},
