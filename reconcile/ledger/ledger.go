@@ -61,6 +61,8 @@ type Outcome struct {
 	Status   int    `json:"status,omitempty"`
 	ResultID string `json:"result_id,omitempty"`
 	Message  string `json:"message,omitempty"`
+	// Requests is how many requests the attempt sent, retries included.
+	Requests int `json:"requests,omitempty"`
 	// InDoubt is true when the API may hold the result though no answer said
 	// so: a 5xx, timeout or dropped connection after the request went out.
 	InDoubt  bool      `json:"in_doubt,omitempty"`
