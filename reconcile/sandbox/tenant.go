@@ -90,7 +90,8 @@ func lineCol(data []byte, offset int64) (line, col int) {
 	}
 	before := data[:offset]
 	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(offset) - bytes.LastIndexByte(before, '\n')
+	// encoding/json's offsets point just past the offending byte.
+	col = max(1, int(offset)-bytes.LastIndexByte(before, '\n')-1)
 	return line, col
 }
 
