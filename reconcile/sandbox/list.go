@@ -162,11 +162,10 @@ type pageJSON struct {
 	} `json:"meta"`
 }
 
-func (s *Server) serveActivities(w http.ResponseWriter, r *http.Request, _ *submission, rec *Request) {
+func (s *Server) serveActivities(r *http.Request, _ *submission, rec *Request) answer {
 	lq, problems := parseListQuery(r)
 	if len(problems) > 0 {
-		rec.Status = writeError(w, http.StatusBadRequest, strings.Join(problems, "; "))
-		return
+		return errorAnswer(http.StatusBadRequest, strings.Join(problems, "; "))
 	}
 	var p pageJSON
 	p.Data = []activityJSON{}
@@ -186,6 +185,5 @@ func (s *Server) serveActivities(w http.ResponseWriter, r *http.Request, _ *subm
 	p.Meta.Page, p.Meta.Limit = lq.page, lq.perPage
 	p.Meta.TotalPages = (p.Meta.Total + lq.perPage - 1) / lq.perPage
 	body, _ := json.Marshal(p)
-	writeJSON(w, http.StatusOK, body)
-	rec.Status = http.StatusOK
+	return answer{status: http.StatusOK, body: body}
 }

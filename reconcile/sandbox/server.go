@@ -179,7 +179,7 @@ func (s *Server) now() time.Time {
 type route struct {
 	method, path string
 	perm         string
-	serve        func(s *Server, w http.ResponseWriter, r *http.Request, sub *submission, rec *Request)
+	serve        func(s *Server, r *http.Request, sub *submission, rec *Request) answer
 }
 
 var routes = []route{
@@ -188,9 +188,23 @@ var routes = []route{
 	{http.MethodPost, api.PathSubmit, api.PermSubmitActivityResult, (*Server).serveSubmit},
 }
 
-// ServeHTTP answers one request, checking in the order the API does: rate
-// limit, (latency), key, permission, (faults), validation, existence,
-// conflict.
+// answer is what a request gets. It is counted before it is written, so a
+// client holding its answer finds it in Stats.
+type answer struct {
+	status     int
+	body       []byte
+	retryAfter int  // seconds; 0 sends no Retry-After
+	drop       bool // close the connection instead of answering
+	gone       bool // the client left: write nothing
+}
+
+// errorAnswer is the documented error body.
+func errorAnswer(status int, message string) answer {
+	body, _ := json.Marshal(api.ErrorBody{StatusCode: status, Error: http.StatusText(status), Message: message})
+	return answer{status: status, body: body}
+}
+
+// ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(r.URL.Path) > len(controlPrefix) && r.URL.Path[:len(controlPrefix)] == controlPrefix {
 		s.serveControl(w, r)
@@ -198,11 +212,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	rec := Request{Time: start, Method: r.Method, Path: r.URL.Path}
-	defer func() {
-		rec.Duration = time.Since(start)
-		s.record(&rec)
-	}()
+	ans := s.handle(r, &rec)
+	rec.Duration = time.Since(start)
+	rec.Status, rec.Dropped, rec.Gone = ans.status, ans.drop, ans.gone
+	if ans.drop || ans.gone {
+		rec.Status = 0
+	}
+	s.count(&rec)
+	switch {
+	case ans.gone:
+	case ans.drop:
+		drop(w)
+	default:
+		if ans.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(ans.retryAfter))
+		}
+		writeJSON(w, ans.status, ans.body)
+	}
+	s.logRequest(&rec)
+}
 
+// handle decides the answer, checking in the order the API does: rate limit,
+// (latency), key, permission, (faults), validation, existence, conflict.
+func (s *Server) handle(r *http.Request, rec *Request) answer {
 	var rt *route
 	for i := range routes {
 		if routes[i].path == r.URL.Path && routes[i].method == r.Method {
@@ -211,16 +243,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if rt == nil {
 		// NestJS routes before it authenticates: unknown paths are 404 for anyone.
-		rec.Status = writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
-		return
+		return errorAnswer(http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path))
 	}
 
 	var sub *submission
 	if r.Method == http.MethodPost {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		if err != nil {
-			rec.Status = 0
-			return
+			return answer{gone: true}
 		}
 		sub = parseSubmission(body, r.Header.Get("Content-Type"))
 		rec.ActivityKey, rec.HardOverride = sub.activityKey(), sub.hardOverride
@@ -228,13 +258,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	fs := s.faults.Load()
 	if ok, wait := fs.allow(time.Now()); !ok {
-		secs := int(math.Ceil(wait.Seconds()))
-		if secs < 1 {
-			secs = 1
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		rec.Status = writeError(w, http.StatusTooManyRequests, fmt.Sprintf("Too many requests: at most %g a second; retry after %d s", fs.RateLimit, secs))
-		return
+		secs := max(1, int(math.Ceil(wait.Seconds())))
+		ans := errorAnswer(http.StatusTooManyRequests, fmt.Sprintf("Too many requests: at most %g a second; retry after %d s", fs.RateLimit, secs))
+		ans.retryAfter = secs
+		return ans
 	}
 	if fs.Latency > 0 {
 		t := time.NewTimer(fs.Latency)
@@ -242,31 +269,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			rec.Gone = true
-			return
+			return answer{gone: true}
 		}
 	}
 
 	ki, ok := s.key(r)
 	if !ok {
-		rec.Status = writeError(w, http.StatusUnauthorized, msgUnauthorized)
-		return
+		return errorAnswer(http.StatusUnauthorized, msgUnauthorized)
 	}
 	if rt.perm == api.PermViewActivities && !ki.view || rt.perm == api.PermSubmitActivityResult && !ki.submit {
-		rec.Status = writeError(w, http.StatusForbidden, msgForbidden)
-		return
+		return errorAnswer(http.StatusForbidden, msgForbidden)
 	}
 
 	switch f, code := fs.roll(); f {
 	case faultDrop:
-		rec.Dropped = true
-		drop(w)
-		return
+		return answer{drop: true}
 	case fault5xx:
-		rec.Status = writeError(w, code, "Injected fault: try again later")
-		return
+		return errorAnswer(code, "Injected fault: try again later")
 	}
-	rt.serve(s, w, r, sub, &rec)
+	return rt.serve(s, r, sub, rec)
 }
 
 // key finds the request's key. A key sent twice, unknown, revoked or expired
@@ -295,11 +316,10 @@ func drop(w http.ResponseWriter) {
 	panic(http.ErrAbortHandler)
 }
 
-// writeError writes the documented error body and returns status.
-func writeError(w http.ResponseWriter, status int, message string) int {
-	body, _ := json.Marshal(api.ErrorBody{StatusCode: status, Error: http.StatusText(status), Message: message})
-	writeJSON(w, status, body)
-	return status
+// writeError writes the documented error body.
+func writeError(w http.ResponseWriter, status int, message string) {
+	ans := errorAnswer(status, message)
+	writeJSON(w, status, ans.body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
@@ -310,7 +330,6 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body)
 }
 
-func (s *Server) serveConfigs(w http.ResponseWriter, r *http.Request, _ *submission, rec *Request) {
-	writeJSON(w, http.StatusOK, s.configsJSON)
-	rec.Status = http.StatusOK
+func (s *Server) serveConfigs(r *http.Request, _ *submission, rec *Request) answer {
+	return answer{status: http.StatusOK, body: s.configsJSON}
 }

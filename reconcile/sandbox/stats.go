@@ -70,8 +70,8 @@ type Result struct {
 	Preloaded bool `json:"preloaded,omitempty"`
 }
 
-// record counts a finished request and logs it.
-func (s *Server) record(rec *Request) {
+// count counts a request whose answer is decided.
+func (s *Server) count(rec *Request) {
 	s.mu.Lock()
 	s.total++
 	switch {
@@ -94,7 +94,10 @@ func (s *Server) record(rec *Request) {
 		s.logNext = (s.logNext + 1) % logCap
 	}
 	s.mu.Unlock()
+}
 
+// logRequest logs a request that has been answered.
+func (s *Server) logRequest(rec *Request) {
 	if s.Logger != nil {
 		attrs := []slog.Attr{
 			slog.String("method", rec.Method), slog.String("path", rec.Path),

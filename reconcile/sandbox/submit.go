@@ -238,11 +238,10 @@ func (c *checker) unknown(m map[string]json.RawMessage, prefix string, known []s
 }
 
 // serveSubmit answers a POST that passed the key, permission and fault checks.
-func (s *Server) serveSubmit(w http.ResponseWriter, r *http.Request, sub *submission, rec *Request) {
+func (s *Server) serveSubmit(r *http.Request, sub *submission, rec *Request) answer {
 	v, problems := s.validate(sub)
 	if len(problems) > 0 {
-		rec.Status = writeError(w, http.StatusBadRequest, strings.Join(problems, "; "))
-		return
+		return errorAnswer(http.StatusBadRequest, strings.Join(problems, "; "))
 	}
 
 	s.mu.Lock()
@@ -260,15 +259,13 @@ func (s *Server) serveSubmit(w http.ResponseWriter, r *http.Request, sub *submis
 	}
 	if a == nil {
 		s.mu.Unlock()
-		rec.Status = writeError(w, http.StatusNotFound, msg)
-		return
+		return errorAnswer(http.StatusNotFound, msg)
 	}
 	replaced := a.hasResult()
 	if replaced && !sub.hardOverride {
 		a.stats.Conflicts++
 		s.mu.Unlock()
-		rec.Status = writeError(w, http.StatusConflict, msgConflict)
-		return
+		return errorAnswer(http.StatusConflict, msgConflict)
 	}
 	now := time.Now()
 	s.nextID++
@@ -294,12 +291,9 @@ func (s *Server) serveSubmit(w http.ResponseWriter, r *http.Request, sub *submis
 
 	switch s.faults.Load().rollAfterStore() {
 	case faultDrop:
-		rec.Dropped = true
-		drop(w)
-		return
+		return answer{drop: true}
 	case fault5xx:
-		rec.Status = writeError(w, http.StatusInternalServerError, "Injected fault after storing the result")
-		return
+		return errorAnswer(http.StatusInternalServerError, "Injected fault after storing the result")
 	}
 	body, _ := json.Marshal(storedJSON{
 		ID:                 res.ID,
@@ -313,8 +307,7 @@ func (s *Server) serveSubmit(w http.ResponseWriter, r *http.Request, sub *submis
 		Replaced:           replaced,
 		CreatedAt:          api.FormatTime(now),
 	})
-	writeJSON(w, http.StatusCreated, body)
-	rec.Status = http.StatusCreated
+	return answer{status: http.StatusCreated, body: body}
 }
 
 // storedJSON is the 201 body. The public documentation does not fix it; this
