@@ -59,7 +59,9 @@ func TestRetryable(t *testing.T) {
 		{name: "401", key: "rtn_sk_nope"},
 		{name: "403", key: "rtn_sk_viewer"},
 		{name: "404", edit: func(r *api.SubmitRequest) { r.CommerceExternalID = "COM-999" }},
-		{name: "409", edit: func(r *api.SubmitRequest) { r.ActivityID, r.CommerceExternalID = "9f9de778-3b23-58be-86f1-b6b3e99c87e5", "0004555" }},
+		{name: "409", edit: func(r *api.SubmitRequest) {
+			r.ActivityID, r.CommerceExternalID = "9f9de778-3b23-58be-86f1-b6b3e99c87e5", "0004555"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
