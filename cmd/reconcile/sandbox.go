@@ -69,7 +69,15 @@ func runSandbox(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return withCode(exitError, fmt.Errorf("cannot listen on %s: %w (pick another --addr, or port 0 for a free one)", *addr, err))
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// Requests waiting out --latency watch their context: ending it on
+	// shutdown lets them go at once instead of holding Shutdown up.
+	reqCtx, endRequests := context.WithCancel(context.Background())
+	defer endRequests()
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+	}
 	fmt.Fprintf(env.stdout, "sandbox listening on http://%s (tenant %s: %d activities, %d result types)\n",
 		ln.Addr(), *tenantPath, len(tenant.Activities), len(tenant.Configs))
 	log.Info("sandbox started", "addr", ln.Addr().String(), "faults", f)
@@ -83,6 +91,7 @@ func runSandbox(ctx context.Context, env *environ, args []string) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	endRequests()
 	err = hs.Shutdown(shutdown)
 	<-served
 	st := srv.Stats()

@@ -288,3 +288,23 @@ func TestSandboxCommandServes(t *testing.T) {
 		t.Error("--quiet still logs requests")
 	}
 }
+
+// TestSandboxShutdownDuringLatency: Ctrl-C must not wait out --latency, and a
+// request cut short must not look like a success.
+func TestSandboxShutdownDuringLatency(t *testing.T) {
+	rs := startSandboxCommand(t, "--tenant", "../../samples/tenant.json", "--latency", "1h")
+	c, _ := api.NewClient(rs.url, "rtn_sk_demo")
+	c.Timeout = -1
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.ListResultTypeConfigs(context.Background())
+		got <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let the request arrive; the test holds either way
+	if code := rs.stop(); code != exitOK {
+		t.Errorf("exit %d: %s", code, rs.stderr)
+	}
+	if err := <-got; err == nil {
+		t.Error("a request cut short by shutdown succeeded")
+	}
+}

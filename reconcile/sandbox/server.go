@@ -220,8 +220,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.count(&rec)
 	switch {
-	case ans.gone:
-	case ans.drop:
+	case ans.drop || ans.gone:
+		// Returning without a write would send an empty 200, which a client
+		// still listening (a server shutting down) would take for success.
 		drop(w)
 	default:
 		if ans.retryAfter > 0 {
