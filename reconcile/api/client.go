@@ -164,13 +164,13 @@ func (c *Client) checkKey() error {
 	return nil
 }
 
-// defaultTransport serves Clients without an HTTPClient. http.DefaultTransport
-// keeps only 2 idle connections per host, so a submitter with more workers
-// than that would open and close a connection for most of its requests.
+// defaultTransport keeps enough idle connections per host for a concurrent
+// submitter: http.DefaultTransport keeps 2, so at concurrency 8 most requests
+// would open a new connection.
 var defaultTransport = func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 128
-	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
 	return t
 }()
 
