@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/reten/reconcile/reconcile/api"
 	"github.com/reten/reconcile/reconcile/sandbox"
@@ -37,8 +38,17 @@ func BenchmarkServeSubmit(b *testing.B) {
 
 // BenchmarkSubmitOverHTTP is the client and the sandbox together over
 // loopback, the path a load test takes.
-func BenchmarkSubmitOverHTTP(b *testing.B) {
+func BenchmarkSubmitOverHTTP(b *testing.B) { benchmarkOverHTTP(b, 0, 1) }
+
+// BenchmarkSubmitWithLatency shows that requests wait out the latency side by
+// side: with 16 requests in flight per CPU and 20 ms each, ns/op should be
+// near 20 ms / (16 * GOMAXPROCS), not 20 ms.
+func BenchmarkSubmitWithLatency(b *testing.B) { benchmarkOverHTTP(b, 20*time.Millisecond, 16) }
+
+func benchmarkOverHTTP(b *testing.B, latency time.Duration, parallelism int) {
 	srv := sandbox.New(sandbox.SyntheticTenant(1000))
+	srv.SetFaults(sandbox.Faults{Latency: latency})
+	b.SetParallelism(parallelism)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	c, _ := api.NewClient(hs.URL, "rtn_sk_demo")

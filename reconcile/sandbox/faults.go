@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -57,7 +58,10 @@ func (f *Faults) UnmarshalJSON(data []byte) error {
 		faultsJSON
 		Latency json.RawMessage `json:"latency"`
 	}
-	if err := json.Unmarshal(data, &w); err != nil {
+	// A misspelt field would silently mean "no fault": refuse it.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
 		return err
 	}
 	*f = Faults{FailRate: w.FailRate, RateLimit: w.RateLimit, DropRate: w.DropRate, FailAfterStoreRate: w.FailAfterStoreRate, Seed: w.Seed}

@@ -422,6 +422,9 @@ func TestStateAndCounters(t *testing.T) {
 	if got := st.Activities[act55]; got != (sandbox.ActivityStats{Posts: 1, Stored: 1, Overrides: 1}) {
 		t.Errorf("activity 55 stats %+v", got)
 	}
+	if _, ok := st.Activities["YOM-0001"]; ok {
+		t.Errorf("a provider id has its own counters: %+v", st.Activities)
+	}
 	reqs := srv.Requests()
 	if len(reqs) != 4 {
 		t.Fatalf("%d requests logged, want 4", len(reqs))
@@ -591,6 +594,14 @@ func TestControlEndpoints(t *testing.T) {
 	if got := srv.Faults(); got != (sandbox.Faults{FailRate: 0.5, Latency: 20 * time.Millisecond, RateLimit: 50, Seed: 3}) {
 		t.Errorf("faults %+v", got)
 	}
+	resp, err = http.Post(hs.URL+"/_sandbox/faults", "application/json", strings.NewReader(`{"failrate":0.5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || srv.Faults().FailRate != 0.5 {
+		t.Errorf("a misspelt fault: %d, faults now %+v", resp.StatusCode, srv.Faults())
+	}
 	resp, err = http.Post(hs.URL+"/_sandbox/faults", "application/json", strings.NewReader(`{"fail_rate":2}`))
 	if err != nil {
 		t.Fatal(err)
@@ -702,6 +713,31 @@ func TestAccepted(t *testing.T) {
 		if _, err := client(t, hs, "rtn_sk_submitter").SubmitResult(context.Background(), r); err != nil {
 			body, _ := json.Marshal(r)
 			t.Errorf("%s: %v", body, err)
+		}
+	}
+}
+
+// TestCountersFollowTheIDThatWins: a POST is counted under the activity its
+// winning id names, never under one its other id happens to match.
+func TestCountersFollowTheIDThatWins(t *testing.T) {
+	srv, hs := start(t)
+	c := client(t, hs, "rtn_sk_demo")
+	ctx := context.Background()
+	c.SubmitResult(ctx, &api.SubmitRequest{ActivityID: "YOM-0002", CommerceExternalID: "COM-002", OccurredAt: "2026-04-11", Status: "EFFECTIVE", TaskResult: api.TaskResult{Result: "NO_CONTACT"}})
+	c.SubmitResult(ctx, &api.SubmitRequest{ActivityID: noSuchID, ProviderActivityID: "YOM-0002", CommerceExternalID: "COM-002", OccurredAt: "2026-04-11", Status: "EFFECTIVE", TaskResult: api.TaskResult{Result: "NO_CONTACT"}})
+	c.SubmitResult(ctx, &api.SubmitRequest{ProviderActivityID: "YOM-0002", CommerceExternalID: "COM-002", OccurredAt: "2026-04-11", Status: "EFFECTIVE", TaskResult: api.TaskResult{Result: "NO_CONTACT"}})
+	st := srv.Stats()
+	want := map[string]sandbox.ActivityStats{
+		"YOM-0002": {Posts: 1},
+		noSuchID:   {Posts: 1},
+		act2:       {Posts: 1, Stored: 1},
+	}
+	if len(st.Activities) != len(want) {
+		t.Errorf("activities counted: %+v", st.Activities)
+	}
+	for k, v := range want {
+		if st.Activities[k] != v {
+			t.Errorf("%s: %+v, want %+v", k, st.Activities[k], v)
 		}
 	}
 }

@@ -255,6 +255,7 @@ func (s *Server) handle(r *http.Request, rec *Request) answer {
 		}
 		sub = parseSubmission(body, r.Header.Get("Content-Type"))
 		rec.ActivityKey, rec.HardOverride = sub.activityKey(), sub.hardOverride
+		rec.byProvider = sub.activityID == "" && sub.providerID != ""
 	}
 
 	fs := s.faults.Load()

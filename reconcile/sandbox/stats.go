@@ -30,6 +30,8 @@ type Request struct {
 	// Stored is true when the request stored a result, whatever was answered.
 	Stored   bool          `json:"stored,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+
+	byProvider bool // ActivityKey is a provider_activity_id
 }
 
 // ActivityStats counts the POSTs that named one activity.
@@ -83,9 +85,7 @@ func (s *Server) count(rec *Request) {
 		s.status[rec.Status]++
 	}
 	if rec.Method == http.MethodPost && rec.ActivityKey != "" {
-		if st := s.statsFor(rec.ActivityKey); st != nil {
-			st.Posts++
-		}
+		s.statsFor(rec).Posts++
 	}
 	if len(s.log) < logCap {
 		s.log = append(s.log, *rec)
@@ -124,14 +124,18 @@ func (s *Server) logRequest(rec *Request) {
 
 // statsFor returns the counters of the activity a request named, creating
 // them for an unknown one. s.mu must be held.
-func (s *Server) statsFor(key string) *ActivityStats {
-	if a := s.lookup(key); a != nil {
+func (s *Server) statsFor(rec *Request) *ActivityStats {
+	a := s.byID[rec.ActivityKey]
+	if rec.byProvider {
+		a = s.byProvider[rec.ActivityKey]
+	}
+	if a != nil {
 		return &a.stats
 	}
-	st := s.unknown[key]
+	st := s.unknown[rec.ActivityKey]
 	if st == nil {
 		st = &ActivityStats{}
-		s.unknown[key] = st
+		s.unknown[rec.ActivityKey] = st
 	}
 	return st
 }
