@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -739,5 +741,39 @@ func TestCountersFollowTheIDThatWins(t *testing.T) {
 		if st.Activities[k] != v {
 			t.Errorf("%s: %+v, want %+v", k, st.Activities[k], v)
 		}
+	}
+}
+
+// TestConcurrentSubmissions: of many simultaneous first results for one
+// activity exactly one is stored, and faults can change meanwhile.
+func TestConcurrentSubmissions(t *testing.T) {
+	srv, hs := start(t)
+	c := client(t, hs, "rtn_sk_demo")
+	var wg sync.WaitGroup
+	var created, conflicts atomic.Int32
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%10 == 0 {
+				srv.SetFaults(sandbox.Faults{Seed: int64(i)})
+			}
+			_, err := c.SubmitResult(context.Background(), valid())
+			if err == nil {
+				created.Add(1)
+			} else if e, ok := api.AsError(err); ok && e.StatusCode == 409 {
+				conflicts.Add(1)
+			} else {
+				t.Error(err)
+			}
+			srv.Stats()
+		}()
+	}
+	wg.Wait()
+	if created.Load() != 1 || conflicts.Load() != 39 {
+		t.Errorf("%d created, %d conflicts; want 1 and 39", created.Load(), conflicts.Load())
+	}
+	if st := srv.Stats().Activities[act1]; st != (sandbox.ActivityStats{Posts: 40, Stored: 1, Conflicts: 39}) {
+		t.Errorf("stats %+v", st)
 	}
 }
