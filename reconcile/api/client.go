@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -193,6 +194,12 @@ func (c *Client) httpClient(origin *url.URL) *http.Client {
 	return &hc
 }
 
+// certError is a TLS certificate the client refused.
+type certError struct{ err error }
+
+func (e *certError) Error() string { return e.err.Error() }
+func (e *certError) Unwrap() error { return e.err }
+
 // redirectError is a redirect the client refused. Asking again gets the same
 // redirect, so it is not retryable.
 type redirectError struct{ msg string }
@@ -275,6 +282,11 @@ func transportError(method, path string, err error) error {
 	var re *redirectError
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &re) {
 		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	var ce *tls.CertificateVerificationError
+	if errors.As(err, &ce) {
+		// The same certificate will be refused again: not retryable.
+		return fmt.Errorf("%s %s: %w (check RETEN_BASE_URL: the server's certificate is not trusted for that host)", method, path, &certError{err})
 	}
 	return fmt.Errorf("%s %s: %w: %w", method, path, errTransport, err)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -350,5 +352,29 @@ func TestSandboxIDsRoundTrip(t *testing.T) {
 	res, _ := srv.Result(act1)
 	if resp.ID == "" || resp.ID != res.ID {
 		t.Errorf("client kept id %q, sandbox stored %q", resp.ID, res.ID)
+	}
+}
+
+func TestUntrustedCertificateIsFinal(t *testing.T) {
+	var hits atomic.Int32
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte(`[{"code":"A"}]`))
+	}))
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	hs.StartTLS()
+	defer hs.Close()
+	c, _ := api.NewClient(hs.URL, "rtn_sk_demo")
+	_, err := c.ListResultTypeConfigs(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "certificate") || hits.Load() != 0 {
+		t.Fatalf("got %v after %d requests, want a certificate error before any", err, hits.Load())
+	}
+	if api.Retryable(context.Background(), err) {
+		t.Errorf("an untrusted certificate is retryable: %v", err)
+	}
+	// With the server's certificate trusted, the same server answers.
+	c.HTTPClient = hs.Client()
+	if configs, err := c.ListResultTypeConfigs(context.Background()); err != nil || len(configs) != 1 {
+		t.Errorf("trusted: %v %v", configs, err)
 	}
 }

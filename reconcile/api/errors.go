@@ -91,7 +91,8 @@ func Retryable(ctx context.Context, err error) bool {
 	}
 	var keyErr *KeyError
 	var redirErr *redirectError
-	if errors.As(err, &keyErr) || errors.As(err, &redirErr) {
+	var certErr *certError
+	if errors.As(err, &keyErr) || errors.As(err, &redirErr) || errors.As(err, &certErr) {
 		return false
 	}
 	// Our own per-request timeout, or the connection going away.
