@@ -277,7 +277,7 @@ func (s *Server) serveSubmit(r *http.Request, sub *submission, rec *Request) ans
 		Status:             v.status,
 		ResultCode:         v.result,
 		OccurredAt:         v.occurredAt,
-		Body:               sub.body,
+		Body:               bytes.Clone(sub.body), // exact size: io.ReadAll's buffer is larger
 		StoredAt:           now,
 	}
 	a.result = res
