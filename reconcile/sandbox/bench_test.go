@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -66,4 +67,36 @@ func benchmarkOverHTTP(b *testing.B, latency time.Duration, parallelism int) {
 			}
 		}
 	})
+}
+
+// BenchmarkMemory20k reports how much the heap grows for 20,000 accepted
+// POSTs (results, counters, request log): heap-MB per 20,000.
+func BenchmarkMemory20k(b *testing.B) {
+	const n = 20000
+	bodies := make([]string, n)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf(`{"provider_activity_id":"SYN-%07d","commerce_external_id":"SYNC-%05d","occurred_at":"2026-04-11T10:30:00.000Z","status":"EFFECTIVE","task_result":{"result":"SALE_COMPLETED","comment":"Pedido de 12 cajas"}}`, i+1, (i+1)%1000)
+	}
+	var grown float64
+	for range b.N {
+		srv := sandbox.New(sandbox.SyntheticTenant(n))
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		for _, body := range bodies {
+			r := httptest.NewRequest(http.MethodPost, api.PathSubmit, strings.NewReader(body))
+			r.Header.Set("x-api-key", "rtn_sk_demo")
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, r)
+			if w.Code != http.StatusCreated {
+				b.Fatalf("got %d: %s", w.Code, w.Body)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		grown += float64(m1.HeapAlloc) - float64(m0.HeapAlloc)
+		runtime.KeepAlive(srv)
+	}
+	b.ReportMetric(grown/float64(b.N)/1e6, "heap-MB")
 }
