@@ -195,7 +195,7 @@ type answer struct {
 	body       []byte
 	retryAfter int  // seconds; 0 sends no Retry-After
 	drop       bool // close the connection instead of answering
-	gone       bool // the client left: write nothing
+	gone       bool // the client left (or the server is stopping): no answer either
 }
 
 // errorAnswer is the documented error body.
