@@ -28,7 +28,7 @@ func runSandbox(ctx context.Context, env *environ, args []string) error {
 	}
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free one (printed on start)")
 	tenantPath := fs.String("tenant", "samples/tenant.json", "tenant `file`: keys, result types and activities")
-	synthetic := fs.Int("activities", 0, "add `N` generated activities (provider ids SYN-0000001...) for load tests")
+	synthetic := fs.Int("activities", 0, "add `N` synthetic activities (provider ids SYN-0000001...) for load tests")
 	var f sandbox.Faults
 	fs.Float64Var(&f.FailRate, "fail-rate", 0, "share of requests answered 500/502/503, 0 to 1")
 	fs.DurationVar(&f.Latency, "latency", 0, "delay before every answer, e.g. 20ms")

@@ -190,7 +190,7 @@ func SyntheticTenant(n int) *Tenant {
 	return t
 }
 
-// AddSynthetic appends n generated activities to t, numbered after the
+// AddSynthetic appends n synthetic activities to t, numbered after the
 // synthetic ones it already has, as SyntheticTenant describes.
 func (t *Tenant) AddSynthetic(n int) {
 	start := 0
