@@ -215,7 +215,7 @@ func (r *rejects) close() error {
 	case r.x != nil:
 		err := r.sw.Flush()
 		if err == nil {
-			err = r.x.SaveAs(r.path)
+			err = saveXLSX(r.x, r.path)
 		}
 		if e := r.x.Close(); err == nil {
 			err = e

@@ -135,7 +135,7 @@ func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
 	x.f.SetActiveSheet(0)
-	if err := x.f.SaveAs(x.path); err != nil {
+	if err := saveXLSX(x.f, x.path); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
 	return nil
