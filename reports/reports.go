@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reten/reconcile/importer"
 	"github.com/reten/reconcile/reconcile"
@@ -125,7 +126,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("cannot write the report: %w", err)
 	}
 	if opts.XLSX {
-		if w.xlsx, err = createXLSXReport(filepath.Join(dir, XLSXName), w.hdr.names, w.numeric); err != nil {
+		if w.xlsx, err = createXLSXReport(filepath.Join(dir, XLSXName), w.hdr.names, w.columnWidths()); err != nil {
 			w.csv.close()
 			return nil, err
 		}
@@ -210,6 +211,30 @@ func (w *Writer) Write(o reconcile.Outcome) error {
 		}
 	}
 	return nil
+}
+
+// columnWidths sizes the Rows sheet's columns from what is known before the
+// first row: header names and file names, within bounds that keep a row on screen.
+func (w *Writer) columnWidths() []float64 {
+	widths := make([]float64, len(w.hdr.names))
+	for i, n := range w.hdr.names {
+		widths[i] = float64(min(max(utf8.RuneCountInString(n)+4, 10), 30))
+		if w.numeric[i] {
+			widths[i] = float64(max(utf8.RuneCountInString(n)+3, 8))
+		}
+	}
+	if w.hdr.hasFile {
+		longest := 0
+		for _, l := range w.info.Layouts {
+			longest = max(longest, utf8.RuneCountInString(l.File))
+		}
+		widths[0] = float64(min(longest+2, 40))
+	}
+	o := w.hdr.outcome
+	widths[o+1] = 12 // outcome
+	widths[o+3] = 20 // error
+	widths[o+4] = 60 // message
+	return widths
 }
 
 func (w *Writer) fileIndex(l *importer.Layout) (int, bool) {

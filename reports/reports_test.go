@@ -466,7 +466,7 @@ func TestXLSXStructure(t *testing.T) {
 		text += strings.Join(r, "|") + "\n"
 	}
 	for _, want := range []string{"Command|run", "Base URL|https://api.example.com", "Files|ventas.csv: 7 rows",
-		"|concurrency = 8", "|on-conflict = skip", "ok|1", "skipped|1", "total|7", "1|rejected|404|activity A-9 does not exist"} {
+		"|concurrency = 8", "|on-conflict = skip", "ok|1", "skipped|1", "total|7", "rejected|1|404|activity A-9 does not exist"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Summary lacks %q:\n%s", want, text)
 		}

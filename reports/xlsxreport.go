@@ -43,7 +43,8 @@ type xlsxReport struct {
 	header int // header cell style
 }
 
-func createXLSXReport(path string, names []string, numeric map[int]bool) (*xlsxReport, error) {
+// createXLSXReport starts report.xlsx; widths are the Rows sheet's column widths.
+func createXLSXReport(path string, names []string, widths []float64) (*xlsxReport, error) {
 	f := excelize.NewFile()
 	x := &xlsxReport{f: f, path: path, width: len(names), style: map[reconcile.Class]int{}, row: make([]any, len(names))}
 	fail := func(err error) (*xlsxReport, error) {
@@ -73,20 +74,18 @@ func createXLSXReport(path string, names []string, numeric map[int]bool) (*xlsxR
 		}
 		x.style[c] = id
 	}
+	// Printing a report should give readable pages: landscape, as wide as
+	// the paper. The sheet properties must be set before streaming starts.
+	if err := printSetup(f, RowsSheet); err != nil {
+		return fail(err)
+	}
 	sw, err := f.NewStreamWriter(RowsSheet)
 	if err != nil {
 		return fail(err)
 	}
 	x.sw = sw
 	// Column widths and the frozen header must precede the first row.
-	for i, n := range names {
-		w := 16.0
-		switch {
-		case n == "message":
-			w = 60
-		case numeric[i]:
-			w = 11
-		}
+	for i, w := range widths {
 		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
 			return fail(err)
 		}
@@ -141,6 +140,16 @@ func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 	return nil
 }
 
+func printSetup(f *excelize.File, sheet string) error {
+	fit, one, auto, landscape := true, 1, 0, "landscape"
+	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+		return err
+	}
+	return f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Orientation: &landscape, FitToWidth: &one, FitToHeight: &auto})
+}
+
+// summarySheet lays out the run facts at the top, the counts per class with
+// the chart beside them, and the most frequent problems below.
 func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 	f, sh := x.f, SummarySheet
 	title, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}})
@@ -156,23 +165,23 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 		return err
 	}
 	r := 1
-	set := func(col string, v any) error {
-		if str, ok := v.(string); ok {
-			v = Neutralise(str)
-		}
-		return f.SetCellValue(sh, fmt.Sprintf("%s%d", col, r), v)
-	}
-	style := func(from, to string, id int) error {
-		return f.SetCellStyle(sh, fmt.Sprintf("%s%d", from, r), fmt.Sprintf("%s%d", to, r), id)
-	}
 	var errs []error
 	must := func(err error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	must(set("A", "Reconcile report"))
-	must(style("A", "A", title))
+	set := func(col string, v any) {
+		if str, ok := v.(string); ok {
+			v = Neutralise(str)
+		}
+		must(f.SetCellValue(sh, fmt.Sprintf("%s%d", col, r), v))
+	}
+	style := func(from, to string, id int) {
+		must(f.SetCellStyle(sh, fmt.Sprintf("%s%d", from, r), fmt.Sprintf("%s%d", to, r), id))
+	}
+	set("A", "Reconcile report")
+	style("A", "A", title)
 	r += 2
 
 	facts := [][2]string{
@@ -205,63 +214,71 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 		facts = append(facts, [2]string{label, st.Name + " = " + st.Value})
 	}
 	if x.capped > 0 {
-		facts = append(facts, [2]string{"Note", fmt.Sprintf("the Rows sheet holds the first %d rows; %d more are in report.csv", x.rows, x.capped)})
+		facts = append(facts, [2]string{"Note", fmt.Sprintf("the Rows sheet holds the first %d rows; all %d are in report.csv", x.rows, x.rows+x.capped)})
 	}
 	for _, fct := range facts {
-		must(set("A", fct[0]))
-		must(style("A", "A", bold))
-		must(set("B", fct[1]))
+		set("A", fct[0])
+		style("A", "A", bold)
+		set("B", fct[1]) // overflows into the empty cells to its right
 		r++
 	}
 	r++
 
-	must(set("A", "Outcome"))
-	must(set("B", "Rows"))
-	must(style("A", "B", x.header))
+	// Counts, with the chart to their right.
+	chartAt := r
+	set("A", "Outcome")
+	set("B", "Rows")
+	style("A", "B", x.header)
 	r++
 	first := r
 	for _, c := range reconcile.Classes {
-		must(set("A", string(c)))
-		must(set("B", s.Counts[c]))
-		must(style("A", "B", x.style[c]))
+		set("A", string(c))
+		set("B", s.Counts[c])
+		style("A", "B", x.style[c])
 		r++
 	}
 	lastCount := r - 1
-	must(set("A", "total"))
-	must(style("A", "A", bold))
-	must(set("B", s.Total))
-	r += 2
-	// Keep the table clear of the chart, which spans rows 3 to 18 beside the counts.
-	r = max(r, 20)
+	set("A", "total")
+	style("A", "B", bold)
+	set("B", s.Total)
+	// The chart is about 15 rows high; the problems go below it.
+	r = max(r+2, chartAt+17)
 
-	must(set("A", "Most frequent problems"))
-	must(style("A", "A", bold))
+	set("A", "Most frequent problems (rows that need a person)")
+	style("A", "A", bold)
 	r++
 	if len(s.TopMessages) == 0 {
-		must(set("A", "none: no row needs a person"))
+		set("A", "none")
 		r++
 	} else {
-		must(set("A", "Rows"))
-		must(set("B", "Outcome"))
-		must(set("C", "HTTP status"))
-		must(set("D", "Message"))
-		must(style("A", "D", x.header))
+		set("A", "Outcome")
+		set("B", "Rows")
+		set("C", "HTTP status")
+		set("D", "Message")
+		style("A", "D", x.header)
 		r++
 		for _, m := range s.TopMessages {
-			must(set("A", m.Count))
-			must(set("B", string(m.Class)))
+			set("A", string(m.Class))
+			set("B", m.Count)
 			if m.HTTPStatus != 0 {
-				must(set("C", m.HTTPStatus))
+				set("C", m.HTTPStatus)
 			}
-			must(set("D", m.Message))
-			must(style("D", "D", wrap))
+			set("D", m.Message)
+			style("D", "D", wrap)
+			r++
+		}
+		if s.OtherMessages > 0 {
+			set("A", "other")
+			set("B", s.OtherMessages)
+			set("D", fmt.Sprintf("rows whose message came after %d different ones had been counted", MaxDistinctMessages))
 			r++
 		}
 	}
-	must(f.SetColWidth(sh, "A", "A", 22))
-	must(f.SetColWidth(sh, "B", "B", 48))
+	must(f.SetColWidth(sh, "A", "A", 16))
+	must(f.SetColWidth(sh, "B", "B", 10))
 	must(f.SetColWidth(sh, "C", "C", 12))
-	must(f.SetColWidth(sh, "D", "D", 70))
+	must(f.SetColWidth(sh, "D", "D", 90))
+	must(printSetup(f, sh))
 	if len(errs) > 0 {
 		return errs[0]
 	}
@@ -269,7 +286,8 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 	ref := func(col string, a, b int) string {
 		return fmt.Sprintf("'%s'!$%s$%d:$%s$%d", sh, col, a, col, b)
 	}
-	return f.AddChart(sh, "D3", &excelize.Chart{
+	dark := excelize.Font{Color: "404040"}
+	return f.AddChart(sh, fmt.Sprintf("C%d", chartAt), &excelize.Chart{
 		Type: excelize.Bar,
 		Series: []excelize.ChartSeries{{
 			Name:       fmt.Sprintf("'%s'!$B$%d", sh, first-1),
@@ -277,13 +295,16 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 			Values:     ref("B", first, lastCount),
 			Fill:       excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"4472C4"}},
 		}},
-		Title:      excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "Rows per outcome"}}},
-		Legend:     excelize.ChartLegend{Position: "none"},
-		PlotArea:   excelize.ChartPlotArea{ShowVal: true},
-		YAxis:      excelize.ChartAxis{ReverseOrder: true},
-		Dimension:  excelize.ChartDimension{Width: 480, Height: 290},
+		Title:  excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "Rows per outcome"}}},
+		Legend: excelize.ChartLegend{Position: "none"},
+		// ShowVal puts each count at the end of its bar.
+		PlotArea: excelize.ChartPlotArea{ShowVal: true},
+		// Categories run top to bottom in report order (ok first).
+		XAxis:      excelize.ChartAxis{ReverseOrder: true, Font: dark},
+		YAxis:      excelize.ChartAxis{MajorGridLines: true, Font: dark},
+		Dimension:  excelize.ChartDimension{Width: 520, Height: 300},
 		Format:     excelize.GraphicOptions{OffsetX: 10, AltText: "Rows per outcome: " + countsText(s)},
-		VaryColors: &[]bool{false}[0],
+		VaryColors: new(bool),
 	})
 }
 
