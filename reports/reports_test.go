@@ -664,6 +664,7 @@ func TestPrint(t *testing.T) {
 		"4 rows need a person",
 		"1  rejected 404: activity A-9 does not exist",
 		"Reports in " + dir + ": report.csv, report.xlsx, rejects.csv, summary.json",
+		"Fix the rows in " + filepath.Join(dir, "rejects.csv") + " and run again with that file.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("Print lacks %q:\n%s", want, out)
@@ -723,5 +724,33 @@ func TestWriteRejectsUnknownRows(t *testing.T) {
 	}
 	if s.Total != 1 || s.Files[0].Rows != 1 {
 		t.Errorf("total %d, file rows %d; want 1, 1", s.Total, s.Files[0].Rows)
+	}
+}
+
+func TestRowsSheetCappedAtSheetLimit(t *testing.T) {
+	defer func(n int) { maxSheetRows = n }(maxSheetRows)
+	maxSheetRows = 4 // header and three rows
+	dir := t.TempDir()
+	l := csvLayout("a.csv", "A")
+	var outs []reconcile.Outcome
+	for i := range 5 {
+		outs = append(outs, reconcile.Outcome{Row: row(l, i+2, itoa(i)), Class: reconcile.ClassOK})
+	}
+	run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{XLSX: true}, outs, 0)
+	f := openXLSX(t, filepath.Join(dir, XLSXName))
+	rows, _ := f.GetRows(RowsSheet)
+	if len(rows) != 4 {
+		t.Errorf("Rows sheet has %d rows, want 4", len(rows))
+	}
+	sum, _ := f.GetRows(SummarySheet)
+	found := false
+	for _, r := range sum {
+		found = found || strings.Contains(strings.Join(r, " "), "the Rows sheet holds the first 3 rows; all 5 are in report.csv")
+	}
+	if !found {
+		t.Errorf("Summary does not say the Rows sheet is cut: %q", sum)
+	}
+	if recs := readCSV(t, filepath.Join(dir, CSVName), ','); len(recs) != 6 {
+		t.Errorf("report.csv has %d records, want 6", len(recs))
 	}
 }

@@ -230,8 +230,16 @@ func (s *Summary) Print(w io.Writer) {
 	files = append(files, r.Rejects...)
 	files = append(files, r.Summary)
 	fmt.Fprintf(w, "Reports in %s: %s\n", r.Dir, strings.Join(files, ", "))
-	if len(r.Rejects) > 0 {
-		fmt.Fprintf(w, "Fix the rows in %s and run again with that file.\n", strings.Join(r.Rejects, ", "))
+	paths := make([]string, len(r.Rejects))
+	for i, name := range r.Rejects {
+		paths[i] = filepath.Join(r.Dir, name)
+	}
+	switch len(paths) {
+	case 0:
+	case 1:
+		fmt.Fprintf(w, "Fix the rows in %s and run again with that file.\n", paths[0])
+	default:
+		fmt.Fprintf(w, "Fix the rows in %s and run again with those files.\n", strings.Join(paths, ", "))
 	}
 }
 

@@ -27,6 +27,10 @@ var ClassColors = map[reconcile.Class]string{
 	reconcile.ClassSkipped:    "EDEDED",
 }
 
+// maxSheetRows is the most rows a sheet holds, header included; a variable
+// so tests can reach it without writing a million rows.
+var maxSheetRows = excelize.TotalRows
+
 // xlsxReport is report.xlsx. The Rows sheet is streamed as outcomes arrive
 // (excelize keeps at most 16 MiB of it in memory and spills the rest to a
 // temporary file); the Summary sheet, created first so it is the first tab, is
@@ -106,7 +110,7 @@ func createXLSXReport(path string, names []string, widths []float64) (*xlsxRepor
 // write streams one row. cells are the report columns as strings; numeric
 // columns hold ints instead so they sort as numbers.
 func (x *xlsxReport) write(class reconcile.Class, cells []any) error {
-	if x.rows+1 >= excelize.TotalRows {
+	if x.rows+1 >= maxSheetRows {
 		x.capped++
 		return nil
 	}
