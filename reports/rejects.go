@@ -37,9 +37,9 @@ type rejects struct {
 	buf *bufio.Writer
 	cw  *csvWriter
 	out *bufio.Writer // what cw writes to: buf, or an encoder in front of it
-	// win1252 is set when cells must be written in Windows-1252.
-	win1252 bool
-	enc     *transform.Writer
+	// cm is set when cells must be written in a single-byte encoding.
+	cm  *charmap.Charmap
+	enc *transform.Writer
 
 	// XLSX
 	x   *excelize.File
@@ -130,9 +130,9 @@ func (r *rejects) write(cells []string, reason string) error {
 		cell, _ := excelize.CoordinatesToCellName(1, r.rows+1)
 		return r.sw.SetRow(cell, r.row)
 	}
-	if r.win1252 {
+	if r.cm != nil {
 		for i, c := range r.rec {
-			r.rec[i] = toWindows1252(c)
+			r.rec[i] = representable(r.cm, c)
 		}
 	}
 	return r.cw.write(r.rec)
@@ -160,20 +160,23 @@ func (r *rejects) open() error {
 	switch strings.ToLower(r.layout.Encoding) {
 	case "utf-8-bom":
 		r.buf.WriteString(utf8BOM)
-	case "windows-1252":
-		// Cells are made representable first (toWindows1252), so the
+	case "windows-1252", "iso-8859-1":
+		// Cells are made representable first (representable), so the
 		// encoder never fails; transform.Writer copes with runes split
 		// across the csv.Writer's buffer flushes.
-		r.win1252 = true
-		r.enc = transform.NewWriter(r.buf, charmap.Windows1252.NewEncoder())
+		r.cm = charmap.Windows1252
+		if strings.EqualFold(r.layout.Encoding, "iso-8859-1") {
+			r.cm = charmap.ISO8859_1
+		}
+		r.enc = transform.NewWriter(r.buf, r.cm.NewEncoder())
 		r.out = bufio.NewWriterSize(r.enc, 4<<10)
 	}
 	// Records end in CRLF, as Excel writes CSV; every CSV reader takes it.
 	r.cw = newCSVWriter(r.out, r.layout.Delimiter)
 	h := r.header()
-	if r.win1252 {
+	if r.cm != nil {
 		for i, c := range h {
-			h[i] = toWindows1252(c)
+			h[i] = representable(r.cm, c)
 		}
 	}
 	return r.cw.write(h)
@@ -242,24 +245,24 @@ func (r *rejects) close() error {
 	return nil
 }
 
-// toWindows1252 replaces the characters Windows-1252 cannot hold with '?'.
-// Cells read from a Windows-1252 file always fit; only reconcile's reason text
-// (an API message with, say, an arrow or a CJK name) can lose characters, and
-// the importer ignores that column anyway.
-func toWindows1252(s string) string {
+// representable replaces the characters cm cannot hold with '?'. Cells read
+// from a file in that encoding always fit; only reconcile's reason text (an
+// API message with, say, an arrow or a CJK name) can lose characters, and the
+// importer ignores that column anyway.
+func representable(cm *charmap.Charmap, s string) string {
 	for i, r := range s {
-		if _, ok := charmap.Windows1252.EncodeRune(r); !ok || r == utf8.RuneError {
-			return toWindows1252Slow(s, i)
+		if _, ok := cm.EncodeRune(r); !ok || r == utf8.RuneError {
+			return representableSlow(cm, s, i)
 		}
 	}
 	return s
 }
 
-func toWindows1252Slow(s string, from int) string {
+func representableSlow(cm *charmap.Charmap, s string, from int) string {
 	var b strings.Builder
 	b.WriteString(s[:from])
 	for _, r := range s[from:] {
-		if _, ok := charmap.Windows1252.EncodeRune(r); !ok || r == utf8.RuneError {
+		if _, ok := cm.EncodeRune(r); !ok || r == utf8.RuneError {
 			r = '?'
 		}
 		b.WriteRune(r)

@@ -17,6 +17,7 @@ import (
 	"github.com/reten/reconcile/importer"
 	"github.com/reten/reconcile/reconcile"
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/charmap"
 )
 
 var t0 = time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)
@@ -752,5 +753,36 @@ func TestRowsSheetCappedAtSheetLimit(t *testing.T) {
 	}
 	if recs := readCSV(t, filepath.Join(dir, CSVName), ','); len(recs) != 6 {
 		t.Errorf("report.csv has %d records, want 6", len(recs))
+	}
+}
+
+// Every CSV encoding the importer reads comes back in the same encoding, the
+// user's cells byte for byte.
+func TestRejectsKeepEncoding(t *testing.T) {
+	header := []string{"Actividad", "Descripción"}
+	cells := [][]string{{"A-1", "Señor Núñez"}, {"A-2", "Crème \"brûlée\"; 12,5"}, {"A-3", "línea 1\r\nlínea 2"}}
+	lines := "Actividad;Descripción\r\nA-1;Señor Núñez;R\r\nA-2;\"Crème \"\"brûlée\"\"; 12,5\";R\r\nA-3;\"línea 1\r\nlínea 2\";R\r\n"
+	lines = strings.Replace(lines, "Descripción\r\n", "Descripción;"+ReasonColumn+"\r\n", 1)
+	encoders := map[string]func(string) []byte{
+		"utf-8":        func(s string) []byte { return []byte(s) },
+		"utf-8-bom":    func(s string) []byte { return []byte(utf8BOM + s) },
+		"windows-1252": func(s string) []byte { b, _ := charmap.Windows1252.NewEncoder().Bytes([]byte(s)); return b },
+		"iso-8859-1":   func(s string) []byte { b, _ := charmap.ISO8859_1.NewEncoder().Bytes([]byte(s)); return b },
+	}
+	for enc, encode := range encoders {
+		t.Run(enc, func(t *testing.T) {
+			l := &importer.Layout{File: "in.csv", Kind: "csv", Delimiter: ';', Encoding: enc, Columns: header}
+			var outs []reconcile.Outcome
+			for i, c := range cells {
+				outs = append(outs, reconcile.Outcome{Row: row(l, i+2, c...), Class: reconcile.ClassInvalid})
+			}
+			dir := t.TempDir()
+			run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{Rejects: true}, outs, 1)
+			got, _ := os.ReadFile(filepath.Join(dir, "rejects.csv"))
+			want := encode(strings.ReplaceAll(lines, ";R\r\n", ";invalid\r\n"))
+			if !bytes.Equal(got, want) {
+				t.Errorf("rejects.csv =\n%q\nwant\n%q", got, want)
+			}
+		})
 	}
 }
