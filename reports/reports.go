@@ -189,6 +189,12 @@ func (w *Writer) Write(o reconcile.Outcome) error {
 	if w.xlsx != nil {
 		x := w.xcells
 		for i, v := range c {
+			if v == "" {
+				// No cell at all: less to write, and the row's style still
+				// colours the gap.
+				x[i] = nil
+				continue
+			}
 			x[i] = Neutralise(v)
 		}
 		x[at] = o.Row.Pos.Row

@@ -137,7 +137,9 @@ func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 	if err := x.summarySheet(s, settings); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
-	x.f.SetActiveSheet(0)
+	// No SetActiveSheet: the Summary is the first sheet and so already the
+	// active one, and SetActiveSheet would read the flushed Rows sheet back
+	// into memory to mark its view.
 	if err := saveXLSX(x.f, x.path); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
