@@ -200,6 +200,18 @@ func (r *rejects) openXLSX() error {
 		return err
 	}
 	h := r.header()
+	// Widths and a frozen header make the file easier to fix; neither
+	// changes what the importer reads.
+	for i, c := range h {
+		if err := sw.SetColWidth(i+1, i+1, float64(min(max(utf8.RuneCountInString(c)+4, 10), 40))); err != nil {
+			x.Close()
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		x.Close()
+		return err
+	}
 	r.row = make([]any, len(h))
 	for i, c := range h {
 		r.row[i] = c

@@ -127,7 +127,9 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	}
 	if opts.XLSX {
 		if w.xlsx, err = createXLSXReport(filepath.Join(dir, XLSXName), w.hdr.names, w.columnWidths()); err != nil {
+			// Leave no report.csv behind, or the next try would find an "earlier run".
 			w.csv.close()
+			os.Remove(filepath.Join(dir, CSVName))
 			return nil, err
 		}
 	}

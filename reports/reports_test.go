@@ -251,6 +251,9 @@ func TestUnionOfColumnsAcrossFiles(t *testing.T) {
 	if got := f.GetSheetList(); !slices.Equal(got, []string{"Hoja1"}) {
 		t.Errorf("rejects-sur.xlsx sheets = %q", got)
 	}
+	if p, _ := f.GetPanes("Hoja1"); !p.Freeze || p.YSplit != 1 {
+		t.Errorf("rejects-sur.xlsx header not frozen: %+v", p)
+	}
 	rows, _ := f.GetRows("Hoja1")
 	if len(rows) != 2 || !slices.Equal(rows[0], []string{"Resultado", "Fecha", "Notas", "Notas", ReasonColumn}) ||
 		!slices.Equal(rows[1], []string{"LLAMADA", "01/02/2026", "n2", "n3", "invalid: Actividad: missing"}) {
