@@ -436,8 +436,8 @@ func TestXLSXStructure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(st.Fill.Color) != 1 || !strings.EqualFold(st.Fill.Color[0], ClassColors[o.Class]) {
-				t.Errorf("%s (%s) fill = %v, want %s", cell, o.Class, st.Fill.Color, ClassColors[o.Class])
+			if len(st.Fill.Color) != 1 || !strings.EqualFold(st.Fill.Color[0], classColors[o.Class]) {
+				t.Errorf("%s (%s) fill = %v, want %s", cell, o.Class, st.Fill.Color, classColors[o.Class])
 			}
 		}
 	}

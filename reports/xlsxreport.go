@@ -15,9 +15,9 @@ const (
 	RowsSheet    = "Rows"
 )
 
-// ClassColors are the fill colours of each class in the Rows sheet (RGB hex):
+// classColors are the fill colours of each class in the Rows sheet (RGB hex):
 // greens for done, oranges and reds for what needs a person, grey for skipped.
-var ClassColors = map[reconcile.Class]string{
+var classColors = map[reconcile.Class]string{
 	reconcile.ClassOK:         "C6EFCE",
 	reconcile.ClassOverridden: "DDEBF7",
 	reconcile.ClassInvalid:    "FCE4D6",
@@ -71,7 +71,7 @@ func createXLSXReport(path string, names []string, widths []float64) (*xlsxRepor
 	}
 	for _, c := range reconcile.Classes {
 		id, err := f.NewStyle(&excelize.Style{
-			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{ClassColors[c]}},
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{classColors[c]}},
 		})
 		if err != nil {
 			return fail(err)
