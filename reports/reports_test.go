@@ -656,6 +656,29 @@ func TestTopMessages(t *testing.T) {
 	}
 }
 
+func TestMessageShape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"activity_id does not exist", "activity_id does not exist"},
+		{`Estado: "EFECTIVO" is not a status; use EFFECTIVE`, `Estado: "…" is not a status; use EFFECTIVE`},
+		{`Fecha: "31/02" is not a date; Estado: "x" is not a status`, `Fecha: "…" is not a date; Estado: "…" is not a status`},
+		{`Notas: "say \"hi\"" is too long`, `Notas: "…" is too long`},
+		{`unbalanced " quote`, `unbalanced " quote`},
+	}
+	for _, tt := range tests {
+		if got := messageShape(tt.in); got != tt.want {
+			t.Errorf("messageShape(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	tl := newTally()
+	for _, v := range []string{"A", "B", "C"} {
+		tl.add(&reconcile.Outcome{Class: reconcile.ClassInvalid, Message: `Estado: "` + v + `" is not a status`})
+	}
+	if top := tl.top(TopN); len(top) != 1 || top[0].Count != 3 {
+		t.Errorf("one rule with three values counted as %+v", top)
+	}
+}
+
 func TestPrint(t *testing.T) {
 	dir := t.TempDir()
 	l := csvLayout("ventas.csv", "Actividad", "Código", "Notas")

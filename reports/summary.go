@@ -29,7 +29,8 @@ type Summary struct {
 	Counts      map[reconcile.Class]int `json:"counts"`
 	NeedsPerson int                     `json:"needs_person"`
 	// TopMessages are the most frequent messages of rows that need a person,
-	// most frequent first, at most TopN.
+	// most frequent first, at most TopN; quoted values are masked as "…" so
+	// that one rule broken with different values counts once.
 	TopMessages []TopMessage `json:"top_messages"`
 	// OtherMessages counts rows whose message was not tracked: messages are
 	// counted exactly until MaxDistinctMessages different ones have been seen.
@@ -106,12 +107,49 @@ func (t *tally) add(o *reconcile.Outcome) {
 	if msg == "" {
 		msg = "(no message)"
 	}
-	k := messageKey{o.Class, o.HTTPStatus, msg}
+	k := messageKey{o.Class, o.HTTPStatus, messageShape(msg)}
 	if _, ok := t.messages[k]; ok || len(t.messages) < MaxDistinctMessages {
 		t.messages[k]++
 		return
 	}
 	t.other++
+}
+
+// messageShape masks the quoted values in a message ("31/02/2026" becomes
+// "…"), so that rows failing the same rule with different values count as
+// one problem: the validator quotes the offending cell in its messages.
+func messageShape(s string) string {
+	i := strings.IndexByte(s, '"')
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i >= 0 {
+		end := closingQuote(s, i+1)
+		if end < 0 {
+			break
+		}
+		b.WriteString(s[:i])
+		b.WriteString(`"…"`)
+		s = s[end+1:]
+		i = strings.IndexByte(s, '"')
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// closingQuote returns the index of the quote that ends a quoted value
+// starting at from, skipping Go-style escapes (\"), or -1.
+func closingQuote(s string, from int) int {
+	for j := from; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j
+		}
+	}
+	return -1
 }
 
 func (t *tally) top(n int) []TopMessage {
