@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reten/reconcile/reconcile"
 	"github.com/xuri/excelize/v2"
@@ -80,7 +81,11 @@ func createXLSXReport(path string, names []string, widths []float64) (*xlsxRepor
 	}
 	// Printing a report should give readable pages: landscape, as wide as
 	// the paper. The sheet properties must be set before streaming starts.
-	if err := printSetup(f, RowsSheet); err != nil {
+	total := 0.0
+	for _, w := range widths {
+		total += w
+	}
+	if err := printSetup(f, RowsSheet, total); err != nil {
 		return fail(err)
 	}
 	sw, err := f.NewStreamWriter(RowsSheet)
@@ -146,12 +151,20 @@ func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 	return nil
 }
 
-func printSetup(f *excelize.File, sheet string) error {
-	fit, one, auto, landscape := true, 1, 0, "landscape"
-	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
-		return err
+// printSetup prints sheet landscape and, when its columns are no wider than
+// about two and a half landscape pages of text (width in characters), shrinks it to
+// one page wide; wider sheets would shrink past reading and print across pages.
+func printSetup(f *excelize.File, sheet string, width float64) error {
+	landscape := "landscape"
+	opts := &excelize.PageLayoutOptions{Orientation: &landscape}
+	if width <= 320 {
+		fit, one, auto := true, 1, 0
+		if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+			return err
+		}
+		opts.FitToWidth, opts.FitToHeight = &one, &auto
 	}
-	return f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Orientation: &landscape, FitToWidth: &one, FitToHeight: &auto})
+	return f.SetPageLayout(sheet, opts)
 }
 
 // summarySheet lays out the run facts at the top, the counts per class with
@@ -167,6 +180,10 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 		return err
 	}
 	wrap, err := f.NewStyle(&excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}})
+	if err != nil {
+		return err
+	}
+	top, err := f.NewStyle(&excelize.Style{Alignment: &excelize.Alignment{Vertical: "top"}})
 	if err != nil {
 		return err
 	}
@@ -270,7 +287,13 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 				set("C", m.HTTPStatus)
 			}
 			set("D", m.Message)
+			style("A", "C", top)
 			style("D", "D", wrap)
+			// Programs do not all grow a row to fit wrapped text on opening
+			// (LibreOffice keeps the default height), so size it here.
+			if lines := wrappedLines(m.Message, messageWidth); lines > 1 {
+				must(f.SetRowHeight(sh, r, float64(15*lines)))
+			}
 			r++
 		}
 		if s.OtherMessages > 0 {
@@ -283,8 +306,8 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 	must(f.SetColWidth(sh, "A", "A", 16))
 	must(f.SetColWidth(sh, "B", "B", 10))
 	must(f.SetColWidth(sh, "C", "C", 12))
-	must(f.SetColWidth(sh, "D", "D", 90))
-	must(printSetup(f, sh))
+	must(f.SetColWidth(sh, "D", "D", messageWidth))
+	must(printSetup(f, sh, 16+10+12+messageWidth))
 	if len(errs) > 0 {
 		return errs[0]
 	}
@@ -312,6 +335,25 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 		Format:     excelize.GraphicOptions{OffsetX: 10, AltText: "Rows per outcome: " + countsText(s)},
 		VaryColors: new(bool),
 	})
+}
+
+// messageWidth is the width of the Summary's message column, in characters.
+const messageWidth = 90
+
+// wrappedLines estimates how many lines text takes in a wrapped column of
+// width characters, breaking at spaces as spreadsheet programs do. A little
+// too many is better than text cut off, so words count one character wider.
+func wrappedLines(text string, width int) int {
+	lines, n := 1, 0
+	for _, w := range strings.Fields(text) {
+		l := utf8.RuneCountInString(w) + 1
+		if n > 0 && n+l > width {
+			lines++
+			n = 0
+		}
+		n += l
+	}
+	return min(lines, 15)
 }
 
 func countsText(s *Summary) string {
