@@ -812,3 +812,22 @@ func TestRejectsKeepEncoding(t *testing.T) {
 		})
 	}
 }
+
+// Workbook rejects give formula-like cells back as they were, as text: the
+// file holds no formula for a program to run.
+func TestWorkbookRejectsHoldNoFormulas(t *testing.T) {
+	dir := t.TempDir()
+	l := xlsxLayout("in.xlsx", "Datos", "Actividad", "Notas")
+	run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{Rejects: true},
+		[]reconcile.Outcome{{Row: row(l, 2, "A-1", "=1+1"), Class: reconcile.ClassInvalid, Message: "=bad"}}, 1)
+	f := openXLSX(t, filepath.Join(dir, "rejects.xlsx"))
+	rows, _ := f.GetRows("Datos", excelize.Options{RawCellValue: true})
+	if len(rows) != 2 || rows[1][1] != "=1+1" || rows[1][2] != "invalid: =bad" {
+		t.Fatalf("rejects.xlsx = %q", rows)
+	}
+	for _, cell := range []string{"A2", "B2", "C2"} {
+		if fm, _ := f.GetCellFormula("Datos", cell); fm != "" {
+			t.Errorf("%s is the formula %q", cell, fm)
+		}
+	}
+}
