@@ -36,7 +36,6 @@ type csvSource struct {
 	f        *os.File
 	r        *csv.Reader
 	embedded int // newlines inside quoted fields so far: lines that are not rows
-	skipped  int // lines before the data that the program does not show (sep=)
 }
 
 // openCSV opens path as delimited text and fills the CSV part of layout.
@@ -67,11 +66,11 @@ func openCSV(path, name string, head []byte, opts Options, layout *Layout) (*csv
 	s := &csvSource{f: f}
 	delim := opts.Delimiter
 	if hint, ok := sepHint(br); ok {
-		// Excel's "sep=;" first line chooses the separator and is not shown as a row.
+		// Excel's "sep=;" first line chooses the separator and is not shown as
+		// a row; it is consumed before the CSV reader counts lines.
 		if delim == 0 {
 			delim = hint
 		}
-		s.skipped = 1
 	}
 	if delim == 0 {
 		delim = detectDelimiter(br)
@@ -183,8 +182,7 @@ func sepHint(br *bufio.Reader) (rune, bool) {
 	if len(rest) > 0 && rest[0] != '\n' && rest[0] != '\r' {
 		return 0, false
 	}
-	line, _ := br.ReadString('\n')
-	_ = line
+	br.ReadString('\n')
 	return r, true
 }
 
@@ -228,7 +226,7 @@ func (s *csvSource) next() ([]string, int, error) {
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			row := pe.StartLine - s.embedded - s.skipped
+			row := pe.StartLine - s.embedded
 			// The bad record's own newlines are unknown; count them from the reader's position.
 			if pe.Line > pe.StartLine {
 				s.embedded += pe.Line - pe.StartLine
@@ -238,7 +236,7 @@ func (s *csvSource) next() ([]string, int, error) {
 		return nil, 0, err
 	}
 	line, _ := s.r.FieldPos(0)
-	row := line - s.embedded - s.skipped
+	row := line - s.embedded
 	for _, c := range rec {
 		if strings.IndexByte(c, '\n') >= 0 {
 			s.embedded += strings.Count(c, "\n")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"sort"
 	"strings"
 	"time"
 
@@ -97,12 +98,17 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 func (v *Validator) Check(row importer.Row) Item {
 	it := Item{Row: row}
 	l := row.Layout
+	// Problems are listed in the order of the user's columns; order holds
+	// each one's column index (-1 for the row as a whole).
 	var ps []Problem
+	var order []int
 	add := func(f importer.Field, format string, args ...any) {
 		ps = append(ps, Problem{Column: l.Header(f), Message: fmt.Sprintf(format, args...)})
+		order = append(order, l.Column(f))
 	}
 	if row.Err != nil {
 		ps = append(ps, Problem{Message: row.Err.Error()})
+		order = append(order, -1)
 	}
 	// A cell that could not be read as its type is reported once, here; the
 	// rules below only look at cells that were read.
@@ -126,6 +132,7 @@ func (v *Validator) Check(row importer.Row) Item {
 			col += " / " + l.Header(importer.ProviderActivityID)
 		}
 		ps = append(ps, Problem{Column: col, Message: "both activity ids are empty; fill in the Reten activity id or your provider_activity_id"})
+		order = append(order, min(l.Column(importer.ActivityID), l.Column(importer.ProviderActivityID)))
 	}
 	if aid.Text != "" && !bad[importer.ActivityID] {
 		if isUUID(aid.Text) {
@@ -206,12 +213,25 @@ func (v *Validator) Check(row importer.Row) Item {
 	}
 
 	if len(ps) > 0 {
+		sort.Stable(byColumn{ps, order})
 		it.Problems = ps
 		return it
 	}
 	it.Request = req
 	it.DuplicateOf = v.remember(row.Pos, req)
 	return it
+}
+
+type byColumn struct {
+	ps    []Problem
+	order []int
+}
+
+func (b byColumn) Len() int           { return len(b.ps) }
+func (b byColumn) Less(i, j int) bool { return b.order[i] < b.order[j] }
+func (b byColumn) Swap(i, j int) {
+	b.ps[i], b.ps[j] = b.ps[j], b.ps[i]
+	b.order[i], b.order[j] = b.order[j], b.order[i]
 }
 
 // lookupResult finds a result type by code, or by code or label folded.
