@@ -29,7 +29,14 @@ type xlsxSource struct {
 	row  int
 }
 
-func openXLSX(path, name string, opts Options, layout *Layout) (*xlsxSource, error) {
+func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource, err error) {
+	// A damaged workbook must end in an error naming the file, never in a
+	// crash of the whole run, whatever the XML inside it holds.
+	defer func() {
+		if p := recover(); p != nil {
+			src, err = nil, fmt.Errorf("%s is a damaged workbook (%v); open it in Excel or LibreOffice and save it again as .xlsx or .csv", name, p)
+		}
+	}()
 	limit := opts.UnzipLimit
 	if limit <= 0 {
 		limit = DefaultUnzipLimit
@@ -164,7 +171,12 @@ func isDateFormat(code string) bool {
 	return date
 }
 
-func (s *xlsxSource) next() ([]string, int, error) {
+func (s *xlsxSource) next() (cells []string, row int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cells, err = nil, fmt.Errorf("damaged worksheet XML (%v)", p)
+		}
+	}()
 	if !s.rows.Next() {
 		if err := s.rows.Error(); err != nil {
 			return nil, 0, err
@@ -174,7 +186,7 @@ func (s *xlsxSource) next() ([]string, int, error) {
 	// Rows yields every row number in turn, gaps included, so counting calls
 	// gives the row number the program shows.
 	s.row++
-	cells, err := s.rows.Columns()
+	cells, err = s.rows.Columns()
 	if err != nil {
 		return nil, s.row, &rowError{row: s.row, err: err}
 	}
