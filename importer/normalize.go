@@ -29,6 +29,8 @@ func newNormalizer(dateFormat string, loc *time.Location) *normalizer {
 	return n
 }
 
+var defaultNormalizer = newNormalizer("", nil)
+
 // value reads one cell as field f.
 func (n *normalizer) value(f Field, cell string) Value {
 	s := strings.TrimSpace(cell)
@@ -211,6 +213,11 @@ func enumText(s string) string {
 // row must not be sent. Leading zeros Excel dropped cannot be told from an id
 // that never had them, so those are never added back.
 func checkExcelNumber(s string) error {
+	// Excel writes at most 15 significant digits: anything longer, or not
+	// starting like a number, is not one of its scientific notations.
+	if len(s) > 22 || (s[0] < '0' || s[0] > '9') && s[0] != '-' {
+		return nil
+	}
 	i := strings.IndexAny(s, "eE")
 	if i <= 0 || i+2 >= len(s) || (s[i+1] != '+' && s[i+1] != '-') {
 		return nil

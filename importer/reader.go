@@ -35,7 +35,6 @@ type Reader struct {
 	src    source
 	norm   *normalizer
 	cols   [NumFields]int // column index of each field, -1 when absent
-	values []Value        // a block of Values handed out to rows in turn
 }
 
 type source interface {
@@ -190,6 +189,8 @@ func (r *Reader) readHeader(m *Mapping) error {
 	if r.cols[ActivityID] < 0 && r.cols[ProviderActivityID] < 0 {
 		missing = append(missing, "activity_id or provider_activity_id")
 	}
+	l.cols = &r.cols
+	l.norm = r.norm
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: the header row has no column for %s (headers found: %s); name the columns as the contract does, or map your headers to fields with --mapping FILE",
 			r.where(firstRow), strings.Join(missing, ", "), quoteList(l.Columns))
@@ -224,7 +225,7 @@ func (r *Reader) Next() (Row, error) {
 		if err != nil {
 			var re *rowError
 			if errors.As(err, &re) {
-				return Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)), Values: r.block(),
+				return Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)),
 					Err: fmt.Errorf("the row cannot be split into cells (%v); check its quotes, or save the file again from the spreadsheet program", re.err)}, nil
 			}
 			return Row{}, r.readError(rowNum, err)
@@ -233,7 +234,7 @@ func (r *Reader) Next() (Row, error) {
 		if blank(cells) {
 			continue
 		}
-		row := Row{Pos: pos, Layout: l, Values: r.block()}
+		row := Row{Pos: pos, Layout: l}
 		switch n := len(l.Columns); {
 		case len(cells) > n:
 			row.Err = fmt.Errorf("the row has %d cells beyond the last header column (%q); give them a header or delete them", len(cells)-n, l.Columns[n-1])
@@ -242,24 +243,8 @@ func (r *Reader) Next() (Row, error) {
 			cells = append(cells, make([]string, n-len(cells))...)
 		}
 		row.Cells = cells
-		for f, i := range r.cols {
-			if i >= 0 {
-				row.Values[f] = r.norm.value(Field(f), cells[i])
-			}
-		}
 		return row, nil
 	}
-}
-
-// block hands out NumFields Values from a shared block: one allocation per
-// 256 rows instead of one per row.
-func (r *Reader) block() []Value {
-	if len(r.values) < NumFields {
-		r.values = make([]Value, 256*NumFields)
-	}
-	v := r.values[:NumFields:NumFields]
-	r.values = r.values[NumFields:]
-	return v
 }
 
 func (r *Reader) where(row int) string {

@@ -41,10 +41,22 @@ type Layout struct {
 	Fields []Field
 	// Unknown lists the headers that map to no field, in file order.
 	Unknown []string
+
+	// Set by the reader: the column of each field (-1 when absent) and how
+	// the file's cells are read. A Layout built by hand has neither, and
+	// falls back to Fields and the default reading (ISO dates in UTC).
+	cols *[NumFields]int
+	norm *normalizer
 }
 
 // Column returns the index of the column holding f, or -1.
 func (l *Layout) Column(f Field) int {
+	if int(f) < 0 || int(f) >= NumFields {
+		return -1
+	}
+	if l.cols != nil {
+		return l.cols[f]
+	}
 	for i, g := range l.Fields {
 		if g == f {
 			return i
@@ -68,20 +80,28 @@ type Row struct {
 	Layout *Layout
 	// Cells are the row's cells as the user had them, aligned with Layout.Columns.
 	Cells []string
-	// Values holds the contract fields read from Cells, trimmed and normalised,
-	// indexed by Field. A field without a column has the zero Value.
-	Values []Value
-	// Err is a problem of the row as a whole (cells beyond the last header),
-	// nil for most rows.
+	// Err is a problem of the row as a whole (cells beyond the last header,
+	// broken quotes), nil for most rows.
 	Err error
 }
 
-// Value returns the normalised value of f.
+// Value returns field f read from its cell: trimmed and normalised with the
+// file's settings (date format, time zone). It is worked out on each call
+// rather than stored, so a row in flight costs only its cells; a field
+// without a column gives the zero Value.
 func (r *Row) Value(f Field) Value {
-	if int(f) < 0 || int(f) >= len(r.Values) {
+	if r.Layout == nil {
 		return Value{}
 	}
-	return r.Values[f]
+	i := r.Layout.Column(f)
+	if i < 0 || i >= len(r.Cells) {
+		return Value{}
+	}
+	n := r.Layout.norm
+	if n == nil {
+		n = defaultNormalizer
+	}
+	return n.value(f, r.Cells[i])
 }
 
 // Value is one cell read as its contract field.

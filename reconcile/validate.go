@@ -29,24 +29,34 @@ import (
 // DuplicateOf set, to be skipped. Invalid rows do not count as the first copy:
 // they are never sent, so a corrected copy further down is.
 type Validator struct {
-	cat    *Catalogue
-	now    func() time.Time
-	codes  map[string]api.ResultTypeConfig // by code
-	folded map[string]string               // folded code or label -> code
-	known  string                          // the codes, for messages
+	cat       *Catalogue
+	now       func() time.Time
+	codes     map[string]api.ResultTypeConfig // by code
+	folded    map[string]string               // folded code or label -> code
+	asWritten map[string]string               // results as users wrote them -> code, so each spelling is folded once
+	known     string                          // the codes, for messages
 
 	seed   maphash.Seed
 	seed2  maphash.Seed
-	seen   map[activityKey]seenAt
-	places []importer.Position // File and Sheet of seen rows, indexed by seenAt.place
+	seen   [3]map[[16]byte]seenAt // by keyKind
+	places []importer.Position    // File and Sheet of seen rows, indexed by seenAt.place
 }
 
 // activityKey identifies an activity compactly, so a run of a million rows
-// keeps a few dozen bytes per activity rather than its strings.
+// keeps a few dozen bytes per activity rather than its strings. Each kind has
+// its own map, whose 16-byte keys hash faster than a 17-byte struct would.
 type activityKey struct {
-	kind byte // 'a' activity_id, 'p' provider_activity_id
+	kind keyKind
 	id   [16]byte
 }
+
+type keyKind int
+
+const (
+	kindActivityID     keyKind = iota // the UUID's 16 bytes
+	kindProviderShort                 // a provider id of up to 15 bytes, as is
+	kindProviderHashed                // a longer provider id, hashed to 128 bits
+)
 
 type seenAt struct {
 	place uint32
@@ -60,13 +70,14 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 		now = time.Now
 	}
 	v := &Validator{
-		cat:    cat,
-		now:    now,
-		codes:  map[string]api.ResultTypeConfig{},
-		folded: map[string]string{},
-		seed:   maphash.MakeSeed(),
-		seed2:  maphash.MakeSeed(),
-		seen:   map[activityKey]seenAt{},
+		cat:       cat,
+		now:       now,
+		codes:     map[string]api.ResultTypeConfig{},
+		folded:    map[string]string{},
+		asWritten: map[string]string{},
+		seed:      maphash.MakeSeed(),
+		seed2:     maphash.MakeSeed(),
+		seen:      [3]map[[16]byte]seenAt{{}, {}, {}},
 	}
 	var names []string
 	if cat != nil {
@@ -112,14 +123,16 @@ func (v *Validator) Check(row importer.Row) Item {
 	}
 	// A cell that could not be read as its type is reported once, here; the
 	// rules below only look at cells that were read.
-	bad := [importer.NumFields]bool{}
+	var vals [importer.NumFields]importer.Value
+	var bad [importer.NumFields]bool
 	for f := importer.Field(0); int(f) < importer.NumFields; f++ {
-		if err := row.Value(f).Err; err != nil {
+		vals[f] = row.Value(f)
+		if err := vals[f].Err; err != nil {
 			bad[f] = true
 			add(f, "%v", err)
 		}
 	}
-	val := func(f importer.Field) importer.Value { return row.Value(f) }
+	val := func(f importer.Field) importer.Value { return vals[f] }
 	req := &api.SubmitRequest{}
 
 	aid, pid := val(importer.ActivityID), val(importer.ProviderActivityID)
@@ -134,8 +147,10 @@ func (v *Validator) Check(row importer.Row) Item {
 		ps = append(ps, Problem{Column: col, Message: "both activity ids are empty; fill in the Reten activity id or your provider_activity_id"})
 		order = append(order, min(l.Column(importer.ActivityID), l.Column(importer.ProviderActivityID)))
 	}
+	var uuid [16]byte
 	if aid.Text != "" && !bad[importer.ActivityID] {
-		if isUUID(aid.Text) {
+		var ok bool
+		if uuid, ok = uuidBytes(aid.Text); ok {
 			req.ActivityID = aid.Text
 		} else {
 			add(importer.ActivityID, "%q is not a Reten activity id (a UUID such as 8a2da0ef-e94a-5f98-ad28-4741ec9a5245); put your own ids in provider_activity_id instead", aid.Text)
@@ -152,7 +167,7 @@ func (v *Validator) Check(row importer.Row) Item {
 	if o := val(importer.OccurredAt); o.Text == "" && !bad[importer.OccurredAt] {
 		add(importer.OccurredAt, "is empty; write when the activity was handled, e.g. 2026-04-11T10:30:00Z")
 	} else if !bad[importer.OccurredAt] {
-		req.OccurredAt = api.FormatTime(o.Time)
+		req.OccurredAt = formatTime(o.Time)
 	}
 
 	switch s := val(importer.Status).Text; s {
@@ -194,7 +209,7 @@ func (v *Validator) Check(row importer.Row) Item {
 		case !cfg.RequiresFutureScheduledAt && future.Text != "":
 			add(importer.FutureScheduledAt, "is set, but %s (%s) takes no reschedule date; clear the cell, or pick a result type that reschedules", cfg.Code, cfg.Label)
 		case future.Text != "":
-			req.TaskResult.FutureScheduledAt = api.FormatTime(future.Time)
+			req.TaskResult.FutureScheduledAt = formatTime(future.Time)
 		}
 	}
 
@@ -218,7 +233,7 @@ func (v *Validator) Check(row importer.Row) Item {
 		return it
 	}
 	it.Request = req
-	it.DuplicateOf = v.remember(row.Pos, req)
+	it.DuplicateOf = v.remember(row.Pos, req, uuid)
 	return it
 }
 
@@ -239,27 +254,68 @@ func (v *Validator) lookupResult(s string) (api.ResultTypeConfig, bool) {
 	if c, ok := v.codes[s]; ok {
 		return c, true
 	}
-	if code, ok := v.folded[importer.FoldLabel(s)]; ok {
+	if code, ok := v.asWritten[s]; ok {
 		return v.codes[code], true
 	}
-	return api.ResultTypeConfig{}, false
+	code, ok := v.folded[importer.FoldLabel(s)]
+	if !ok {
+		return api.ResultTypeConfig{}, false
+	}
+	if len(v.asWritten) < 1024 { // a few spellings per label; bounded against odd files
+		v.asWritten[s] = code
+	}
+	return v.codes[code], true
+}
+
+// formatTime is api.FormatTime (UTC, milliseconds, Z) without the layout
+// interpretation, which showed in profiles of million-row files.
+func formatTime(t time.Time) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return api.FormatTime(t)
+	}
+	ms := t.Nanosecond() / 1e6
+	var b [24]byte
+	put := func(i, v, n int) {
+		for j := i + n - 1; j >= i; j-- {
+			b[j] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, d, 2)
+	b[10] = 'T'
+	put(11, h, 2)
+	b[13] = ':'
+	put(14, mi, 2)
+	b[16] = ':'
+	put(17, s, 2)
+	b[19] = '.'
+	put(20, ms, 3)
+	b[23] = 'Z'
+	return string(b[:])
 }
 
 // remember records the activity of a valid row and returns the position of
 // an earlier row about the same activity, if there was one.
-func (v *Validator) remember(pos importer.Position, req *api.SubmitRequest) *importer.Position {
+func (v *Validator) remember(pos importer.Position, req *api.SubmitRequest, uuid [16]byte) *importer.Position {
 	var keys [2]activityKey
 	n := 0
 	if req.ActivityID != "" {
-		keys[n] = v.key('a', req.ActivityID)
+		keys[n] = activityKey{kind: kindActivityID, id: uuid}
 		n++
 	}
 	if req.ProviderActivityID != "" {
-		keys[n] = v.key('p', req.ProviderActivityID)
+		keys[n] = v.key(req.ProviderActivityID)
 		n++
 	}
 	for _, k := range keys[:n] {
-		if s, ok := v.seen[k]; ok {
+		if s, ok := v.seen[k.kind][k.id]; ok {
 			first := v.places[s.place]
 			first.Row = int(s.row)
 			return &first
@@ -271,34 +327,28 @@ func (v *Validator) remember(pos importer.Position, req *api.SubmitRequest) *imp
 		place++
 	}
 	for _, k := range keys[:n] {
-		v.seen[k] = seenAt{place: uint32(place), row: int32(pos.Row)}
+		v.seen[k.kind][k.id] = seenAt{place: uint32(place), row: int32(pos.Row)}
 	}
 	return nil
 }
 
-// key packs an id into 16 bytes: as is when it fits (a UUID's bytes, or a
-// short provider id), else as a 128-bit hash, where a collision within a run
-// is out of reach (about 1 in 10^26 for a million ids).
-func (v *Validator) key(kind byte, id string) activityKey {
-	k := activityKey{kind: kind}
-	if kind == 'a' {
-		if b, ok := uuidBytes(id); ok {
-			k.id = b
-			return k
-		}
-	}
+// key packs a provider id into 16 bytes: as is when it fits, else as a
+// 128-bit hash, where a collision within a run is out of reach (about 1 in
+// 10^26 for a million ids).
+func (v *Validator) key(id string) activityKey {
+	k := activityKey{kind: kindProviderShort}
 	if len(id) < len(k.id) {
 		copy(k.id[:], id)
-		k.id[15] = byte(len(id)) | 0x80 // tells "A" from "A\x00"
+		k.id[15] = byte(len(id)) // tells "A" from "A\x00"
 		return k
 	}
+	k.kind = kindProviderHashed
 	h1 := maphash.String(v.seed, id)
 	h2 := maphash.String(v.seed2, id)
 	for i := 0; i < 8; i++ {
 		k.id[i] = byte(h1 >> (8 * i))
 		k.id[8+i] = byte(h2 >> (8 * i))
 	}
-	k.kind |= 0x80
 	return k
 }
 

@@ -278,3 +278,19 @@ func TestUUID(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatTime(t *testing.T) {
+	loc := time.FixedZone("x", -4*3600)
+	for _, tm := range []time.Time{
+		time.Date(2026, 4, 11, 10, 30, 0, 0, time.UTC),
+		time.Date(2026, 4, 11, 22, 30, 59, 999_999_999, loc),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 1e6, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := formatTime(tm), api.FormatTime(tm); got != want {
+			t.Errorf("formatTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
