@@ -199,6 +199,14 @@ func jsonObject(s string) (string, error) {
 // enumText puts an enum value in the contract's form: "not effective" and
 // "Not-Effective" both become NOT_EFFECTIVE.
 func enumText(s string) string {
+	clean := true
+	for i := 0; i < len(s) && clean; i++ {
+		c := s[i]
+		clean = 'A' <= c && c <= 'Z' || c == '_'
+	}
+	if clean {
+		return s // the usual case, without allocating
+	}
 	b := []byte(strings.ToUpper(s))
 	for i, c := range b {
 		if c == ' ' || c == '-' {
