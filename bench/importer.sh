@@ -34,6 +34,7 @@ done
 
 echo
 echo "medians over $runs runs (ratio = seconds / bare seconds, each ratio from the same run, then the median):"
+printf "%-10s %-5s %10s %12s %12s %8s\n" file mode seconds rows/s maxrss_MiB "x bare"
 awk '
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     key = v["file"] " " v["mode"]
@@ -46,7 +47,6 @@ awk '
     return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   END {
-    printf "%-10s %-5s %10s %12s %12s %8s\n", "file", "mode", "seconds", "rows/s", "maxrss_MiB", "x bare"
     for (f in files) for (m in modes) {
       key = f " " m; ratios = ""
       for (r in runs) ratios = ratios " " run[r " " key] / run[r " " f " bare"]
