@@ -82,7 +82,7 @@ func openInputs(env *environ, files []string, opts importer.Options) ([]*importe
 			return nil, withCode(exitUsage, err)
 		}
 		if u := r.Layout().Unknown; len(u) > 0 {
-			fmt.Fprintf(env.stderr, "warning: %s: columns %s map to no field; they are kept in the report but not sent (map them with --mapping, or to ignore)\n",
+			fmt.Fprintf(env.stderr, "warning: %s: column(s) %s hold no contract field; they are kept in the report but not sent (map them with --mapping, or map them to ignore)\n",
 				name, quoteAll(u))
 		}
 		readers = append(readers, r)
@@ -137,7 +137,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	started := time.Now()
 	dir := *reportDir
 	if dir == "" {
-		dir = "reports-" + started.Format("2006-01-02T150405")
+		dir = reports.DefaultDir(started)
 	}
 	info := reports.RunInfo{Command: "validate", Started: started, Settings: in.settings()}
 	for _, r := range readers {
@@ -166,7 +166,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 			it := v.Check(row)
 			o, offline := it.Offline()
 			if !offline {
-				o = reconcile.Outcome{Row: row, Class: reconcile.ClassOK, Message: "valid; would be sent"}
+				o = reconcile.Outcome{Row: row, Class: reconcile.ClassOK}
 			}
 			if o.Class == reconcile.ClassInvalid {
 				invalid++
@@ -186,7 +186,6 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 		return withCode(exitError, err)
 	}
 	sum.Print(env.stdout)
-	fmt.Fprintf(env.stdout, "report: %s\n", dir)
 	if code != exitOK {
 		return withCode(code, errSilent)
 	}
