@@ -3,6 +3,7 @@ package importer
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -93,9 +94,10 @@ func validDelim(r rune) bool {
 }
 
 // csvEncoding returns the encoding chosen or found: a BOM decides; else a file
-// that is valid UTF-8 throughout is UTF-8, and anything else is Windows-1252,
-// the encoding Excel on Windows saves "CSV" in. The whole file is checked, not
-// a prefix, because an accent may first appear on row 50,000.
+// that is valid UTF-8 throughout is UTF-8, one with no UTF-8 accents but bytes
+// that are not UTF-8 is Windows-1252 (what Excel on Windows saves "CSV" in),
+// and one with both is an error. The whole file is checked, not a prefix,
+// because an accent may first appear on row 50,000.
 func csvEncoding(path, name string, head []byte, chosen string) (string, error) {
 	bom := bytes.HasPrefix(head, utf8BOM)
 	if chosen != "" {
@@ -119,26 +121,38 @@ func csvEncoding(path, name string, head []byte, chosen string) (string, error) 
 	if bytes.IndexByte(head, 0) >= 0 {
 		return "", fmt.Errorf("%s is not a spreadsheet reconcile can read (it holds binary data); save it as .xlsx or .csv", name)
 	}
-	ok, err := validUTF8File(path)
-	if err != nil {
+	scan, err := scanUTF8(path)
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if ok {
+	case scan.valid:
 		return "utf-8", nil
+	case scan.multibyte:
+		// UTF-8 accents and bytes that are not UTF-8: two exports pasted
+		// together, or a damaged file. Either guess would garble some rows.
+		return "", fmt.Errorf("%s mixes UTF-8 text with another encoding (the first byte that is not UTF-8 is at offset %d); save it again as CSV UTF-8, or pass --encoding utf-8 or --encoding windows-1252 to choose", name, scan.firstBad)
 	}
 	return "windows-1252", nil
 }
 
-// validUTF8File reports whether the whole file is UTF-8, reading it in chunks
-// so memory stays flat.
-func validUTF8File(path string) (bool, error) {
+// utf8Scan is what a pass over a file found: whether every byte decodes as
+// UTF-8, and whether it holds UTF-8 accents (multi-byte characters).
+type utf8Scan struct {
+	valid, multibyte bool
+	firstBad         int64 // offset of the first byte that is not UTF-8
+}
+
+// scanUTF8 reads the whole file in chunks, so memory stays flat.
+func scanUTF8(path string) (utf8Scan, error) {
+	res := utf8Scan{valid: true, firstBad: -1}
 	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return res, err
 	}
 	defer f.Close()
 	buf := make([]byte, 256<<10)
 	carry := 0
+	var offset int64
 	for {
 		n, err := f.Read(buf[carry:])
 		n += carry
@@ -158,17 +172,55 @@ func validUTF8File(path string) (bool, error) {
 				}
 			}
 		}
-		if !utf8.Valid(buf[:end]) {
-			return false, nil
+		chunk := buf[:end]
+		if utf8.Valid(chunk) {
+			if !res.multibyte && !isASCII(chunk) {
+				res.multibyte = true
+			}
+		} else {
+			// The slow path runs only on chunks with a bad byte.
+			for i := 0; i < len(chunk); {
+				r, size := utf8.DecodeRune(chunk[i:])
+				if r == utf8.RuneError && size == 1 {
+					if res.valid {
+						res.valid, res.firstBad = false, offset+int64(i)
+					}
+				} else if size > 1 {
+					res.multibyte = true
+				}
+				i += size
+			}
 		}
+		if !res.valid && res.multibyte {
+			return res, nil // mixed: nothing more to learn
+		}
+		offset += int64(end)
 		carry = copy(buf, buf[end:n])
 		if err == io.EOF {
-			return carry == 0, nil
+			if carry > 0 && res.valid {
+				res.valid, res.firstBad = false, offset
+			}
+			return res, nil
 		}
 		if err != nil {
-			return false, err
+			return res, err
 		}
 	}
+}
+
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // sepHint reads Excel's optional first line "sep=X".

@@ -132,6 +132,13 @@ func TestCSVEncodings(t *testing.T) {
 			}
 		})
 	}
+	mixed := append([]byte(text), win(",YOM-2,Señal,2026-04-11,EFFECTIVE,x,\n")...)
+	if _, err := Open(writeFile(t, "in.csv", mixed), Options{}); err == nil || !strings.Contains(err.Error(), "mixes UTF-8") {
+		t.Errorf("mixed encodings: err = %v", err)
+	}
+	if _, rows := readAll(t, writeFile(t, "in.csv", mixed), Options{Encoding: "utf-8"}); len(rows) != 2 || rows[0].Cells[6] != "Pidió más café" {
+		t.Errorf("mixed file read as chosen utf-8: %+v", rows)
+	}
 	if _, err := Open(writeFile(t, "in.csv", []byte(text)), Options{Encoding: "ebcdic"}); err == nil || !strings.Contains(err.Error(), "utf-8, windows-1252") {
 		t.Errorf("unknown encoding: err = %v", err)
 	}
