@@ -63,6 +63,9 @@ func Open(path string, opts Options) (*Reader, error) {
 		mapping = m
 	}
 	head, err := readHead(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s does not exist; check the file name and folder", name)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s cannot be opened: %w", name, unwrapPath(err))
 	}

@@ -170,7 +170,7 @@ func (v *Validator) Check(row importer.Row) Item {
 		req.OccurredAt = formatTime(o.Time)
 	}
 
-	switch s := val(importer.Status).Text; s {
+	switch s := spanishEnum(val(importer.Status).Text); s {
 	case api.StatusEffective, api.StatusNotEffective, api.StatusPending:
 		req.Status = s
 	case "":
@@ -179,7 +179,7 @@ func (v *Validator) Check(row importer.Row) Item {
 		add(importer.Status, "%q is not a status; use EFFECTIVE, NOT_EFFECTIVE or PENDING", s)
 	}
 
-	switch c := val(importer.ContactType).Text; c {
+	switch c := spanishEnum(val(importer.ContactType).Text); c {
 	case "", api.ContactInbound, api.ContactOutbound:
 		req.TaskResult.ContactType = c
 	default:
@@ -235,6 +235,23 @@ func (v *Validator) Check(row importer.Row) Item {
 	it.Request = req
 	it.DuplicateOf = v.remember(row.Pos, req, uuid)
 	return it
+}
+
+// spanishEnums are the contract's enum values as Spanish back offices write
+// them (already upper case, spaces as _). Each has one meaning, so nothing is
+// guessed.
+var spanishEnums = map[string]string{
+	"EFECTIVO": api.StatusEffective, "EFECTIVA": api.StatusEffective,
+	"NO_EFECTIVO": api.StatusNotEffective, "NO_EFECTIVA": api.StatusNotEffective,
+	"PENDIENTE": api.StatusPending,
+	"ENTRANTE":  api.ContactInbound, "SALIENTE": api.ContactOutbound,
+}
+
+func spanishEnum(s string) string {
+	if e, ok := spanishEnums[s]; ok {
+		return e
+	}
+	return s
 }
 
 type byColumn struct {

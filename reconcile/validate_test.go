@@ -122,6 +122,11 @@ func TestValidationRules(t *testing.T) {
 				t.Errorf("status = %q", it.Request.Status)
 			}
 		}},
+		{name: "status in Spanish", change: map[string]string{"status": "No efectivo", "contact_type": "saliente"}, check: func(t *testing.T, it Item) {
+			if it.Request.Status != api.StatusNotEffective || it.Request.TaskResult.ContactType != api.ContactOutbound {
+				t.Errorf("status, contact = %q, %q", it.Request.Status, it.Request.TaskResult.ContactType)
+			}
+		}},
 		{name: "result missing", change: map[string]string{"Resultado": ""}, problems: []string{"Resultado: is empty; use one of SALE_COMPLETED (Venta completada)"}},
 		{name: "result unknown", change: map[string]string{"Resultado": "VISITED"}, problems: []string{`Resultado: "VISITED" is not a result type`}},
 		{name: "result label to code", change: map[string]string{"Resultado": "  venta COMPLETADA "}, check: wantResult("SALE_COMPLETED")},
