@@ -357,6 +357,15 @@ func TestXLSXCells(t *testing.T) {
 		f.SetCellValue(s, "F6", false)
 		f.SetCellValue(s, "G6", 46127.5)
 		f.SetCellValue(s, "K6", "   ") // trailing blank cell beyond the header
+		// Row 7: a text cell and a negative number under a date format, a date with milliseconds.
+		f.SetCellValue(s, "A7", "YOM-3")
+		f.SetCellValue(s, "B7", "COM-3")
+		f.SetCellValue(s, "C7", "ayer")
+		f.SetCellStyle(s, "C7", "C7", dt)
+		f.SetCellValue(s, "G7", time.Date(2030, 1, 2, 3, 4, 5, 250e6, time.UTC))
+		f.SetCellStyle(s, "G7", "G7", dt)
+		f.SetCellValue(s, "I7", -3)
+		f.SetCellStyle(s, "I7", "I7", d)
 	})
 	l, rows := readAll(t, path, Options{})
 	if l.Kind != "xlsx" || l.Sheet != "Sheet1" || l.HeaderRow != 3 {
@@ -365,7 +374,7 @@ func TestXLSXCells(t *testing.T) {
 	if !reflect.DeepEqual(l.Unknown, []string{"amount"}) {
 		t.Errorf("unknown = %q", l.Unknown)
 	}
-	if len(rows) != 2 || rows[0].Pos.Row != 4 || rows[1].Pos.Row != 6 || rows[0].Pos.Sheet != "Sheet1" {
+	if len(rows) != 3 || rows[0].Pos.Row != 4 || rows[1].Pos.Row != 6 || rows[0].Pos.Sheet != "Sheet1" {
 		t.Fatalf("rows = %+v", rows)
 	}
 	r := rows[0]
@@ -402,6 +411,9 @@ func TestXLSXCells(t *testing.T) {
 	}
 	if rows[1].Err != nil {
 		t.Errorf("trailing blank cell made an error: %v", rows[1].Err)
+	}
+	if c := rows[2].Cells; c[2] != "ayer" || c[6] != "2030-01-02 03:04:05.250" || c[8] != "-3.000000000" {
+		t.Errorf("text, milliseconds and negative number under date formats = %q, %q, %q", c[2], c[6], c[8])
 	}
 }
 

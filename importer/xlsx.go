@@ -3,7 +3,10 @@ package importer
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -17,16 +20,23 @@ const DefaultUnzipLimit = 1 << 30
 // memory flat however many rows the sheet has.
 const xlsxMemoryLimit = 16 << 20
 
-// isoDateFormat replaces every date number format while a workbook is read,
-// so that a date cell reads as an unambiguous wall-clock time rather than as
-// the user's locale display or a serial number.
-const isoDateFormat = "yyyy-mm-dd hh:mm:ss"
+// dateMarkFormat replaces every date number format while a workbook is read:
+// a date cell then reads as a marked serial number ("\x01" + 46123.437500000),
+// which next turns into an unambiguous wall-clock time. Going through
+// excelize's date formatting instead cost three quarters of the reading time
+// (it looks up locale tables for every cell), and would give the user's locale
+// display (4/11/26) rather than something a program can read back.
+const dateMarkFormat = "\"" + dateMark + "\"0.000000000"
+
+// dateMark starts a date cell's text while a workbook is read.
+const dateMark = "\x01"
 
 // xlsxSource streams the rows of one worksheet.
 type xlsxSource struct {
-	f    *excelize.File
-	rows *excelize.Rows
-	row  int
+	f        *excelize.File
+	rows     *excelize.Rows
+	row      int
+	date1904 bool // serials count from 1904 (old Mac workbooks)
 }
 
 func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource, err error) {
@@ -80,11 +90,15 @@ func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource,
 	}
 	layout.Kind = "xlsx"
 	layout.Sheet = sheet
-	return &xlsxSource{f: f, rows: rows}, nil
+	src = &xlsxSource{f: f, rows: rows}
+	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
+		src.date1904 = *props.Date1904
+	}
+	return src, nil
 }
 
 // readDatesAsISO points every cell style with a date or time number format at
-// isoDateFormat. The workbook is only read, never saved, so the change stays
+// dateMarkFormat. The workbook is only read, never saved, so the change stays
 // in memory. Done once per file, it costs nothing per cell, unlike asking for
 // each cell's style while streaming (which would load the whole sheet).
 func readDatesAsISO(f *excelize.File) error {
@@ -113,7 +127,7 @@ func readDatesAsISO(f *excelize.File) error {
 	if len(dates) == 0 {
 		return nil
 	}
-	code := isoDateFormat
+	code := dateMarkFormat
 	styleID, err := f.NewStyle(&excelize.Style{CustomNumFmt: &code})
 	if err != nil {
 		return err
@@ -190,7 +204,35 @@ func (s *xlsxSource) next() (cells []string, row int, err error) {
 	if err != nil {
 		return nil, s.row, &rowError{row: s.row, err: err}
 	}
+	for i, c := range cells {
+		switch j := strings.Index(c, dateMark); {
+		case j == 0:
+			cells[i] = s.dateText(c[len(dateMark):])
+		case j > 0: // a negative number in a date cell: no date, keep the number
+			cells[i] = strings.ReplaceAll(c, dateMark, "")
+		}
+	}
 	return cells, s.row, nil
+}
+
+// dateText writes a date cell's serial number as the wall-clock time it
+// stands for, yyyy-mm-dd hh:mm:ss (with milliseconds when it has them).
+func (s *xlsxSource) dateText(serial string) string {
+	f, err := strconv.ParseFloat(serial, 64)
+	if err != nil || f < 0 || f > 2958466 { // Excel's own limit: year 9999
+		return serial
+	}
+	days := math.Floor(f)
+	ms := math.Round((f - days) * 86400e3)
+	epoch := excelEpoch
+	if s.date1904 {
+		epoch = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	t := epoch.AddDate(0, 0, int(days)).Add(time.Duration(ms) * time.Millisecond)
+	if t.Nanosecond() != 0 {
+		return t.Format("2006-01-02 15:04:05.000")
+	}
+	return t.Format("2006-01-02 15:04:05")
 }
 
 func (s *xlsxSource) close() error {
