@@ -120,6 +120,12 @@ func (v *Validator) Check(row importer.Row) Item {
 	if row.Err != nil {
 		ps = append(ps, Problem{Message: row.Err.Error()})
 		order = append(order, -1)
+		if blankRow(row.Cells) {
+			// The row could not be split into cells at all: "is empty" for
+			// every column would only hide the one problem that matters.
+			it.Problems = ps
+			return it
+		}
 	}
 	// A cell that could not be read as its type is reported once, here; the
 	// rules below only look at cells that were read.
@@ -235,6 +241,15 @@ func (v *Validator) Check(row importer.Row) Item {
 	it.Request = req
 	it.DuplicateOf = v.remember(row.Pos, req, uuid)
 	return it
+}
+
+func blankRow(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // spanishEnums are the contract's enum values as Spanish back offices write

@@ -226,6 +226,16 @@ func TestRowErrorIsAProblem(t *testing.T) {
 	}
 }
 
+func TestUnsplittableRow(t *testing.T) {
+	row := readRows(t, validRow())[0]
+	row.Err = errors.New("the row cannot be split into cells")
+	row.Cells = make([]string, len(row.Cells))
+	it := NewValidator(tenantCatalogue(t), nil).Check(row)
+	if len(it.Problems) != 1 || it.Problems[0].Message != row.Err.Error() {
+		t.Errorf("problems = %+v; want only the row's own", it.Problems)
+	}
+}
+
 func TestDuplicates(t *testing.T) {
 	other := "26d662d6-6e54-5c60-9688-dfc147a14532"
 	long := strings.Repeat("PROVIDER-", 5)
