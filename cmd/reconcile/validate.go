@@ -22,12 +22,12 @@ type inputFlags struct {
 }
 
 func (f *inputFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.mapping, "mapping", "", "file mapping your column headers to contract fields (lines of `header = field`)")
-	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field separator: , ; | or tab (default: detected)")
-	fs.StringVar(&f.encoding, "encoding", "", "CSV encoding: utf-8, windows-1252, latin1 or utf-16 (default: detected)")
-	fs.StringVar(&f.sheet, "sheet", "", "workbook sheet to read (default: the first)")
-	fs.StringVar(&f.dateFormat, "date-format", "", "layout of non-ISO dates, in Go's notation: 02/01/2006 15:04 is day/month/year (default: ISO 8601 and date cells only)")
-	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA zone that dates without a zone are in, e.g. America/Santiago")
+	fs.StringVar(&f.mapping, "mapping", "", "`FILE` mapping your column headers to contract fields, one \"header = field\" per line")
+	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field `SEPARATOR`: , ; | or tab (default: detected)")
+	fs.StringVar(&f.encoding, "encoding", "", "CSV `ENCODING`: utf-8, windows-1252, latin1 or utf-16 (default: detected)")
+	fs.StringVar(&f.sheet, "sheet", "", "workbook `SHEET` to read (default: the first)")
+	fs.StringVar(&f.dateFormat, "date-format", "", "`LAYOUT` of non-ISO dates, in Go's notation: 02/01/2006 15:04 is day/month/year (default: ISO 8601 and date cells only)")
+	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA `ZONE` that dates without a zone are in, e.g. America/Santiago")
 }
 
 // options turns the flags into importer options, or a usage error saying what to fix.
@@ -106,8 +106,8 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 		fmt.Fprintln(env.stderr, "Checks every row offline against the cached result types; sends nothing.")
 		fs.PrintDefaults()
 	}
-	configs := fs.String("configs", reconcile.DefaultCataloguePath(), "configuration cache written by `reconcile configs pull`")
-	reportDir := fs.String("report-dir", "", "folder for report.csv and summary.json (default: a new reports-DATE folder)")
+	configs := fs.String("configs", reconcile.DefaultCataloguePath(), "configuration cache `FILE` written by 'reconcile configs pull'")
+	reportDir := fs.String("report-dir", "", "`DIR` for report.csv and summary.json (default: a new reports-DATE folder)")
 	var in inputFlags
 	in.register(fs)
 	if err := fs.Parse(args); err != nil {
