@@ -64,6 +64,7 @@ type environ struct {
 
 func commands() []command {
 	return []command{
+		{"validate", "check files offline against the cached result types and write report.csv; sends nothing", runValidate},
 		{"configs", "download the tenant's result types into a local cache (configs pull)", runConfigs},
 		{"sandbox", "serve a stateful fake of the integration API for tests and demos", runSandbox},
 	}
