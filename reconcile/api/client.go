@@ -1,0 +1,248 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Version is reconcile's version, sent in the User-Agent. The build may set it
+// with -ldflags "-X github.com/reten/reconcile/reconcile/api.Version=...".
+var Version = "0.1.0-dev"
+
+// DefaultTimeout bounds one HTTP request when Client.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// maxBody bounds how much of an answer is read.
+const maxBody = 8 << 20
+
+// Client talks to one tenant of the integration API. Its fields are read on every
+// call; set them before the first call and do not change them after. A Client is
+// safe for concurrent use.
+type Client struct {
+	// BaseURL is the API's origin, e.g. https://api.reten.ai. Paths are appended
+	// to it. The key is never sent to any other origin: redirects elsewhere fail.
+	BaseURL string
+	// APIKey is sent as x-api-key and nowhere else. It never appears in errors.
+	APIKey string
+	// HTTPClient sends the requests; zero means a client with the default
+	// transport. Its CheckRedirect is replaced by one that stays on BaseURL's origin.
+	HTTPClient *http.Client
+	// Timeout bounds each request, including reading its answer; zero means
+	// DefaultTimeout, negative means none beyond the context's.
+	Timeout time.Duration
+	// UserAgent is sent as User-Agent; zero means "reconcile/<Version>".
+	UserAgent string
+}
+
+// NewClient checks baseURL and returns a Client for it.
+func NewClient(baseURL, apiKey string) (*Client, error) {
+	if _, err := parseBase(baseURL); err != nil {
+		return nil, err
+	}
+	return &Client{BaseURL: baseURL, APIKey: apiKey}, nil
+}
+
+func parseBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("base URL %q is not an http(s) URL like https://api.reten.ai: set RETEN_BASE_URL", raw)
+	}
+	if u.User != nil {
+		return nil, errors.New("base URL must not carry a user or password: set the key in RETEN_API_KEY")
+	}
+	return u, nil
+}
+
+// ListResultTypeConfigs downloads the tenant's result types.
+func (c *Client) ListResultTypeConfigs(ctx context.Context) ([]ResultTypeConfig, error) {
+	var out []ResultTypeConfig
+	if _, err := c.do(ctx, http.MethodGet, PathConfigs, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListActivities walks every page of the activities that match f, 100 a page.
+func (c *Client) ListActivities(ctx context.Context, f ActivityFilter) ([]Activity, error) {
+	var all []Activity
+	for page := 1; ; page++ {
+		p, err := c.ActivitiesPage(ctx, f, page, 100)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Data...)
+		// Stop on the last page, and on an empty one whatever meta says, so a
+		// server that miscounts cannot loop us forever.
+		if len(p.Data) == 0 || page >= p.Meta.TotalPages {
+			return all, nil
+		}
+	}
+}
+
+// ActivitiesPage fetches one page of activities (perPage at most 100).
+func (c *Client) ActivitiesPage(ctx context.Context, f ActivityFilter, page, perPage int) (*ActivityPage, error) {
+	q := url.Values{}
+	q.Set("page", strconv.Itoa(page))
+	q.Set("per_page", strconv.Itoa(perPage))
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("status", f.Status)
+	set("result_status", f.ResultStatus)
+	set("channel", f.Channel)
+	set("external_commerce_id", f.ExternalCommerceID)
+	set("external_operator_id", f.ExternalOperatorID)
+	if !f.ScheduledFrom.IsZero() {
+		q.Set("scheduled_from", FormatTime(f.ScheduledFrom))
+	}
+	if !f.ScheduledTo.IsZero() {
+		q.Set("scheduled_to", FormatTime(f.ScheduledTo))
+	}
+	var p ActivityPage
+	if _, err := c.do(ctx, http.MethodGet, PathActivities, q, nil, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// SubmitResult posts one result. Any 2xx is an acceptance; everything else is an
+// *Error (or a transport error, see Retryable).
+func (c *Client) SubmitResult(ctx context.Context, req *SubmitRequest) (*SubmitResponse, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the request: %w", err)
+	}
+	return c.SubmitRaw(ctx, body)
+}
+
+// SubmitRaw posts a body that is already JSON, as SubmitResult does.
+func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*SubmitResponse, error) {
+	var raw json.RawMessage
+	status, err := c.do(ctx, http.MethodPost, PathSubmit, nil, body, &raw)
+	if err != nil {
+		return nil, err
+	}
+	resp := &SubmitResponse{StatusCode: status, Body: raw}
+	var withID struct {
+		ID any `json:"id"`
+	}
+	if json.Unmarshal(raw, &withID) == nil && withID.ID != nil {
+		resp.ID = fmt.Sprint(withID.ID)
+	}
+	return resp, nil
+}
+
+func (c *Client) checkKey() error {
+	if c.APIKey == "" {
+		return &KeyError{Reason: "is empty"}
+	}
+	for _, r := range c.APIKey {
+		if r < 0x21 || r == 0x7f {
+			return &KeyError{Reason: "has spaces or control characters"}
+		}
+	}
+	return nil
+}
+
+func (c *Client) httpClient(origin *url.URL) *http.Client {
+	hc := http.Client{}
+	if c.HTTPClient != nil {
+		hc = *c.HTTPClient
+	}
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != origin.Scheme || req.URL.Host != origin.Host {
+			return fmt.Errorf("refusing to follow a redirect to %s://%s: the API key is only sent to %s", req.URL.Scheme, req.URL.Host, origin.Host)
+		}
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		return nil
+	}
+	return &hc
+}
+
+// do sends one request and decodes a 2xx JSON answer into out.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) (int, error) {
+	if err := c.checkKey(); err != nil {
+		return 0, err
+	}
+	base, err := parseBase(c.BaseURL)
+	if err != nil {
+		return 0, err
+	}
+	u := *base
+	u.Path = base.Path + path
+	if q != nil {
+		u.RawQuery = q.Encode()
+	}
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("x-api-key", c.APIKey)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	ua := c.UserAgent
+	if ua == "" {
+		ua = "reconcile/" + Version
+	}
+	req.Header.Set("User-Agent", ua)
+
+	resp, err := c.httpClient(base).Do(req)
+	if err != nil {
+		return 0, transportError(method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return resp.StatusCode, transportError(method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, decodeError(resp, data, method, path)
+	}
+	if out != nil && len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: answer %d is not the JSON the API documents: %v (%s)", method, path, resp.StatusCode, err, snippet(data))
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// transportError strips the URL that net/http puts in its errors (the path is
+// already named) and marks the error as one where no answer arrived.
+func transportError(method, path string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	return fmt.Errorf("%s %s: %w: %w", method, path, errTransport, err)
+}
