@@ -1,0 +1,507 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/reten/reconcile/reconcile/api"
+)
+
+// OverridePolicy says what to do when the API answers 409 (the activity already
+// has a result).
+type OverridePolicy string
+
+const (
+	// OverrideNever reports the row as a conflict. Rows that ask for
+	// hard_override themselves are sent without it.
+	OverrideNever OverridePolicy = "never"
+	// OverrideAlways sends the row once more with hard_override: true.
+	OverrideAlways OverridePolicy = "always"
+	// OverrideRow overrides only the rows whose hard_override column says so
+	// (Item.Override); they are sent with it from the start.
+	OverrideRow OverridePolicy = "row"
+)
+
+// ParseOverridePolicy reads the value of --hard-override.
+func ParseOverridePolicy(s string) (OverridePolicy, error) {
+	switch p := OverridePolicy(strings.ToLower(strings.TrimSpace(s))); p {
+	case OverrideNever, OverrideAlways, OverrideRow:
+		return p, nil
+	}
+	return "", fmt.Errorf("hard override policy %q is not one of never, always, row", s)
+}
+
+// Defaults of the Submitter's zero fields.
+const (
+	DefaultConcurrency = 8
+	DefaultRetries     = 5
+	DefaultBaseDelay   = 250 * time.Millisecond
+	DefaultMaxDelay    = 30 * time.Second
+)
+
+// Submitter sends validated rows to the integration API and classifies each
+// into one outcome. Set its fields before calling Run; a Submitter may be run
+// more than once but not twice at the same time.
+type Submitter struct {
+	// Client sends the requests. If its HTTPClient is nil, Run uses a copy of it
+	// whose transport keeps Concurrency connections open for reuse.
+	Client *api.Client
+	// Concurrency is how many requests may be in flight at once; zero means
+	// DefaultConcurrency.
+	Concurrency int
+	// Rate caps requests per second across all workers, retries included; zero
+	// means no cap.
+	Rate float64
+	// Burst is how many requests may go out at once above Rate after a quiet
+	// spell; zero means 1 (an even pace).
+	Burst int
+	// Retries is how many times a request that failed transiently (5xx, 429,
+	// timeout, connection error) is sent again; zero means DefaultRetries,
+	// negative means none.
+	Retries int
+	// BaseDelay and MaxDelay bound the exponential backoff between retries
+	// (full jitter: a random wait up to BaseDelay·2^n, at most MaxDelay); zero
+	// means DefaultBaseDelay and DefaultMaxDelay. A Retry-After from the server
+	// is waited in full, by every worker.
+	BaseDelay, MaxDelay time.Duration
+	// Policy is what to do on 409; "" means OverrideNever.
+	Policy OverridePolicy
+	// Ledger, if not nil, skips rows already accepted in earlier runs and
+	// records every submission before it is sent.
+	Ledger Ledger
+	// Logger receives retries (debug) and the reason a run stops (warn); nil
+	// means no logging.
+	Logger *slog.Logger
+}
+
+// Stats sums up one Run.
+type Stats struct {
+	Rows     int           // outcomes emitted, one per input item
+	Counts   map[Class]int // outcomes per class
+	Requests int           // HTTP requests sent
+	Retried  int           // rows sent more than once because of transient failures
+	// Stopped says why dispatching stopped before the input ended; "" if it did not.
+	Stopped string
+}
+
+// BodyHash identifies the result a request carries, hard_override left out, so
+// that a ledger can tell the same row sent again from a changed one.
+func BodyHash(req *api.SubmitRequest) string {
+	r := *req
+	r.HardOverride = false
+	data, _ := json.Marshal(&r)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Run sends every valid item and calls emit once for every item, valid or not,
+// with its outcome. Outcomes may arrive out of input order; emit is never
+// called by two goroutines at once. items is read by one goroutine, in order,
+// at most Concurrency+1 items ahead of the answers.
+//
+// Run stops dispatching when ctx is cancelled, when the API answers 401 or 403
+// (every later request would fail the same way), or when the Ledger fails.
+// Requests already in flight finish (each bounded by the client's timeout);
+// every item not sent is emitted as skipped with the reason, and Run returns
+// ctx's error, an error wrapping the *api.Error that stopped it, or the
+// Ledger's error. Otherwise it returns nil, whatever the classes.
+func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Outcome)) (Stats, error) {
+	r := s.newRun(ctx, emit)
+	defer r.cancel()
+
+	var g errgroup.Group
+	g.SetLimit(r.concurrency)
+	for it := range items {
+		if !it.Valid() {
+			r.emit(invalidOutcome(it))
+			continue
+		}
+		if reason := r.stopReason(); reason != "" {
+			r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: reason})
+			continue
+		}
+		g.Go(func() error {
+			r.submit(it)
+			return nil
+		})
+	}
+	g.Wait()
+	return r.finish()
+}
+
+func invalidOutcome(it Item) Outcome {
+	msgs := make([]string, 0, len(it.Problems))
+	for _, p := range it.Problems {
+		msgs = append(msgs, p.String())
+	}
+	if len(msgs) == 0 {
+		msgs = append(msgs, "the row could not be turned into a request")
+	}
+	return Outcome{Row: it.Row, Class: ClassInvalid, Message: strings.Join(msgs, "; ")}
+}
+
+// run is the state of one Run.
+type run struct {
+	s           *Submitter
+	client      *api.Client
+	concurrency int
+	retries     int
+	base, max   time.Duration
+	policy      OverridePolicy
+	limiter     *rate.Limiter // nil: no cap
+	log         *slog.Logger
+
+	parent context.Context
+	// ctx is cancelled when the caller's is or when the run stops itself; waits
+	// use it. Requests use reqCtx, which the caller's cancellation does not
+	// reach, so that a request in flight gets its answer.
+	ctx    context.Context
+	cancel context.CancelFunc
+	reqCtx context.Context
+
+	// pauseUntil (unix nanos) holds every worker back after a Retry-After.
+	pauseUntil atomic.Int64
+	requests   atomic.Int64
+
+	mu       sync.Mutex // serialises emitTo and guards the fields below
+	emitTo   func(Outcome)
+	stats    Stats
+	stopped  string // why the run stopped itself
+	stopErr  error
+	outcomes int
+}
+
+func (s *Submitter) newRun(ctx context.Context, emit func(Outcome)) *run {
+	r := &run{
+		s:           s,
+		client:      s.Client,
+		concurrency: s.Concurrency,
+		retries:     s.Retries,
+		base:        s.BaseDelay,
+		max:         s.MaxDelay,
+		policy:      s.Policy,
+		log:         s.Logger,
+		parent:      ctx,
+		emitTo:      emit,
+		stats:       Stats{Counts: make(map[Class]int, len(Classes))},
+	}
+	if r.concurrency <= 0 {
+		r.concurrency = DefaultConcurrency
+	}
+	switch {
+	case r.retries == 0:
+		r.retries = DefaultRetries
+	case r.retries < 0:
+		r.retries = 0
+	}
+	if r.base <= 0 {
+		r.base = DefaultBaseDelay
+	}
+	if r.max <= 0 {
+		r.max = DefaultMaxDelay
+	}
+	if r.policy == "" {
+		r.policy = OverrideNever
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if s.Rate > 0 {
+		burst := s.Burst
+		if burst <= 0 {
+			burst = 1
+		}
+		r.limiter = rate.NewLimiter(rate.Limit(s.Rate), burst)
+	}
+	if r.client != nil && r.client.HTTPClient == nil {
+		c := *r.client
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = r.concurrency
+		c.HTTPClient = &http.Client{Transport: t}
+		r.client = &c
+	}
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	r.reqCtx = context.WithoutCancel(ctx)
+	return r
+}
+
+// emit hands one outcome to the caller and counts it.
+func (r *run) emit(o Outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.Rows++
+	r.stats.Counts[o.Class]++
+	if o.Attempts > 1 && o.Class != ClassSkipped {
+		r.stats.Retried++
+	}
+	r.emitTo(o)
+}
+
+// stop ends dispatching for the given reason; the first reason wins.
+func (r *run) stop(reason string, err error) {
+	r.mu.Lock()
+	first := r.stopped == ""
+	if first {
+		r.stopped, r.stopErr = reason, err
+	}
+	r.mu.Unlock()
+	if first {
+		r.log.Warn("stopping the run", "reason", reason)
+		r.cancel()
+	}
+}
+
+// stopReason says why no more requests may be sent, or "".
+func (r *run) stopReason() string {
+	r.mu.Lock()
+	reason := r.stopped
+	r.mu.Unlock()
+	if reason != "" {
+		return reason
+	}
+	if r.parent.Err() != nil {
+		return "not sent: the run was interrupted"
+	}
+	return ""
+}
+
+func (r *run) finish() (Stats, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.stats
+	st.Requests = int(r.requests.Load())
+	st.Stopped = r.stopped
+	if r.stopErr != nil {
+		return st, r.stopErr
+	}
+	if err := r.parent.Err(); err != nil {
+		st.Stopped = "interrupted"
+		return st, err
+	}
+	return st, nil
+}
+
+// wait blocks until the row may be sent: after any pause the server asked for,
+// and within the rate. It returns false if the run stopped meanwhile.
+func (r *run) wait() bool {
+	for {
+		until := r.pauseUntil.Load()
+		d := time.Until(time.Unix(0, until))
+		if until == 0 || d <= 0 {
+			break
+		}
+		if !r.sleep(d) {
+			return false
+		}
+	}
+	if r.limiter != nil {
+		if err := r.limiter.Wait(r.ctx); err != nil {
+			return false
+		}
+	}
+	return r.ctx.Err() == nil
+}
+
+func (r *run) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
+}
+
+// backoff is the wait before retry n (1-based): full jitter over an
+// exponentially growing ceiling.
+func (r *run) backoff(n int) time.Duration {
+	ceil := r.max
+	if n < 31 {
+		if c := r.base << (n - 1); c > 0 && c < ceil {
+			ceil = c
+		}
+	}
+	return rand.N(ceil) + 1
+}
+
+// pause holds every worker back until d from now (a Retry-After).
+func (r *run) pause(d time.Duration) {
+	until := time.Now().Add(d).UnixNano()
+	for {
+		cur := r.pauseUntil.Load()
+		if cur >= until || r.pauseUntil.CompareAndSwap(cur, until) {
+			return
+		}
+	}
+}
+
+// wantsOverride says whether the row is sent with hard_override from the start.
+func (r *run) wantsOverride(it Item) bool {
+	asked := it.Override || it.Request.HardOverride
+	return asked && (r.policy == OverrideRow || r.policy == OverrideAlways)
+}
+
+// submit sends one valid item until its outcome is settled, and emits it.
+func (r *run) submit(it Item) {
+	start := time.Now()
+	o := Outcome{Row: it.Row}
+	req := *it.Request
+	req.HardOverride = r.wantsOverride(it)
+	key, hash := req.ActivityKey(), BodyHash(&req)
+
+	prior := LedgerNotSent
+	if l := r.s.Ledger; l != nil {
+		var err error
+		if prior, err = l.State(key, hash); err != nil {
+			r.stop("not sent: the ledger could not be read", fmt.Errorf("reading the ledger: %w", err))
+			o.Class, o.Message = ClassSkipped, "not sent: the ledger could not be read"
+			r.emit(o)
+			return
+		}
+		if prior == LedgerAccepted {
+			o.Class, o.Message = ClassSkipped, "already accepted in an earlier run"
+			r.emit(o)
+			return
+		}
+	}
+
+	// inDoubt: an earlier attempt got no settled answer (connection lost,
+	// timeout, 5xx), so the API may hold this row's result already.
+	inDoubt := prior == LedgerSent
+	began := false
+	overriding := false
+	failures := 0
+	var body []byte
+
+	for {
+		if !r.wait() {
+			reason := r.stopReason()
+			if o.Attempts > 0 {
+				reason = "not sent again, " + strings.TrimPrefix(reason, "not sent: ") + "; last answer: " + lastAnswer(o)
+			}
+			o.Class, o.Message = ClassSkipped, reason
+			break
+		}
+		if !began && r.s.Ledger != nil {
+			if err := r.s.Ledger.Begin(key, hash); err != nil {
+				r.stop("not sent: the ledger could not record the submission", fmt.Errorf("recording in the ledger: %w", err))
+				o.Class, o.Message = ClassSkipped, "not sent: the ledger could not record the submission"
+				break
+			}
+		}
+		began = true
+		if body == nil {
+			var err error
+			if body, err = json.Marshal(&req); err != nil {
+				o.Class, o.Message = ClassFailed, "encoding the request: "+err.Error()
+				break
+			}
+		}
+
+		o.Attempts++
+		r.requests.Add(1)
+		resp, err := r.client.SubmitRaw(r.reqCtx, body)
+		if err == nil {
+			o.HTTPStatus, o.Error, o.ResultID = resp.StatusCode, "", resp.ID
+			o.Class, o.Message = ClassOK, ""
+			switch {
+			case overriding:
+				o.Class, o.Message = ClassOverridden, "the activity had a result; replaced it with hard_override"
+			case req.HardOverride:
+				o.Message = "sent with hard_override, as the row asked"
+			}
+			break
+		}
+
+		apiErr, isAPI := api.AsError(err)
+		if isAPI {
+			o.HTTPStatus, o.Error, o.Message = apiErr.StatusCode, apiErr.Err, apiErr.Message
+		} else {
+			o.HTTPStatus, o.Error, o.Message = 0, "", err.Error()
+		}
+
+		switch {
+		case isAPI && apiErr.Auth():
+			o.Class = ClassRejected
+			r.stop(fmt.Sprintf("not sent: the API refused the key (%d %s)", apiErr.StatusCode, apiErr.Err),
+				fmt.Errorf("the API refused the key: %w", apiErr))
+		case isAPI && apiErr.StatusCode == http.StatusConflict:
+			switch {
+			case inDoubt:
+				// The earlier attempt whose answer was lost got through.
+				o.Class = ClassOK
+				o.Message = "the activity already holds a result and an earlier attempt of this row was left without a settled answer: taken as that attempt's result"
+			case !req.HardOverride && r.policy == OverrideAlways:
+				req.HardOverride, overriding, body = true, true, nil
+				continue
+			default:
+				o.Class = ClassConflict
+			}
+		case isAPI && !apiErr.Retryable():
+			o.Class = ClassRejected
+		case api.Retryable(r.reqCtx, err):
+			if !isAPI || apiErr.StatusCode != http.StatusTooManyRequests {
+				inDoubt = true
+			}
+			if failures >= r.retries {
+				o.Class = ClassFailed
+				o.Message = fmt.Sprintf("%s (after %d attempts)", lastAnswer(o), o.Attempts)
+				break
+			}
+			failures++
+			d := r.backoff(failures)
+			if isAPI && apiErr.RetryAfter > 0 {
+				d = apiErr.RetryAfter
+				r.pause(d)
+			}
+			r.log.Debug("retrying", "row", it.Row.Pos.String(), "attempt", o.Attempts, "answer", lastAnswer(o), "wait", d)
+			r.sleep(d) // if the run stops meanwhile, wait() settles the row as skipped
+			continue
+		default:
+			o.Class = ClassFailed
+		}
+		break
+	}
+
+	o.Duration = time.Since(start)
+	if began && r.s.Ledger != nil {
+		state := LedgerNotSent
+		switch {
+		case o.Class == ClassOK || o.Class == ClassOverridden:
+			state = LedgerAccepted
+		case inDoubt:
+			state = LedgerSent
+		}
+		if err := r.s.Ledger.Finish(key, hash, state, o); err != nil {
+			r.stop("not sent: the ledger could not record an outcome", fmt.Errorf("recording in the ledger: %w", err))
+		}
+	}
+	r.emit(o)
+}
+
+// lastAnswer describes the latest answer kept in o.
+func lastAnswer(o Outcome) string {
+	if o.HTTPStatus == 0 {
+		return o.Message
+	}
+	s := fmt.Sprintf("%d %s", o.HTTPStatus, o.Error)
+	if o.Message != "" {
+		s += ": " + o.Message
+	}
+	return s
+}
