@@ -155,8 +155,18 @@ func (c *Client) checkKey() error {
 	return nil
 }
 
+// defaultTransport keeps enough idle connections per host for a concurrent
+// submitter: http.DefaultTransport keeps 2, so at concurrency 8 most requests
+// would open a new connection.
+var defaultTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	return t
+}()
+
 func (c *Client) httpClient(origin *url.URL) *http.Client {
-	hc := http.Client{}
+	hc := http.Client{Transport: defaultTransport}
 	if c.HTTPClient != nil {
 		hc = *c.HTTPClient
 	}
