@@ -57,8 +57,7 @@ const (
 // into one outcome. Set its fields before calling Run; a Submitter may be run
 // more than once but not twice at the same time.
 type Submitter struct {
-	// Client sends the requests. If its HTTPClient is nil, Run uses a copy of it
-	// whose transport keeps Concurrency connections open for reuse.
+	// Client sends the requests.
 	Client *api.Client
 	// Concurrency is how many requests may be in flight at once; zero means
 	// DefaultConcurrency.
@@ -226,13 +225,6 @@ func (s *Submitter) newRun(ctx context.Context, emit func(Outcome)) *run {
 			burst = 1
 		}
 		r.limiter = rate.NewLimiter(rate.Limit(s.Rate), burst)
-	}
-	if r.client != nil && r.client.HTTPClient == nil {
-		c := *r.client
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = r.concurrency
-		c.HTTPClient = &http.Client{Transport: t}
-		r.client = &c
 	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	r.reqCtx = context.WithoutCancel(ctx)
