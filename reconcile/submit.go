@@ -82,10 +82,15 @@ type Submitter struct {
 	// Ledger, if not nil, skips rows already accepted in earlier runs and
 	// records every submission before it is sent.
 	Ledger Ledger
+	// DryRun sends nothing: every valid row is skipped as "dry run".
+	DryRun bool
 	// Logger receives retries (debug) and the reason a run stops (warn); nil
 	// means no logging.
 	Logger *slog.Logger
 }
+
+// DryRunMessage is the message of the valid rows of a dry run.
+const DryRunMessage = "dry run: valid, not sent"
 
 // Stats sums up one Run.
 type Stats struct {
@@ -127,6 +132,10 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 	for it := range items {
 		if !it.Valid() {
 			r.emit(invalidOutcome(it))
+			continue
+		}
+		if s.DryRun {
+			r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: DryRunMessage})
 			continue
 		}
 		if reason := r.stopReason(); reason != "" {
