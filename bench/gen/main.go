@@ -4,7 +4,9 @@
 // identical bodies to identical sandboxes.
 //
 //	go run ./bench/gen -n 20000 -dir bench/out            # tenant.json, rows.csv
-//	go run ./bench/gen -n 20000 -dir bench/out -url URL   # also targets.jsonl
+//	go run ./bench/gen -n 20000 -dir bench/out -url URL   # targets.jsonl for URL
+//	go run ./bench/gen -reset URL                         # the sandbox at URL forgets everything
+//	go run ./bench/gen -span URL                          # POSTs the sandbox at URL saw, and their rate
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -40,7 +43,22 @@ func main() {
 	n := flag.Int("n", 20000, "activities and rows")
 	dir := flag.String("dir", "bench/out", "output folder")
 	url := flag.String("url", "", "sandbox base URL; if set, write only targets.jsonl for it")
+	span := flag.String("span", "", "sandbox base URL; if set, print how many POSTs it logged, from first to last, and their rate")
+	reset := flag.String("reset", "", "sandbox base URL; if set, make it forget every result and counter")
 	flag.Parse()
+	if *reset != "" {
+		resp, err := http.Post(*reset+"/_sandbox/reset", "application/json", nil)
+		must(err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			log.Fatalf("reset: %s", resp.Status)
+		}
+		return
+	}
+	if *span != "" {
+		must(printSpan(*span))
+		return
+	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		log.Fatal(err)
 	}
@@ -147,4 +165,47 @@ func must(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// printSpan reads the sandbox's request log and prints the POSTs' count, the
+// time from the first to the last one's arrival and the rate over it: the
+// sending rate alone, whatever the client did before and after.
+func printSpan(base string) error {
+	resp, err := http.Get(base + "/_sandbox/requests")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var reqs []struct {
+		Time   time.Time `json:"time"`
+		Method string    `json:"method"`
+		Status int       `json:"status"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&reqs); err != nil {
+		return err
+	}
+	var first, last time.Time
+	n, ok := 0, 0
+	for _, r := range reqs {
+		if r.Method != http.MethodPost {
+			continue
+		}
+		n++
+		if r.Status/100 == 2 {
+			ok++
+		}
+		if first.IsZero() || r.Time.Before(first) {
+			first = r.Time
+		}
+		if r.Time.After(last) {
+			last = r.Time
+		}
+	}
+	span := last.Sub(first).Seconds()
+	rate := 0.0
+	if span > 0 {
+		rate = float64(n-1) / span
+	}
+	fmt.Printf("posts=%d accepted=%d span_s=%.3f rate=%.0f\n", n, ok, span, rate)
+	return nil
 }
