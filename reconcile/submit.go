@@ -363,10 +363,10 @@ func (r *run) submit(it Item) {
 	o := Outcome{Row: it.Row}
 	req := *it.Request
 	req.HardOverride = r.wantsOverride(it)
-	key, hash := req.ActivityKey(), BodyHash(&req)
-
+	var key, hash string
 	prior := LedgerNotSent
 	if l := r.s.Ledger; l != nil {
+		key, hash = req.ActivityKey(), BodyHash(&req)
 		var err error
 		if prior, err = l.State(key, hash); err != nil {
 			r.stop("not sent: the ledger could not be read", fmt.Errorf("reading the ledger: %w", err))
