@@ -1,48 +1,55 @@
 package reconcile
 
-// Ledger remembers, across runs, what was sent for each activity, so that a
-// cumulative export dropped again every night is not submitted twice and a run
-// that crashed between sending and recording can recognise its own result.
-//
-// The Submitter identifies a submission by the activity key
-// (api.SubmitRequest.ActivityKey) and a hash of the request body as the row
-// asked for it (BodyHash: hard_override left out, so overriding does not
-// change it). A ledger must make Begin durable before it returns: the
-// request is sent only after that.
-//
-// Methods are called from several goroutines at once.
-type Ledger interface {
-	// State says what earlier runs recorded for this activity and body.
-	// A different body for the same activity is LedgerNotSent.
-	State(key, hash string) (LedgerState, error)
-	// Begin records that a request for key and hash is about to be sent.
-	Begin(key, hash string) error
-	// Finish records the final state once the row's outcome is known:
-	// LedgerAccepted (ok, overridden), LedgerSent (sent but the answer was lost,
-	// so the API may hold it) or LedgerNotSent (the API is known not to hold it
-	// from us: rejected, conflict, or every attempt answered with an error).
-	Finish(key, hash string, state LedgerState, o Outcome) error
-}
+import (
+	"context"
 
-// LedgerState is what a Ledger knows about one submission.
-type LedgerState int
-
-const (
-	// LedgerNotSent: nothing recorded, or the API is known not to hold it.
-	LedgerNotSent LedgerState = iota
-	// LedgerSent: a request went out and no answer settled it; the API may
-	// hold the result. A 409 for it is taken as our own earlier submission.
-	LedgerSent
-	// LedgerAccepted: the API accepted exactly this body; it is not sent again.
-	LedgerAccepted
+	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile/api"
 )
 
-func (s LedgerState) String() string {
-	switch s {
-	case LedgerSent:
-		return "sent"
-	case LedgerAccepted:
-		return "accepted"
-	}
-	return "not sent"
+// Ledger is what the Submitter needs from a record, kept across runs, of what
+// was sent for each activity: so that a cumulative export dropped again every
+// night is not submitted twice, and a run that died between sending and
+// recording recognises its own result in the 409 that follows.
+//
+// The ledger identifies an activity by req.ActivityKey() and compares bodies
+// as it likes (hard_override must not count: overriding does not change what
+// is stored). Begin must be durable before it returns: the request is sent
+// only after it. Methods are called from several goroutines at once, with a
+// context that an interrupt does not cancel, so that what was sent is always
+// recorded.
+type Ledger interface {
+	// Check says what earlier runs recorded about sending req.
+	Check(ctx context.Context, req *api.SubmitRequest) (LedgerCheck, error)
+	// Begin records that req, read at pos, is about to be sent.
+	Begin(ctx context.Context, req *api.SubmitRequest, pos importer.Position) error
+	// Finish records the final outcome of the req that Begin recorded. inDoubt
+	// says that the API may hold the result though no answer said so (a 5xx,
+	// timeout or lost connection that no later answer settled).
+	Finish(ctx context.Context, req *api.SubmitRequest, o Outcome, inDoubt bool) error
 }
+
+// LedgerCheck is a Ledger's answer about one request.
+type LedgerCheck struct {
+	Verdict LedgerVerdict
+	// Own: an earlier run sent this same body and never learnt whether it was
+	// stored; a 409 for it is that earlier request's, so the row is ok.
+	Own bool
+	// Message explains a Duplicate or Changed verdict in the user's terms
+	// (when and from which file and row the accepted result came).
+	Message string
+}
+
+// LedgerVerdict says whether a request may be sent.
+type LedgerVerdict int
+
+const (
+	// LedgerSend: nothing of this activity was accepted before.
+	LedgerSend LedgerVerdict = iota
+	// LedgerDuplicate: this same body was accepted before; the row is skipped.
+	LedgerDuplicate
+	// LedgerChanged: a different body was accepted before. The row is a
+	// conflict without a request, unless the override policy lets it replace
+	// the result: then it is sent with hard_override and ends overridden.
+	LedgerChanged
+)

@@ -1,9 +1,8 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -100,16 +99,6 @@ type Stats struct {
 	Retried  int           // rows sent more than once because of transient failures
 	// Stopped says why dispatching stopped before the input ended; "" if it did not.
 	Stopped string
-}
-
-// BodyHash identifies the result a request carries, hard_override left out, so
-// that a ledger can tell the same row sent again from a changed one.
-func BodyHash(req *api.SubmitRequest) string {
-	r := *req
-	r.HardOverride = false
-	data, _ := json.Marshal(&r)
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:16])
 }
 
 // Run sends every valid item and calls emit once for every item, valid or not,
@@ -351,10 +340,16 @@ func (r *run) pause(d time.Duration) {
 	}
 }
 
-// wantsOverride says whether the row is sent with hard_override from the start.
+// wantsOverride says whether the row is sent with hard_override from the start:
+// it asked for it, and the policy lets it.
 func (r *run) wantsOverride(it Item) bool {
 	asked := it.Override || it.Request.HardOverride
 	return asked && (r.policy == OverrideRow || r.policy == OverrideAlways)
+}
+
+// mayOverride says whether the row may replace an existing result.
+func (r *run) mayOverride(it Item) bool {
+	return r.policy == OverrideAlways || r.wantsOverride(it)
 }
 
 // submit sends one valid item until its outcome is settled, and emits it.
@@ -363,29 +358,35 @@ func (r *run) submit(it Item) {
 	o := Outcome{Row: it.Row}
 	req := *it.Request
 	req.HardOverride = r.wantsOverride(it)
-	var key, hash string
-	prior := LedgerNotSent
+	overriding := false
+	var check LedgerCheck
 	if l := r.s.Ledger; l != nil {
-		key, hash = req.ActivityKey(), BodyHash(&req)
 		var err error
-		if prior, err = l.State(key, hash); err != nil {
+		if check, err = l.Check(r.reqCtx, &req); err != nil {
 			r.stop("not sent: the ledger could not be read", fmt.Errorf("reading the ledger: %w", err))
 			o.Class, o.Message = ClassSkipped, "not sent: the ledger could not be read"
 			r.emit(o)
 			return
 		}
-		if prior == LedgerAccepted {
-			o.Class, o.Message = ClassSkipped, "already accepted in an earlier run"
+		switch check.Verdict {
+		case LedgerDuplicate:
+			o.Class, o.Message = ClassSkipped, cmp.Or(check.Message, "already accepted in an earlier run")
 			r.emit(o)
 			return
+		case LedgerChanged:
+			if !r.mayOverride(it) {
+				o.Class, o.Message = ClassConflict, cmp.Or(check.Message, "a different result was accepted for this activity in an earlier run; nothing was sent")
+				r.emit(o)
+				return
+			}
+			req.HardOverride, overriding = true, true
 		}
 	}
 
 	// inDoubt: an earlier attempt got no settled answer (connection lost,
 	// timeout, 5xx), so the API may hold this row's result already.
-	inDoubt := prior == LedgerSent
+	inDoubt := check.Own
 	began := false
-	overriding := false
 	failures := 0
 	var body []byte
 
@@ -399,7 +400,7 @@ func (r *run) submit(it Item) {
 			break
 		}
 		if !began && r.s.Ledger != nil {
-			if err := r.s.Ledger.Begin(key, hash); err != nil {
+			if err := r.s.Ledger.Begin(r.reqCtx, &req, it.Row.Pos); err != nil {
 				r.stop("not sent: the ledger could not record the submission", fmt.Errorf("recording in the ledger: %w", err))
 				o.Class, o.Message = ClassSkipped, "not sent: the ledger could not record the submission"
 				break
@@ -447,7 +448,7 @@ func (r *run) submit(it Item) {
 				// The earlier attempt whose answer was lost got through.
 				o.Class = ClassOK
 				o.Message = "the activity already holds a result and an earlier attempt of this row was left without a settled answer: taken as that attempt's result"
-			case !req.HardOverride && r.policy == OverrideAlways:
+			case !req.HardOverride && r.mayOverride(it):
 				req.HardOverride, overriding, body = true, true, nil
 				continue
 			default:
@@ -481,14 +482,8 @@ func (r *run) submit(it Item) {
 
 	o.Duration = time.Since(start)
 	if began && r.s.Ledger != nil {
-		state := LedgerNotSent
-		switch {
-		case o.Class == ClassOK || o.Class == ClassOverridden:
-			state = LedgerAccepted
-		case inDoubt:
-			state = LedgerSent
-		}
-		if err := r.s.Ledger.Finish(key, hash, state, o); err != nil {
+		doubt := inDoubt && (o.Class == ClassFailed || o.Class == ClassSkipped)
+		if err := r.s.Ledger.Finish(r.reqCtx, &req, o, doubt); err != nil {
 			r.stop("not sent: the ledger could not record an outcome", fmt.Errorf("recording in the ledger: %w", err))
 		}
 	}

@@ -529,50 +529,76 @@ func TestSubmitConcurrencyAndStreaming(t *testing.T) {
 // memLedger is an in-memory Ledger that also checks that Begin comes before
 // the request.
 type memLedger struct {
-	mu     sync.Mutex
-	states map[string]LedgerState
-	begun  map[string]bool
+	mu      sync.Mutex
+	entries map[string]*memEntry
 }
 
-func (l *memLedger) State(key, hash string) (LedgerState, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.states[key+"/"+hash], nil
+type memEntry struct {
+	body     string // as accepted, or as last sent
+	accepted bool
+	open     bool // begun, not finished
+	inDoubt  bool
 }
 
-func (l *memLedger) Begin(key, hash string) error {
+func bodyOf(req *api.SubmitRequest) string {
+	r := *req
+	r.HardOverride = false
+	data, _ := json.Marshal(&r)
+	return string(data)
+}
+
+func (l *memLedger) Check(_ context.Context, req *api.SubmitRequest) (LedgerCheck, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.begun[key] = true
-	l.states[key+"/"+hash] = LedgerSent
+	e := l.entries[req.ActivityKey()]
+	switch {
+	case e == nil:
+		return LedgerCheck{}, nil
+	case e.accepted && e.body == bodyOf(req):
+		return LedgerCheck{Verdict: LedgerDuplicate}, nil
+	case e.accepted:
+		return LedgerCheck{Verdict: LedgerChanged, Message: "changed since the earlier run"}, nil
+	}
+	return LedgerCheck{Own: e.inDoubt && e.body == bodyOf(req)}, nil
+}
+
+func (l *memLedger) Begin(_ context.Context, req *api.SubmitRequest, pos importer.Position) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries[req.ActivityKey()] = &memEntry{body: bodyOf(req), open: true}
 	return nil
 }
 
-func (l *memLedger) Finish(key, hash string, s LedgerState, o Outcome) error {
+func (l *memLedger) Finish(_ context.Context, req *api.SubmitRequest, o Outcome, inDoubt bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.states[key+"/"+hash] = s
+	e := l.entries[req.ActivityKey()]
+	e.open, e.inDoubt = false, inDoubt
+	e.accepted = o.Class == ClassOK || o.Class == ClassOverridden
 	return nil
+}
+
+func (l *memLedger) entry(key string) memEntry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return *l.entries[key]
 }
 
 func TestSubmitLedger(t *testing.T) {
 	f := newFakeAPI(t)
-	l := &memLedger{states: map[string]LedgerState{}, begun: map[string]bool{}}
+	l := &memLedger{entries: map[string]*memEntry{}}
 	f.fault = func(req api.SubmitRequest, n int) (int, string, bool) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if !l.begun[req.ActivityID] {
+		if e := l.entries[req.ActivityID]; e == nil || !e.open {
 			t.Errorf("%s sent before the ledger recorded it", req.ActivityID)
 		}
-		if req.ActivityID == "lost" {
-			return 0, "", true
-		}
-		return 0, "", false
+		return 0, "", req.ActivityID == "lost" && n == 1
 	}
 	s := fastSubmitter(f)
 	s.Ledger = l
 	s.Retries = -1
-	items := []Item{item("new", 2), item("lost", 3)}
+	items := []Item{item("new", 2), item("lost", 3), item("other", 4)}
 	got, _, err := collect(t, context.Background(), s, items)
 	if err != nil {
 		t.Fatal(err)
@@ -580,30 +606,42 @@ func TestSubmitLedger(t *testing.T) {
 	if got["new"].Class != ClassOK || got["lost"].Class != ClassFailed {
 		t.Fatalf("first run: %+v %+v", got["new"], got["lost"])
 	}
-	if st := l.states["lost/"+BodyHash(items[1].Request)]; st != LedgerSent {
-		t.Errorf("a lost answer left the ledger at %v, want sent", st)
+	if e := l.entry("lost"); !e.inDoubt || e.accepted {
+		t.Errorf("a lost answer was recorded as %+v, want in doubt", e)
+	}
+	if e := l.entry("new"); e.inDoubt || !e.accepted {
+		t.Errorf("an accepted row was recorded as %+v", e)
 	}
 
-	// The next run sends only the row in doubt, and takes its 409 as ours.
-	f.fault = nil
-	changed := item("new", 2)
+	// The next run sends only the row in doubt, and takes its 409 as ours; a
+	// changed result for an accepted activity is a conflict without a request.
+	changed := item("other", 4)
 	changed.Request.TaskResult.Result = "NO_CONTACT"
-	changed.Row.Cells = []string{"changed"}
-	got, st, err := collect(t, context.Background(), s, append(items, changed))
+	got, st, err := collect(t, context.Background(), s, []Item{items[0], items[1], changed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o := got["new"]; o.Class != ClassSkipped || o.Attempts != 0 || !strings.Contains(o.Message, "earlier run") {
 		t.Errorf("accepted row sent again: %+v", o)
 	}
-	if o := got["lost"]; o.Class != ClassOK || f.storedN("lost") != 1 {
+	if o := got["lost"]; o.Class != ClassOK || o.Attempts != 1 || f.storedN("lost") != 1 {
 		t.Errorf("row in doubt: %+v, stored %d", o, f.storedN("lost"))
 	}
-	if o := got["changed"]; o.Class != ClassConflict {
-		t.Errorf("a changed result for an accepted activity must be sent and meet the policy: %+v", o)
+	if o := got["other"]; o.Class != ClassConflict || o.Attempts != 0 || !strings.Contains(o.Message, "changed since") {
+		t.Errorf("changed row under policy never: %+v", o)
 	}
-	if st.Requests != 2 {
-		t.Errorf("%d requests, want 2", st.Requests)
+	if st.Requests != 1 {
+		t.Errorf("%d requests, want 1", st.Requests)
+	}
+
+	// Under "always" the changed row replaces the result, in one request.
+	s.Policy = OverrideAlways
+	got, _, err = collect(t, context.Background(), s, []Item{changed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := got["other"]; o.Class != ClassOverridden || o.Attempts != 1 || !f.request("other", 1).HardOverride {
+		t.Errorf("changed row under policy always: %+v", o)
 	}
 }
 
