@@ -3,8 +3,101 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/reten/reconcile/reconcile/sandbox"
 )
 
+// runSandbox serves the sandbox until ctx is cancelled (Ctrl-C, SIGTERM).
 func runSandbox(ctx context.Context, env *environ, args []string) error {
-	return withCode(exitError, errors.New("not built yet"))
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "Usage: reconcile sandbox [flags]")
+		fmt.Fprintln(env.stderr)
+		fmt.Fprintln(env.stderr, "Serves a stateful fake of the integration API on loopback. Point the job at it")
+		fmt.Fprintln(env.stderr, "with RETEN_BASE_URL=http://ADDR and a key from the tenant file. Counters are at")
+		fmt.Fprintln(env.stderr, "GET /_sandbox/stats; faults can be changed with POST /_sandbox/faults.")
+		fmt.Fprintln(env.stderr)
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free one (printed on start)")
+	tenantPath := fs.String("tenant", "samples/tenant.json", "tenant `file`: keys, result types and activities")
+	synthetic := fs.Int("activities", 0, "add `N` synthetic activities (provider ids SYN-0000001...) for load tests")
+	var f sandbox.Faults
+	fs.Float64Var(&f.FailRate, "fail-rate", 0, "share of requests answered 500/502/503, 0 to 1")
+	fs.DurationVar(&f.Latency, "latency", 0, "delay before every answer, e.g. 20ms")
+	fs.Float64Var(&f.RateLimit, "rate-limit", 0, "requests a second above which the answer is 429 with Retry-After; 0 means no limit")
+	fs.Float64Var(&f.DropRate, "drop-rate", 0, "share of requests whose connection is closed with no answer, 0 to 1")
+	fs.Float64Var(&f.FailAfterStoreRate, "fail-after-store-rate", 0, "share of accepted results that are stored but answered 500 or dropped, 0 to 1")
+	fs.Int64Var(&f.Seed, "seed", 1, "seed of the fault dice; the same seed repeats the same faults for the same requests")
+	quiet := fs.Bool("quiet", false, "do not log every request (for load tests)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(exitUsage, errSilent)
+	}
+	if fs.NArg() > 0 {
+		return usageError("sandbox takes no arguments, got %q", fs.Args())
+	}
+	if err := f.Check(); err != nil {
+		return usageError("%v", err)
+	}
+	if *synthetic < 0 {
+		return usageError("--activities %d must not be negative", *synthetic)
+	}
+	tenant, err := sandbox.LoadTenant(*tenantPath)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	tenant.AddSynthetic(*synthetic)
+
+	log := slog.New(slog.NewTextHandler(env.stderr, nil))
+	srv := sandbox.New(tenant)
+	srv.SetFaults(f)
+	if !*quiet {
+		srv.Logger = log
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("cannot listen on %s: %w (pick another --addr, or port 0 for a free one)", *addr, err))
+	}
+	// Requests waiting out --latency watch their context: ending it on
+	// shutdown lets them go at once instead of holding Shutdown up.
+	reqCtx, endRequests := context.WithCancel(context.Background())
+	defer endRequests()
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+	}
+	fmt.Fprintf(env.stdout, "sandbox listening on http://%s (tenant %s: %d activities, %d result types)\n",
+		ln.Addr(), *tenantPath, len(tenant.Activities), len(tenant.Configs))
+	log.Info("sandbox started", "addr", ln.Addr().String(), "faults", f)
+
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return withCode(exitError, fmt.Errorf("serving: %w", err))
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	endRequests()
+	err = hs.Shutdown(shutdown)
+	<-served
+	st := srv.Stats()
+	log.Info("sandbox stopped", "requests", st.Requests, "stored", st.Stored, "dropped", st.Dropped)
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("shutting down: %w", err))
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,11 +135,20 @@ func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*SubmitResponse, e
 		return nil, err
 	}
 	resp := &SubmitResponse{StatusCode: status, Body: raw}
+	// The id may be a string or a number; a number is kept as written
+	// (fmt of a float64 would turn 1234567 into 1.234567e+06).
 	var withID struct {
-		ID any `json:"id"`
+		ID json.RawMessage `json:"id"`
 	}
-	if json.Unmarshal(raw, &withID) == nil && withID.ID != nil {
-		resp.ID = fmt.Sprint(withID.ID)
+	if json.Unmarshal(raw, &withID) == nil && len(withID.ID) > 0 {
+		var s string
+		var n json.Number
+		switch {
+		case json.Unmarshal(withID.ID, &s) == nil:
+			resp.ID = s
+		case json.Unmarshal(withID.ID, &n) == nil:
+			resp.ID = n.String()
+		}
 	}
 	return resp, nil
 }
@@ -170,17 +180,31 @@ func (c *Client) httpClient(origin *url.URL) *http.Client {
 	if c.HTTPClient != nil {
 		hc = *c.HTTPClient
 	}
+	// net/http strips Authorization and cookies on a redirect to another
+	// host, but not x-api-key: following one would hand the key over.
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if req.URL.Scheme != origin.Scheme || req.URL.Host != origin.Host {
-			return fmt.Errorf("refusing to follow a redirect to %s://%s: the API key is only sent to %s", req.URL.Scheme, req.URL.Host, origin.Host)
+			return &redirectError{fmt.Sprintf("refusing to follow a redirect to %s://%s: the API key is only sent to %s; check RETEN_BASE_URL", req.URL.Scheme, req.URL.Host, origin.Host)}
 		}
 		if len(via) >= 5 {
-			return errors.New("stopped after 5 redirects")
+			return &redirectError{"stopped after 5 redirects: check RETEN_BASE_URL"}
 		}
 		return nil
 	}
 	return &hc
 }
+
+// certError is a TLS certificate the client refused.
+type certError struct{ err error }
+
+func (e *certError) Error() string { return e.err.Error() }
+func (e *certError) Unwrap() error { return e.err }
+
+// redirectError is a redirect the client refused. Asking again gets the same
+// redirect, so it is not retryable.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
 
 // do sends one request and decodes a 2xx JSON answer into out.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) (int, error) {
@@ -234,11 +258,15 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return resp.StatusCode, transportError(method, path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, decodeError(resp, data, method, path)
+		e := decodeError(resp, data, method, path)
+		// A proxy that echoes request headers must not put the key in a report.
+		e.Message = redact(e.Message, c.APIKey)
+		e.Err = redact(e.Err, c.APIKey)
+		return resp.StatusCode, e
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: answer %d is not the JSON the API documents: %v (%s)", method, path, resp.StatusCode, err, snippet(data))
+			return resp.StatusCode, fmt.Errorf("%s %s: answer %d is not the JSON the API documents: %v (%s)", method, path, resp.StatusCode, err, redact(snippet(data), c.APIKey))
 		}
 	}
 	return resp.StatusCode, nil
@@ -251,8 +279,22 @@ func transportError(method, path string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	var re *redirectError
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &re) {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
+	var ce *tls.CertificateVerificationError
+	if errors.As(err, &ce) {
+		// The same certificate will be refused again: not retryable.
+		return fmt.Errorf("%s %s: %w (check RETEN_BASE_URL: the server's certificate is not trusted for that host)", method, path, &certError{err})
+	}
 	return fmt.Errorf("%s %s: %w: %w", method, path, errTransport, err)
+}
+
+// redact replaces the key wherever it occurs in s.
+func redact(s, key string) string {
+	if key == "" || !strings.Contains(s, key) {
+		return s
+	}
+	return strings.ReplaceAll(s, key, "[redacted]")
 }

@@ -90,7 +90,9 @@ func Retryable(ctx context.Context, err error) bool {
 		return e.Retryable()
 	}
 	var keyErr *KeyError
-	if errors.As(err, &keyErr) {
+	var redirErr *redirectError
+	var certErr *certError
+	if errors.As(err, &keyErr) || errors.As(err, &redirErr) || errors.As(err, &certErr) {
 		return false
 	}
 	// Our own per-request timeout, or the connection going away.
@@ -164,6 +166,9 @@ func snippet(b []byte) string {
 	return strings.ToValidUTF8(string(b), "?")
 }
 
+// maxRetryAfter caps the wait a server may ask for.
+const maxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads Retry-After as seconds or an HTTP date; 0 if absent or
 // unreadable.
 func parseRetryAfter(v string, now time.Time) time.Duration {
@@ -175,11 +180,12 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if secs < 0 {
 			return 0
 		}
-		return time.Duration(secs) * time.Second
+		// Beyond a day the multiplication could overflow; no retry waits that long.
+		return min(time.Duration(min(secs, 86400))*time.Second, maxRetryAfter)
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0
