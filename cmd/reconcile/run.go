@@ -91,7 +91,6 @@ type job struct {
 	command     string
 	files       []string
 	importOpts  importer.Options
-	fileOpts    map[string]importer.Options // per-file options, overriding importOpts
 	configsFile string
 	reportDir   string
 	retries     int
@@ -122,11 +121,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	}()
 	layouts := make([]*importer.Layout, 0, len(j.files))
 	for _, f := range j.files {
-		opts := j.importOpts
-		if o, ok := j.fileOpts[f]; ok {
-			opts = o
-		}
-		r, err := importer.Open(f, opts)
+		r, err := importer.Open(f, j.importOpts)
 		if err != nil {
 			return withCode(exitUsage, fmt.Errorf("%w\n  nothing was sent", err))
 		}
