@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -383,9 +384,12 @@ func (r *run) submit(it Item) {
 		}
 	}
 
-	// inDoubt: an earlier attempt got no settled answer (connection lost,
-	// timeout, 5xx), so the API may hold this row's result already.
+	// inDoubt: an earlier attempt got no answer at all (connection lost,
+	// timeout), here or in an earlier run, so the API may hold this row's
+	// result already. A 5xx is an answer, taken at its word: not stored.
 	inDoubt := check.Own
+	// answered5xx keeps the last 5xx this row got, to explain a 409 after it.
+	answered5xx := ""
 	began := false
 	failures := 0
 	var body []byte
@@ -447,18 +451,24 @@ func (r *run) submit(it Item) {
 			case inDoubt:
 				// The earlier attempt whose answer was lost got through.
 				o.Class = ClassOK
-				o.Message = "the activity already holds a result and an earlier attempt of this row was left without a settled answer: taken as that attempt's result"
+				o.Message = "409 taken as this row's own result: an earlier attempt of it got no answer, so it was stored then"
 			case !req.HardOverride && r.mayOverride(it):
 				req.HardOverride, overriding, body = true, true, nil
 				continue
 			default:
 				o.Class = ClassConflict
+				if answered5xx != "" {
+					o.Message += fmt.Sprintf(" (an earlier attempt of this row was answered %s; if the API stored it all the same, the result it holds is this row's)", answered5xx)
+				}
 			}
 		case isAPI && !apiErr.Retryable():
 			o.Class = ClassRejected
 		case api.Retryable(r.reqCtx, err):
-			if !isAPI || apiErr.StatusCode != http.StatusTooManyRequests {
+			switch {
+			case !isAPI:
 				inDoubt = true
+			case apiErr.StatusCode >= 500:
+				answered5xx = strconv.Itoa(apiErr.StatusCode)
 			}
 			if failures >= r.retries {
 				o.Class = ClassFailed
