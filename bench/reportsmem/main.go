@@ -1,0 +1,58 @@
+// Command reportsmem writes every report for a given number of synthetic rows
+// and prints the throughput, so bench/reports-mem.sh can measure its peak
+// memory with /usr/bin/time -v at different row counts.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/reports"
+)
+
+func main() {
+	rows := flag.Int("rows", 200_000, "rows to write")
+	dir := flag.String("dir", "", "report folder (must not hold a report yet)")
+	flag.Parse()
+	if *dir == "" {
+		log.Fatal("reportsmem: give -dir")
+	}
+	l := &importer.Layout{File: "export.csv", Kind: "csv", Delimiter: ';', Encoding: "windows-1252",
+		Columns: []string{"Actividad", "Comercio", "Resultado", "Estado", "Fecha", "Contacto", "Próxima visita", "Observaciones"}}
+	classes := []reconcile.Class{reconcile.ClassOK, reconcile.ClassOK, reconcile.ClassOK, reconcile.ClassOK, reconcile.ClassOK,
+		reconcile.ClassOK, reconcile.ClassOverridden, reconcile.ClassInvalid, reconcile.ClassRejected, reconcile.ClassConflict,
+		reconcile.ClassFailed, reconcile.ClassSkipped}
+	start := time.Now()
+	w, err := reports.Create(*dir, reports.RunInfo{Command: "run", Layouts: []*importer.Layout{l}, Started: start},
+		reports.Options{XLSX: true, Rejects: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for n := range *rows {
+		c := classes[n%len(classes)]
+		o := reconcile.Outcome{
+			Row: importer.Row{Layout: l, Pos: importer.Position{File: l.File, Row: n + 2}, Cells: []string{
+				fmt.Sprintf("ACT-%06d", n), fmt.Sprintf("00%05d", n%100000), "VISITA_OK", "EFFECTIVE",
+				"25/11/2026 10:30", "OUTBOUND", "", fmt.Sprintf("Cliente satisfecho, pedido nº %d para José Núñez", n),
+			}},
+			Class: c, Attempts: 1, Duration: time.Duration(40+n%200) * time.Millisecond,
+		}
+		if c.NeedsPerson() {
+			o.HTTPStatus, o.Error, o.Message = 404, "Not Found", fmt.Sprintf("activity ACT-%06d does not exist", n%5000)
+		}
+		if err := w.Write(o); err != nil {
+			log.Fatal(err)
+		}
+	}
+	s, err := w.Close(1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	el := time.Since(start)
+	fmt.Fprintf(os.Stdout, "%d rows in %s: %.0f rows/s\n", s.Total, el.Round(time.Millisecond), float64(s.Total)/el.Seconds())
+}
