@@ -32,7 +32,7 @@ const demoKey = "rtn_sk_demo"
 func runDemo(ctx context.Context, env *environ, args []string) error {
 	fset := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fset.SetOutput(env.stderr)
-	reportDir := fset.String("report-dir", "", "`DIR` for the reports (default: a new reports-YYYYMMDD-HHMMSS folder here)")
+	reportDir := fset.String("report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
 	failRate := fset.Float64("fail-rate", 0.1, "share of requests the sandbox answers 500/502/503, 0 to 1")
 	latency := fset.Duration("latency", 30*time.Millisecond, "the sandbox's delay before every answer")
 	if err := fset.Parse(args); err != nil {
@@ -74,7 +74,7 @@ func runDemo(ctx context.Context, env *environ, args []string) error {
 
 	dir := *reportDir
 	if dir == "" {
-		dir = newReportDir(time.Now())
+		dir = reports.DefaultDir(time.Now())
 	}
 	in, err := demoInputs()
 	if err != nil {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +35,7 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "times a 5xx, 429, timeout or connection error is retried (0: never)")
 	policy := fs.String("hard-override", string(reconcile.OverrideNever), "on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
 	fs.StringVar(&j.configsFile, "configs", "", "`FILE` of result types written by `reconcile configs pull` (default: download them now)")
-	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the reports (default: a new reports-YYYYMMDD-HHMMSS folder here)")
+	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
 	fs.BoolVar(&j.sub.DryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")
 	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "bound on each request, answer included")
 	if err := fs.Parse(args); err != nil {
@@ -136,7 +134,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 
 	dir := j.reportDir
 	if dir == "" {
-		dir = newReportDir(started)
+		dir = reports.DefaultDir(started)
 	}
 	baseURL := ""
 	if j.sub.Client != nil {
@@ -257,19 +255,6 @@ func (j *job) catalogue(ctx context.Context) (*reconcile.Catalogue, error) {
 		return nil, withCode(exitError, fmt.Errorf("the API at %s lists no result types for this key's tenant: no row could be validated", j.sub.Client.BaseURL))
 	}
 	return &reconcile.Catalogue{FetchedAt: time.Now().UTC(), BaseURL: j.sub.Client.BaseURL, Configs: configs}, nil
-}
-
-// newReportDir names a new folder for this run's reports in the current
-// directory, never one that exists.
-func newReportDir(t time.Time) string {
-	base := "reports-" + t.Format("20060102-150405")
-	dir := base
-	for i := 2; ; i++ {
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-			return dir
-		}
-		dir = base + "-" + strconv.Itoa(i)
-	}
 }
 
 // classCounts renders the non-zero counts in report order: "ok=12 invalid=3".
