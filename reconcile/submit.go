@@ -103,9 +103,9 @@ type Stats struct {
 }
 
 // Run sends every valid item and calls emit once for every item, valid or not,
-// with its outcome. Outcomes may arrive out of input order; emit is never
-// called by two goroutines at once. items is read by one goroutine, in order,
-// at most Concurrency+1 items ahead of the answers.
+// with its outcome. Outcomes may arrive out of input order; emit is called
+// from one goroutine, never two at once. items is read by one goroutine, in
+// order, at most about 3·Concurrency items ahead of the emitted outcomes.
 //
 // Run stops dispatching when ctx is cancelled, when the API answers 401 or 403
 // (every later request would fail the same way), or when the Ledger fails.
@@ -114,12 +114,32 @@ type Stats struct {
 // ctx's error, an error wrapping the *api.Error that stopped it, or the
 // Ledger's error. Otherwise it returns nil, whatever the classes.
 func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Outcome)) (Stats, error) {
-	r := s.newRun(ctx, emit)
+	r := s.newRun(ctx)
 	defer r.cancel()
+
+	// Reading (parsing, validating) and emitting (writing reports) each run in
+	// a goroutine of their own beside the workers, so that neither holds up
+	// the requests; the channels between them keep memory bounded by the
+	// concurrency, whatever the size of the input.
+	in := make(chan Item, r.concurrency)
+	go func() {
+		defer close(in)
+		for it := range items {
+			in <- it
+		}
+	}()
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		for o := range r.out {
+			r.count(o)
+			emit(o)
+		}
+	}()
 
 	var g errgroup.Group
 	g.SetLimit(r.concurrency)
-	for it := range items {
+	for it := range in {
 		if !it.Valid() {
 			r.emit(invalidOutcome(it))
 			continue
@@ -138,6 +158,8 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 		})
 	}
 	g.Wait()
+	close(r.out)
+	<-emitted
 	return r.finish()
 }
 
@@ -175,15 +197,15 @@ type run struct {
 	pauseUntil atomic.Int64
 	requests   atomic.Int64
 
-	mu       sync.Mutex // serialises emitTo and guards the fields below
-	emitTo   func(Outcome)
-	stats    Stats
-	stopped  string // why the run stopped itself
-	stopErr  error
-	outcomes int
+	out chan Outcome // to the one goroutine that calls the caller's emit
+
+	mu      sync.Mutex // guards the fields below
+	stats   Stats
+	stopped string // why the run stopped itself
+	stopErr error
 }
 
-func (s *Submitter) newRun(ctx context.Context, emit func(Outcome)) *run {
+func (s *Submitter) newRun(ctx context.Context) *run {
 	r := &run{
 		s:           s,
 		client:      s.Client,
@@ -194,7 +216,6 @@ func (s *Submitter) newRun(ctx context.Context, emit func(Outcome)) *run {
 		policy:      s.Policy,
 		log:         s.Logger,
 		parent:      ctx,
-		emitTo:      emit,
 		stats:       Stats{Counts: make(map[Class]int, len(Classes))},
 	}
 	if r.concurrency <= 0 {
@@ -225,13 +246,17 @@ func (s *Submitter) newRun(ctx context.Context, emit func(Outcome)) *run {
 		}
 		r.limiter = rate.NewLimiter(rate.Limit(s.Rate), burst)
 	}
+	r.out = make(chan Outcome, r.concurrency)
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	r.reqCtx = context.WithoutCancel(ctx)
 	return r
 }
 
-// emit hands one outcome to the caller and counts it.
-func (r *run) emit(o Outcome) {
+// emit hands one outcome to the emitting goroutine.
+func (r *run) emit(o Outcome) { r.out <- o }
+
+// count adds an outcome to the stats.
+func (r *run) count(o Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stats.Rows++
@@ -239,7 +264,6 @@ func (r *run) emit(o Outcome) {
 	if o.Attempts > 1 && o.Class != ClassSkipped {
 		r.stats.Retried++
 	}
-	r.emitTo(o)
 }
 
 // stop ends dispatching for the given reason; the first reason wins.
