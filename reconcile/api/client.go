@@ -129,16 +129,21 @@ func (c *Client) SubmitResult(ctx context.Context, req *SubmitRequest) (*SubmitR
 
 // SubmitRaw posts a body that is already JSON, as SubmitResult does.
 func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*SubmitResponse, error) {
-	// One pass over the answer finds the id; the body is kept as received.
-	var withID struct {
-		ID json.RawMessage `json:"id"`
-	}
 	var raw []byte
-	status, err := c.do(ctx, http.MethodPost, PathSubmit, nil, body, &withID, &raw)
+	status, err := c.do(ctx, http.MethodPost, PathSubmit, nil, body, nil, &raw)
 	if err != nil {
 		return nil, err
 	}
 	resp := &SubmitResponse{StatusCode: status, Body: raw}
+	var withID struct {
+		ID json.RawMessage `json:"id"`
+	}
+	// Any 2xx is an acceptance, whatever its body: an id is kept if one can
+	// be read, and a body that cannot be read leaves none.
+	var ok bool
+	if withID.ID, ok = topLevelID(raw); !ok {
+		json.Unmarshal(raw, &withID)
+	}
 	// The id may be a string or a number; a number is kept as written
 	// (fmt of a float64 would turn 1234567 into 1.234567e+06).
 	if len(withID.ID) > 0 {
