@@ -274,3 +274,32 @@ func TestSubmitBreakerAtSandbox(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSubmitSandbox measures the engine alone (no files, no reports)
+// against an in-process sandbox, one row per op:
+//
+//	go test -run XXX -bench SubmitSandbox ./reconcile
+func BenchmarkSubmitSandbox(b *testing.B) {
+	tenant := sandbox.SyntheticTenant(b.N)
+	srv := sandbox.New(tenant)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c, err := api.NewClient(hs.URL, "rtn_sk_demo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	items := func(yield func(reconcile.Item) bool) {
+		for i, a := range tenant.Activities {
+			if !yield(sandboxItem(a, i+2, "")) {
+				return
+			}
+		}
+	}
+	s := &reconcile.Submitter{Client: c, Concurrency: 8}
+	b.ResetTimer()
+	st, err := s.Run(context.Background(), items, func(reconcile.Outcome) {})
+	if err != nil || st.Counts[reconcile.ClassOK] != b.N {
+		b.Fatalf("%v %v", err, st.Counts)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
