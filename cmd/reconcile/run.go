@@ -199,9 +199,10 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	}
 	if sum != nil {
 		j.summary = sum
-		sum.Print(env.stdout)
+		sum.Print(env.stdout) // it says where the reports are
+	} else {
+		fmt.Fprintf(env.stdout, "reports (unfinished): %s\n", dir)
 	}
-	fmt.Fprintf(env.stdout, "reports: %s\n", dir)
 	if cause != nil {
 		return withCode(code, cause)
 	}
