@@ -36,9 +36,9 @@ OUT=bench/out
 mkdir -p "$OUT/bin"
 echo "building reconcile and the load generator ($VEGETA)..."
 go build -o "$OUT/bin/reconcile" ./cmd/reconcile
-go build -o "$OUT/bin/gen" ./bench/gen
+go build -o "$OUT/bin/submitgen" ./bench/submitgen
 [ -x "$OUT/bin/vegeta" ] || GOBIN="$PWD/$OUT/bin" go install "$VEGETA"
-"$OUT/bin/gen" -n "$N" -dir "$OUT"
+"$OUT/bin/submitgen" -n "$N" -dir "$OUT"
 
 SANDBOX_PID=
 stop_sandbox() {
@@ -104,12 +104,12 @@ for i in $(seq "$RUNS"); do
     start_sandbox
     if [ "$who" = reconcile ]; then
       wall=$(run_reconcile "$OUT/case1-run$i" --concurrency "$C")
-      rec=$("$OUT/bin/gen" -span "$URL")
+      rec=$("$OUT/bin/submitgen" -span "$URL")
     else
-      "$OUT/bin/gen" -n "$N" -dir "$OUT" -url "$URL"
+      "$OUT/bin/submitgen" -n "$N" -dir "$OUT" -url "$URL"
       "$OUT/bin/vegeta" attack -format=json -lazy -targets "$OUT/targets.jsonl" \
         -rate=0 -workers="$C" -max-workers="$C" >"$OUT/vegeta.bin"
-      veg=$("$OUT/bin/gen" -span "$URL")
+      veg=$("$OUT/bin/submitgen" -span "$URL")
     fi
   done
   rec_rate=$(echo "$rec" | field rate)
@@ -134,7 +134,7 @@ target=$(calc "$N / $RATE")
 for i in $(seq "$RUNS"); do
   start_sandbox --latency "$LATENCY"
   wall=$(run_reconcile "$OUT/case2-run$i" --concurrency "$C2" --rate "$RATE")
-  rec=$("$OUT/bin/gen" -span "$URL")
+  rec=$("$OUT/bin/submitgen" -span "$URL")
   span=$(echo "$rec" | field span_s)
   off=$(calc "100 * ($span - $target) / $target")
   offwall=$(calc "100 * ($wall - $target) / $target")

@@ -1,33 +1,286 @@
 package importer
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
 // Options says how to read input files. The zero value detects everything.
 type Options struct {
-	Delimiter   rune           // 0: detect among , ; tab |
-	Encoding    string         // "": detect UTF-8 (with or without BOM) or Windows-1252
+	Delimiter   rune           // 0: detect among , ; tab | (or Excel's "sep=" line)
+	Encoding    string         // "": detect UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252; or utf-8, windows-1252, latin1, utf-16
 	Sheet       string         // "": the first sheet
 	MappingFile string         // "": the contract's field names are the headers
 	DateFormat  string         // "": ISO 8601 only (and date cells); else a Go layout such as 02/01/2006 15:04
 	Location    *time.Location // nil: UTC; local dates are read in it
+	UnzipLimit  int64          // 0: DefaultUnzipLimit; the most an XLSX may unzip to, in bytes
 }
 
-// Reader streams the rows of one file.
-type Reader struct{ layout *Layout }
+var errEOF = io.EOF
 
-// Open opens path and reads its header.
+// headerScanRows is how many non-empty rows may stand above the header (a
+// title, a date, notes) before the importer gives up looking for it.
+const headerScanRows = 10
+
+// Reader streams the rows of one file. It holds one row at a time, so memory
+// does not grow with the file.
+type Reader struct {
+	layout *Layout
+	src    source
+	norm   *normalizer
+	cols   [NumFields]int // column index of each field, -1 when absent
+}
+
+type source interface {
+	// next returns the next record and its row number; io.EOF after the last.
+	next() (cells []string, row int, err error)
+	close() error
+}
+
+// Magic numbers that tell file types apart regardless of their extension.
+var (
+	zipMagic = []byte("PK\x03\x04")
+	oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
+)
+
+// Open opens path, finds its header and maps its columns to contract fields.
+// The file is picked as XLSX or CSV by its content first and its extension
+// second. Every error names the file and says what to do.
 func Open(path string, opts Options) (*Reader, error) {
-	return nil, errors.New("importer: not built yet")
+	name := path
+	var mapping *Mapping
+	if opts.MappingFile != "" {
+		m, err := LoadMapping(opts.MappingFile)
+		if err != nil {
+			return nil, err
+		}
+		mapping = m
+	}
+	head, err := readHead(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s does not exist; check the file name and folder", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s cannot be opened: %w", name, unwrapPath(err))
+	}
+	layout := &Layout{File: name}
+	ext := strings.ToLower(filepath.Ext(path))
+	var src source
+	switch {
+	case len(head) == 0:
+		return nil, fmt.Errorf("%s is empty; export the sheet again", name)
+	case bytes.HasPrefix(head, oleMagic):
+		return nil, fmt.Errorf("%s is a legacy Excel 97-2003 workbook (.xls) or a password-protected one; open it in Excel or LibreOffice and save it as .xlsx or .csv", name)
+	case bytes.HasPrefix(head, zipMagic):
+		if ext == ".ods" {
+			return nil, fmt.Errorf("%s is an OpenDocument spreadsheet; save it as .xlsx or .csv", name)
+		}
+		s, err := openXLSX(path, name, opts, layout)
+		if err != nil {
+			return nil, err
+		}
+		src = s
+	case ext == ".xlsx" || ext == ".xlsm" || ext == ".xls" || ext == ".ods":
+		return nil, fmt.Errorf("%s is named like a workbook but is not one; open it in Excel or LibreOffice and save it as .xlsx or .csv", name)
+	default:
+		s, err := openCSV(path, name, head, opts, layout)
+		if err != nil {
+			return nil, err
+		}
+		src = s
+	}
+	r := &Reader{layout: layout, src: src, norm: newNormalizer(opts.DateFormat, opts.Location)}
+	if err := r.readHeader(mapping); err != nil {
+		src.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func readHead(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, errors.New("it is a directory; pass a .csv or .xlsx file")
+	}
+	buf := make([]byte, 8<<10)
+	n, err := io.ReadFull(f, buf)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	}
+	return buf[:n], err
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// readHeader finds the header among the first rows: the first that names at
+// least two contract fields, so a title or a date above it is skipped. If no
+// row qualifies the first non-empty one is taken, and the missing-column
+// error says which row that was.
+func (r *Reader) readHeader(m *Mapping) error {
+	l := r.layout
+	var first []string
+	firstRow := 0
+	for seen := 0; seen < headerScanRows; {
+		cells, row, err := r.src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return r.readError(row, err)
+		}
+		cells = trimTrailingEmpty(cells)
+		if len(cells) == 0 {
+			continue
+		}
+		seen++
+		if first == nil {
+			first, firstRow = cells, row
+		}
+		if countFields(cells, m) >= 2 {
+			first, firstRow = cells, row
+			break
+		}
+	}
+	if first == nil {
+		return fmt.Errorf("%s has no rows; export the sheet again with its header row", r.where(0))
+	}
+	l.Columns = make([]string, len(first))
+	for i, c := range first {
+		l.Columns[i] = strings.TrimSpace(c)
+	}
+	l.HeaderRow = firstRow
+	l.Fields = make([]Field, len(l.Columns))
+	for i := range r.cols {
+		r.cols[i] = -1
+	}
+	for i, h := range l.Columns {
+		f, ignore := m.lookup(h)
+		l.Fields[i] = f
+		if f == NoField {
+			if !ignore {
+				l.Unknown = append(l.Unknown, h)
+			}
+			continue
+		}
+		if j := r.cols[f]; j >= 0 {
+			return fmt.Errorf("%s: columns %q and %q both hold %s; keep one, or map one of them to ignore with --mapping", r.where(firstRow), l.Columns[j], h, f)
+		}
+		r.cols[f] = i
+	}
+	var missing []string
+	for _, f := range []Field{Result, CommerceExternalID, OccurredAt, Status} {
+		if r.cols[f] < 0 {
+			missing = append(missing, f.String())
+		}
+	}
+	if r.cols[ActivityID] < 0 && r.cols[ProviderActivityID] < 0 {
+		missing = append(missing, "activity_id or provider_activity_id")
+	}
+	l.cols = &r.cols
+	l.norm = r.norm
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: the header row has no column for %s (headers found: %s); name the columns as the contract does, or map your headers to fields with --mapping FILE",
+			r.where(firstRow), strings.Join(missing, ", "), quoteList(l.Columns))
+	}
+	return nil
+}
+
+func countFields(cells []string, m *Mapping) int {
+	n := 0
+	for _, c := range cells {
+		if f, _ := m.lookup(c); f != NoField {
+			n++
+		}
+	}
+	return n
 }
 
 // Layout is the file's layout, known once the header is read.
 func (r *Reader) Layout() *Layout { return r.layout }
 
-// Next returns the next data row, or io.EOF after the last.
-func (r *Reader) Next() (Row, error) { return Row{}, errors.New("importer: not built yet") }
+// Next returns the next data row, or io.EOF after the last. Blank rows are
+// skipped. A row the file format itself garbles (a broken quote) comes back
+// with Err set rather than stopping the read; other errors end it.
+func (r *Reader) Next() (Row, error) {
+	l := r.layout
+	for {
+		cells, rowNum, err := r.src.next()
+		if err == io.EOF {
+			return Row{}, io.EOF
+		}
+		pos := Position{File: l.File, Sheet: l.Sheet, Row: rowNum}
+		if err != nil {
+			var re *rowError
+			if errors.As(err, &re) {
+				return Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)),
+					Err: fmt.Errorf("the row cannot be split into cells (%v); check its quotes, or save the file again from the spreadsheet program", re.err)}, nil
+			}
+			return Row{}, r.readError(rowNum, err)
+		}
+		cells = trimTrailingEmpty(cells)
+		if blank(cells) {
+			continue
+		}
+		row := Row{Pos: pos, Layout: l}
+		switch n := len(l.Columns); {
+		case len(cells) > n:
+			row.Err = fmt.Errorf("the row has %d cells beyond the last header column (%q); give them a header or delete them", len(cells)-n, l.Columns[n-1])
+			cells = cells[:n:n]
+		case len(cells) < n:
+			cells = append(cells, make([]string, n-len(cells))...)
+		}
+		row.Cells = cells
+		return row, nil
+	}
+}
+
+func (r *Reader) where(row int) string {
+	p := Position{File: r.layout.File, Sheet: r.layout.Sheet, Row: row}
+	if row == 0 {
+		if p.Sheet != "" {
+			return fmt.Sprintf("%s, sheet %q", p.File, p.Sheet)
+		}
+		return p.File
+	}
+	return p.String()
+}
+
+func (r *Reader) readError(row int, err error) error {
+	return fmt.Errorf("%s: the file cannot be read further (%v); save it again from the spreadsheet program", r.where(row), err)
+}
 
 // Close releases the file.
-func (r *Reader) Close() error { return nil }
+func (r *Reader) Close() error { return r.src.close() }
+
+func trimTrailingEmpty(cells []string) []string {
+	n := len(cells)
+	for n > 0 && strings.TrimSpace(cells[n-1]) == "" {
+		n--
+	}
+	return cells[:n]
+}
+
+func blank(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}

@@ -61,10 +61,18 @@ type Item struct {
 	Problems []Problem
 	// Override is true when the row itself asked for hard_override.
 	Override bool
+	// DuplicateOf is set on a later row about an activity an earlier row of the
+	// batch already holds a valid result for: the row is valid (Request is
+	// filled, to show what it holds) but must not be sent; its class is
+	// skipped. It points at the first row.
+	DuplicateOf *importer.Position
 }
 
-// Valid reports whether the item can be sent.
-func (it *Item) Valid() bool { return it.Request != nil && len(it.Problems) == 0 }
+// Valid reports whether the item is to be sent: it has a request, no
+// problems, and is not a later duplicate.
+func (it *Item) Valid() bool {
+	return it.Request != nil && len(it.Problems) == 0 && it.DuplicateOf == nil
+}
 
 // Outcome is what happened to one input row.
 type Outcome struct {

@@ -140,8 +140,8 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 	var g errgroup.Group
 	g.SetLimit(r.concurrency)
 	for it := range in {
-		if !it.Valid() {
-			r.emit(invalidOutcome(it))
+		if o, offline := it.Offline(); offline {
+			r.emit(o)
 			continue
 		}
 		if s.DryRun {
@@ -163,15 +163,27 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 	return r.finish()
 }
 
-func invalidOutcome(it Item) Outcome {
-	msgs := make([]string, 0, len(it.Problems))
-	for _, p := range it.Problems {
-		msgs = append(msgs, p.String())
+// Retry calls fn until it succeeds, fails in a way not worth retrying (see
+// api.Retryable), or the retry budget is spent, waiting between attempts as
+// Run does between the attempts of a row. It is for the other requests of a
+// run, such as downloading the configurations first.
+func (s *Submitter) Retry(ctx context.Context, fn func(context.Context) error) error {
+	r := s.newRun(ctx)
+	defer r.cancel()
+	for n := 1; ; n++ {
+		err := fn(ctx)
+		if err == nil || n > r.retries || !api.Retryable(ctx, err) {
+			return err
+		}
+		d := r.backoff(n)
+		if e, ok := api.AsError(err); ok && e.RetryAfter > 0 {
+			d = e.RetryAfter
+		}
+		r.log.Debug("retrying", "answer", err.Error(), "wait", d)
+		if !r.sleep(d) {
+			return err
+		}
 	}
-	if len(msgs) == 0 {
-		msgs = append(msgs, "the row could not be turned into a request")
-	}
-	return Outcome{Row: it.Row, Class: ClassInvalid, Message: strings.Join(msgs, "; ")}
 }
 
 // run is the state of one Run.

@@ -669,3 +669,49 @@ func TestBackoffStaysWithinBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestRetry(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		switch {
+		case r.Header.Get("x-api-key") != "rtn_sk_test":
+			writeError(w, 401, "API key missing or invalid")
+		case n <= 2:
+			writeError(w, 503, "busy")
+		default:
+			w.Write([]byte(`[{"code":"SALE_COMPLETED","label":"Venta completada"}]`))
+		}
+	}))
+	defer srv.Close()
+	c, _ := api.NewClient(srv.URL, "rtn_sk_test")
+	s := &Submitter{Client: c, BaseDelay: time.Millisecond}
+	var got []api.ResultTypeConfig
+	err := s.Retry(context.Background(), func(ctx context.Context) (err error) {
+		got, err = c.ListResultTypeConfigs(ctx)
+		return err
+	})
+	if err != nil || len(got) != 1 || calls.Load() != 3 {
+		t.Errorf("after two 503s: %v %v, %d calls", got, err, calls.Load())
+	}
+
+	calls.Store(0)
+	bad, _ := api.NewClient(srv.URL, "rtn_sk_other")
+	err = s.Retry(context.Background(), func(ctx context.Context) error {
+		_, err := bad.ListResultTypeConfigs(ctx)
+		return err
+	})
+	if e, ok := api.AsError(err); !ok || e.StatusCode != 401 || calls.Load() != 1 {
+		t.Errorf("a 401 was retried: %v, %d calls", err, calls.Load())
+	}
+
+	calls.Store(-100) // every answer a 503 from now on
+	s.Retries = 2
+	err = s.Retry(context.Background(), func(ctx context.Context) error {
+		_, err := c.ListResultTypeConfigs(ctx)
+		return err
+	})
+	if e, ok := api.AsError(err); !ok || e.StatusCode != 503 || calls.Load() != -97 {
+		t.Errorf("budget of 2 retries: %v, %d calls", err, calls.Load()+100)
+	}
+}

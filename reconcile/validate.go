@@ -1,16 +1,66 @@
 package reconcile
 
 import (
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile/api"
 )
 
 // Validator checks rows offline against a catalogue. It remembers the
 // activities it has seen, so rows must be checked in input order, by one goroutine.
+//
+// The rules are the contract's: one of activity_id (a UUID) or
+// provider_activity_id; commerce_external_id, occurred_at (a date), status
+// (EFFECTIVE, NOT_EFFECTIVE, PENDING) and task_result.result (a code or label of
+// the catalogue) present; contact_type INBOUND or OUTBOUND when given;
+// future_scheduled_at present and in the future exactly when the result type
+// requires it. A date given for a result type that does not require one is a
+// problem too: it usually means the wrong result was picked, and sending it
+// would store a reschedule nobody asked for.
+//
+// A later row about an activity that an earlier valid row of the batch already
+// covers (same activity_id, or same provider_activity_id) comes back with
+// DuplicateOf set, to be skipped. Invalid rows do not count as the first copy:
+// they are never sent, so a corrected copy further down is.
 type Validator struct {
-	cat *Catalogue
-	now func() time.Time
+	cat       *Catalogue
+	now       func() time.Time
+	codes     map[string]api.ResultTypeConfig // by code
+	folded    map[string]string               // folded code or label -> code
+	asWritten map[string]string               // results as users wrote them -> code, so each spelling is folded once
+	known     string                          // the codes, for messages
+
+	seed   maphash.Seed
+	seed2  maphash.Seed
+	seen   [3]map[[16]byte]seenAt // by keyKind
+	places []importer.Position    // File and Sheet of seen rows, indexed by seenAt.place
+}
+
+// activityKey identifies an activity compactly, so a run of a million rows
+// keeps a few dozen bytes per activity rather than its strings. Each kind has
+// its own map, whose 16-byte keys hash faster than a 17-byte struct would.
+type activityKey struct {
+	kind keyKind
+	id   [16]byte
+}
+
+type keyKind int
+
+const (
+	kindActivityID     keyKind = iota // the UUID's 16 bytes
+	kindProviderShort                 // a provider id of up to 15 bytes, as is
+	kindProviderHashed                // a longer provider id, hashed to 128 bits
+)
+
+type seenAt struct {
+	place uint32
+	row   int32
 }
 
 // NewValidator returns a Validator for cat; now gives the clock ("in the future"
@@ -19,10 +69,374 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 	if now == nil {
 		now = time.Now
 	}
-	return &Validator{cat: cat, now: now}
+	v := &Validator{
+		cat:       cat,
+		now:       now,
+		codes:     map[string]api.ResultTypeConfig{},
+		folded:    map[string]string{},
+		asWritten: map[string]string{},
+		seed:      maphash.MakeSeed(),
+		seed2:     maphash.MakeSeed(),
+		seen:      [3]map[[16]byte]seenAt{{}, {}, {}},
+	}
+	var names []string
+	if cat != nil {
+		for _, c := range cat.Configs {
+			v.codes[c.Code] = c
+			names = append(names, fmt.Sprintf("%s (%s)", c.Code, c.Label))
+		}
+		// Codes first, so a label that happens to read like another code loses.
+		for _, c := range cat.Configs {
+			v.folded[importer.FoldLabel(c.Code)] = c.Code
+		}
+		for _, c := range cat.Configs {
+			if k := importer.FoldLabel(c.Label); k != "" {
+				if _, taken := v.folded[k]; !taken {
+					v.folded[k] = c.Code
+				}
+			}
+		}
+	}
+	if len(names) > 12 {
+		names = append(names[:12], "...")
+	}
+	v.known = strings.Join(names, ", ")
+	return v
 }
 
-// Check validates one row and returns it as an Item.
+// Check validates one row and returns it as an Item. Every problem of the row
+// is listed, each naming the user's column.
 func (v *Validator) Check(row importer.Row) Item {
-	return Item{Row: row, Problems: []Problem{{Message: "validation not built yet"}}}
+	it := Item{Row: row}
+	l := row.Layout
+	// Problems are listed in the order of the user's columns; order holds
+	// each one's column index (-1 for the row as a whole).
+	var ps []Problem
+	var order []int
+	add := func(f importer.Field, format string, args ...any) {
+		ps = append(ps, Problem{Column: l.Header(f), Message: fmt.Sprintf(format, args...)})
+		order = append(order, l.Column(f))
+	}
+	if row.Err != nil {
+		ps = append(ps, Problem{Message: row.Err.Error()})
+		order = append(order, -1)
+		if blankRow(row.Cells) {
+			// The row could not be split into cells at all: "is empty" for
+			// every column would only hide the one problem that matters.
+			it.Problems = ps
+			return it
+		}
+	}
+	// A cell that could not be read as its type is reported once, here; the
+	// rules below only look at cells that were read.
+	var vals [importer.NumFields]importer.Value
+	var bad [importer.NumFields]bool
+	for f := importer.Field(0); int(f) < importer.NumFields; f++ {
+		vals[f] = row.Value(f)
+		if err := vals[f].Err; err != nil {
+			bad[f] = true
+			add(f, "%v", err)
+		}
+	}
+	val := func(f importer.Field) importer.Value { return vals[f] }
+	req := &api.SubmitRequest{}
+
+	aid, pid := val(importer.ActivityID), val(importer.ProviderActivityID)
+	switch {
+	case aid.Text == "" && pid.Text == "" && !bad[importer.ActivityID] && !bad[importer.ProviderActivityID]:
+		col := l.Header(importer.ActivityID)
+		if l.Column(importer.ActivityID) < 0 {
+			col = l.Header(importer.ProviderActivityID)
+		} else if l.Column(importer.ProviderActivityID) >= 0 {
+			col += " / " + l.Header(importer.ProviderActivityID)
+		}
+		ps = append(ps, Problem{Column: col, Message: "both activity ids are empty; fill in the Reten activity id or your provider_activity_id"})
+		order = append(order, min(l.Column(importer.ActivityID), l.Column(importer.ProviderActivityID)))
+	}
+	var uuid [16]byte
+	if aid.Text != "" && !bad[importer.ActivityID] {
+		var ok bool
+		if uuid, ok = uuidBytes(aid.Text); ok {
+			req.ActivityID = aid.Text
+		} else {
+			add(importer.ActivityID, "%q is not a Reten activity id (a UUID such as 8a2da0ef-e94a-5f98-ad28-4741ec9a5245); put your own ids in provider_activity_id instead", aid.Text)
+		}
+	}
+	req.ProviderActivityID = pid.Text
+
+	if c := val(importer.CommerceExternalID); c.Text == "" && !bad[importer.CommerceExternalID] {
+		add(importer.CommerceExternalID, "is empty; every result needs the commerce's external id")
+	} else {
+		req.CommerceExternalID = c.Text
+	}
+
+	if o := val(importer.OccurredAt); o.Text == "" && !bad[importer.OccurredAt] {
+		add(importer.OccurredAt, "is empty; write when the activity was handled, e.g. 2026-04-11T10:30:00Z")
+	} else if !bad[importer.OccurredAt] {
+		req.OccurredAt = formatTime(o.Time)
+	}
+
+	switch s := spanishEnum(val(importer.Status).Text); s {
+	case api.StatusEffective, api.StatusNotEffective, api.StatusPending:
+		req.Status = s
+	case "":
+		add(importer.Status, "is empty; use EFFECTIVE, NOT_EFFECTIVE or PENDING")
+	default:
+		add(importer.Status, "%q is not a status; use EFFECTIVE, NOT_EFFECTIVE or PENDING", s)
+	}
+
+	switch c := spanishEnum(val(importer.ContactType).Text); c {
+	case "", api.ContactInbound, api.ContactOutbound:
+		req.TaskResult.ContactType = c
+	default:
+		add(importer.ContactType, "%q is not a contact type; use INBOUND, OUTBOUND or leave it empty", c)
+	}
+
+	var cfg *api.ResultTypeConfig
+	switch r := val(importer.Result).Text; {
+	case r == "":
+		add(importer.Result, "is empty; use one of %s", v.known)
+	default:
+		if c, ok := v.lookupResult(r); ok {
+			cfg = &c
+			req.TaskResult.Result = c.Code
+		} else {
+			add(importer.Result, "%q is not a result type of this tenant; use one of %s (or run `reconcile configs pull` if it was added lately)", r, v.known)
+		}
+	}
+
+	future := val(importer.FutureScheduledAt)
+	if cfg != nil && !bad[importer.FutureScheduledAt] {
+		switch {
+		case cfg.RequiresFutureScheduledAt && future.Text == "":
+			add(importer.FutureScheduledAt, "is empty, but %s (%s) needs the date it is rescheduled to", cfg.Code, cfg.Label)
+		case cfg.RequiresFutureScheduledAt && !future.Time.After(v.now()):
+			add(importer.FutureScheduledAt, "%s is not in the future; %s (%s) needs a date still to come", api.FormatTime(future.Time), cfg.Code, cfg.Label)
+		case !cfg.RequiresFutureScheduledAt && future.Text != "":
+			add(importer.FutureScheduledAt, "is set, but %s (%s) takes no reschedule date; clear the cell, or pick a result type that reschedules", cfg.Code, cfg.Label)
+		case future.Text != "":
+			req.TaskResult.FutureScheduledAt = formatTime(future.Time)
+		}
+	}
+
+	req.ExternalStatus = val(importer.ExternalStatus).Text
+	req.TaskResult.Comment = val(importer.Comment).Text
+	req.TaskResult.OperatorExternalID = val(importer.OperatorExternalID).Text
+	if p := val(importer.RawPayload); p.Text != "" && !bad[importer.RawPayload] {
+		req.RawPayload = json.RawMessage(p.Text)
+	}
+	if p := val(importer.Payload); p.Text != "" && !bad[importer.Payload] {
+		req.TaskResult.Payload = json.RawMessage(p.Text)
+	}
+	if o := val(importer.HardOverride); !bad[importer.HardOverride] {
+		it.Override = o.Bool
+		req.HardOverride = o.Bool
+	}
+
+	if len(ps) > 0 {
+		sort.Stable(byColumn{ps, order})
+		it.Problems = ps
+		return it
+	}
+	it.Request = req
+	it.DuplicateOf = v.remember(row.Pos, req, uuid)
+	return it
+}
+
+func blankRow(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// spanishEnums are the contract's enum values as Spanish back offices write
+// them (already upper case, spaces as _). Each has one meaning, so nothing is
+// guessed.
+var spanishEnums = map[string]string{
+	"EFECTIVO": api.StatusEffective, "EFECTIVA": api.StatusEffective,
+	"NO_EFECTIVO": api.StatusNotEffective, "NO_EFECTIVA": api.StatusNotEffective,
+	"PENDIENTE": api.StatusPending,
+	"ENTRANTE":  api.ContactInbound, "SALIENTE": api.ContactOutbound,
+}
+
+func spanishEnum(s string) string {
+	if e, ok := spanishEnums[s]; ok {
+		return e
+	}
+	return s
+}
+
+type byColumn struct {
+	ps    []Problem
+	order []int
+}
+
+func (b byColumn) Len() int           { return len(b.ps) }
+func (b byColumn) Less(i, j int) bool { return b.order[i] < b.order[j] }
+func (b byColumn) Swap(i, j int) {
+	b.ps[i], b.ps[j] = b.ps[j], b.ps[i]
+	b.order[i], b.order[j] = b.order[j], b.order[i]
+}
+
+// lookupResult finds a result type by code, or by code or label folded.
+func (v *Validator) lookupResult(s string) (api.ResultTypeConfig, bool) {
+	if c, ok := v.codes[s]; ok {
+		return c, true
+	}
+	if code, ok := v.asWritten[s]; ok {
+		return v.codes[code], true
+	}
+	code, ok := v.folded[importer.FoldLabel(s)]
+	if !ok {
+		return api.ResultTypeConfig{}, false
+	}
+	if len(v.asWritten) < 1024 { // a few spellings per label; bounded against odd files
+		v.asWritten[s] = code
+	}
+	return v.codes[code], true
+}
+
+// formatTime is api.FormatTime (UTC, milliseconds, Z) without the layout
+// interpretation, which showed in profiles of million-row files.
+func formatTime(t time.Time) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return api.FormatTime(t)
+	}
+	ms := t.Nanosecond() / 1e6
+	var b [24]byte
+	put := func(i, v, n int) {
+		for j := i + n - 1; j >= i; j-- {
+			b[j] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, d, 2)
+	b[10] = 'T'
+	put(11, h, 2)
+	b[13] = ':'
+	put(14, mi, 2)
+	b[16] = ':'
+	put(17, s, 2)
+	b[19] = '.'
+	put(20, ms, 3)
+	b[23] = 'Z'
+	return string(b[:])
+}
+
+// remember records the activity of a valid row and returns the position of
+// an earlier row about the same activity, if there was one.
+func (v *Validator) remember(pos importer.Position, req *api.SubmitRequest, uuid [16]byte) *importer.Position {
+	var keys [2]activityKey
+	n := 0
+	if req.ActivityID != "" {
+		keys[n] = activityKey{kind: kindActivityID, id: uuid}
+		n++
+	}
+	if req.ProviderActivityID != "" {
+		keys[n] = v.key(req.ProviderActivityID)
+		n++
+	}
+	for _, k := range keys[:n] {
+		if s, ok := v.seen[k.kind][k.id]; ok {
+			first := v.places[s.place]
+			first.Row = int(s.row)
+			return &first
+		}
+	}
+	place := len(v.places) - 1
+	if place < 0 || v.places[place].File != pos.File || v.places[place].Sheet != pos.Sheet {
+		v.places = append(v.places, importer.Position{File: pos.File, Sheet: pos.Sheet})
+		place++
+	}
+	for _, k := range keys[:n] {
+		v.seen[k.kind][k.id] = seenAt{place: uint32(place), row: int32(pos.Row)}
+	}
+	return nil
+}
+
+// key packs a provider id into 16 bytes: as is when it fits, else as a
+// 128-bit hash, where a collision within a run is out of reach (about 1 in
+// 10^26 for a million ids).
+func (v *Validator) key(id string) activityKey {
+	k := activityKey{kind: kindProviderShort}
+	if len(id) < len(k.id) {
+		copy(k.id[:], id)
+		k.id[15] = byte(len(id)) // tells "A" from "A\x00"
+		return k
+	}
+	k.kind = kindProviderHashed
+	h1 := maphash.String(v.seed, id)
+	h2 := maphash.String(v.seed2, id)
+	for i := 0; i < 8; i++ {
+		k.id[i] = byte(h1 >> (8 * i))
+		k.id[8+i] = byte(h2 >> (8 * i))
+	}
+	return k
+}
+
+// isUUID reports whether s is written as a UUID (8-4-4-4-12 hex digits).
+func isUUID(s string) bool {
+	_, ok := uuidBytes(s)
+	return ok
+}
+
+func uuidBytes(s string) ([16]byte, bool) {
+	var b [16]byte
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return b, false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if s[i] == '-' {
+			i++
+			continue
+		}
+		hi, ok1 := unhex(s[i])
+		lo, ok2 := unhex(s[i+1])
+		if !ok1 || !ok2 {
+			return b, false
+		}
+		b[j] = hi<<4 | lo
+		j++
+		i += 2
+	}
+	return b, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// Offline returns the outcome of an item that is not to be sent: invalid
+// (with every problem) or skipped as a duplicate. ok is false for an item to send.
+func (it *Item) Offline() (o Outcome, ok bool) {
+	switch {
+	case len(it.Problems) > 0 || it.Request == nil:
+		msgs := make([]string, len(it.Problems))
+		for i, p := range it.Problems {
+			msgs[i] = p.String()
+		}
+		return Outcome{Row: it.Row, Class: ClassInvalid, Message: strings.Join(msgs, "; ")}, true
+	case it.DuplicateOf != nil:
+		return Outcome{Row: it.Row, Class: ClassSkipped, Message: fmt.Sprintf("same activity (%s) as %s, which is sent instead", it.Request.ActivityKey(), it.DuplicateOf)}, true
+	}
+	return Outcome{}, false
 }

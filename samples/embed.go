@@ -4,8 +4,8 @@ package samples
 
 import "embed"
 
-// FS holds every file of this folder: tenant.json (the sandbox's demo tenant),
-// the sample CSV and XLSX files, and their mapping files.
+// FS holds tenant.json (the sandbox's demo tenant), the sample CSV and XLSX
+// files, and the mapping of the Spanish ones.
 //
-//go:embed *
+//go:embed tenant.json mapping-es.txt *.csv *.xlsx
 var FS embed.FS

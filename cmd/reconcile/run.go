@@ -30,7 +30,8 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 		fs.PrintDefaults()
 	}
 	j := &job{command: "run"}
-	imp := addImportFlags(fs)
+	var imp inputFlags
+	imp.register(fs)
 	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "requests in flight at once")
 	fs.Float64Var(&j.sub.Rate, "rate", 0, "most requests per second, retries included (0: no limit)")
 	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "times a 5xx, 429, timeout or connection error is retried (0: never)")
@@ -117,23 +118,30 @@ func (j *job) run(ctx context.Context, env *environ) error {
 
 	// Every header first: a broken file stops the run before anything is sent,
 	// and the reports know every layout from their first line.
-	readers := make([]*importer.Reader, 0, len(j.files))
+	readers, err := openInputs(env, j.files, j.importOpts)
+	if err != nil {
+		return err
+	}
 	defer func() {
 		for _, r := range readers {
 			r.Close()
 		}
 	}()
-	layouts := make([]*importer.Layout, 0, len(j.files))
-	for _, f := range j.files {
-		r, err := importer.Open(f, j.importOpts)
-		if err != nil {
-			return withCode(exitUsage, fmt.Errorf("%w\n  nothing was sent", err))
-		}
-		readers = append(readers, r)
+	layouts := make([]*importer.Layout, 0, len(readers))
+	for _, r := range readers {
 		layouts = append(layouts, r.Layout())
 	}
 
-	cat, err := j.catalogue(ctx)
+	sub := j.sub
+	sub.Policy = j.policy
+	sub.Retries = j.retries
+	if j.retries == 0 {
+		sub.Retries = -1
+	}
+	if sub.Client != nil {
+		sub.Client.Timeout = j.timeout
+	}
+	cat, err := j.catalogue(ctx, &sub)
 	if err != nil {
 		return err
 	}
@@ -143,9 +151,8 @@ func (j *job) run(ctx context.Context, env *environ) error {
 		dir = reports.DefaultDir(started)
 	}
 	baseURL := ""
-	if j.sub.Client != nil {
-		baseURL = j.sub.Client.BaseURL
-		j.sub.Client.Timeout = j.timeout
+	if sub.Client != nil {
+		baseURL = sub.Client.BaseURL
 	}
 	w, err := reports.Create(dir, reports.RunInfo{
 		Command: j.command, Layouts: layouts, Started: started, BaseURL: baseURL, Settings: j.settings,
@@ -155,15 +162,8 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	}
 	j.reportPath = dir
 
-	sub := j.sub
-	sub.Policy = j.policy
-	sub.Retries = j.retries
-	if j.retries == 0 {
-		sub.Retries = -1
-	}
 	prog := newProgress(env, started)
 	sub.Logger = prog.log
-
 	var readErr, writeErr error
 	validator := reconcile.NewValidator(cat, nil)
 	items := func(yield func(reconcile.Item) bool) {
@@ -241,9 +241,9 @@ func exitCode(st reconcile.Stats, runErr, readErr, writeErr error) (int, error) 
 	return exitOK, nil
 }
 
-// catalogue loads --configs, or downloads the result types, which also proves
-// the key works before anything is sent.
-func (j *job) catalogue(ctx context.Context) (*reconcile.Catalogue, error) {
+// catalogue loads --configs, or downloads the result types (retried as
+// submissions are), which also proves the key works before anything is sent.
+func (j *job) catalogue(ctx context.Context, sub *reconcile.Submitter) (*reconcile.Catalogue, error) {
 	if j.configsFile != "" {
 		cat, err := reconcile.LoadCatalogue(j.configsFile)
 		if err != nil {
@@ -251,7 +251,11 @@ func (j *job) catalogue(ctx context.Context) (*reconcile.Catalogue, error) {
 		}
 		return cat, nil
 	}
-	configs, err := j.sub.Client.ListResultTypeConfigs(ctx)
+	var configs []api.ResultTypeConfig
+	err := sub.Retry(ctx, func(ctx context.Context) (err error) {
+		configs, err = sub.Client.ListResultTypeConfigs(ctx)
+		return err
+	})
 	if err != nil && ctx.Err() != nil {
 		return nil, withCode(exitInterrupted, errors.New("interrupted before anything was sent"))
 	}

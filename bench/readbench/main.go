@@ -1,0 +1,146 @@
+// Command readbench reads one input file the way a mode says and prints rows,
+// seconds and rows/s; bench/importer.sh runs it under /usr/bin/time -v for
+// the peak RSS.
+//
+//	readbench -mode ours FILE   importer.Open + reconcile.Validator.Check per row
+//	readbench -mode read FILE   importer.Open + every field's Value, no validation
+//	readbench -mode bare FILE   the bare library: encoding/csv Read loop, or
+//	                            excelize Rows()/Columns() loop, doing nothing else
+package main
+
+import (
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/reconcile/api"
+	"github.com/xuri/excelize/v2"
+)
+
+func main() {
+	mode := flag.String("mode", "ours", "ours, read or bare")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		log.Fatal("usage: readbench [-mode ours|bare] FILE")
+	}
+	path := flag.Arg(0)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	var n, sent int
+	var err error
+	xlsx := strings.EqualFold(filepath.Ext(path), ".xlsx")
+	switch {
+	case *mode == "ours":
+		n, sent, err = ours(path, true)
+	case *mode == "read":
+		n, sent, err = ours(path, false)
+	case *mode == "bare" && xlsx:
+		n, err = bareXLSX(path)
+	case *mode == "bare":
+		n, err = bareCSV(path)
+	default:
+		log.Fatalf("unknown mode %q", *mode)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	d := time.Since(start)
+	fmt.Printf("mode=%s file=%s rows=%d valid=%d seconds=%.3f rows_per_s=%.0f\n", *mode, filepath.Base(path), n, sent, d.Seconds(), float64(n)/d.Seconds())
+}
+
+func ours(path string, validate bool) (rows, valid int, err error) {
+	r, err := importer.Open(path, importer.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.Close()
+	cat := &reconcile.Catalogue{Configs: []api.ResultTypeConfig{
+		{Code: "SALE_COMPLETED", Label: "Venta completada"},
+		{Code: "NOT_INTERESTED", Label: "No interesado"},
+		{Code: "RESCHEDULE", Label: "Reprogramar visita", RequiresFutureScheduledAt: true},
+		{Code: "NO_CONTACT", Label: "Sin contacto"},
+	}}
+	v := reconcile.NewValidator(cat, nil)
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return rows, valid, nil
+		}
+		if err != nil {
+			return rows, valid, err
+		}
+		rows++
+		if !validate {
+			// Read every field as the validator would, without its rules.
+			for f := importer.Field(0); int(f) < importer.NumFields; f++ {
+				if row.Value(f).Err == nil {
+					valid++
+				}
+			}
+			continue
+		}
+		if it := v.Check(row); it.Valid() {
+			valid++
+		}
+	}
+}
+
+func bareCSV(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	n := -1 // the header is not a data row
+	for {
+		_, err := r.Read()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
+func bareXLSX(path string) (int, error) {
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	rows, err := f.Rows(f.GetSheetList()[0])
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := -1
+	for rows.Next() {
+		if _, err := rows.Columns(); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Error()
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	_ "time/tzdata" // --timezone works on servers without a zone database
+
+	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/reports"
+)
+
+// inputFlags are the flags that say how input files are read; run and retry
+// share them with validate.
+type inputFlags struct {
+	mapping, delimiter, encoding, sheet, dateFormat, timezone string
+}
+
+func (f *inputFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.mapping, "mapping", "", "`FILE` mapping your column headers to contract fields, one \"header = field\" per line")
+	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field `SEPARATOR`: , ; | or tab (default: detected)")
+	fs.StringVar(&f.encoding, "encoding", "", "CSV `ENCODING`: utf-8, windows-1252, latin1 or utf-16 (default: detected)")
+	fs.StringVar(&f.sheet, "sheet", "", "workbook `SHEET` to read (default: the first)")
+	fs.StringVar(&f.dateFormat, "date-format", "", "`LAYOUT` of non-ISO dates, in Go's notation: 02/01/2006 15:04 is day/month/year (default: ISO 8601 and date cells only)")
+	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA `ZONE` that dates without a zone are in, e.g. America/Santiago")
+}
+
+// options turns the flags into importer options, or a usage error saying what to fix.
+func (f *inputFlags) options() (importer.Options, error) {
+	opts := importer.Options{MappingFile: f.mapping, Encoding: f.encoding, Sheet: f.sheet, DateFormat: f.dateFormat}
+	switch d := f.delimiter; strings.ToLower(d) {
+	case "":
+	case "tab", `\t`, "\t":
+		opts.Delimiter = '\t'
+	case ",", ";", "|":
+		opts.Delimiter = rune(d[0])
+	default:
+		return opts, usageError("--delimiter %q: use , ; | or tab", d)
+	}
+	loc, err := time.LoadLocation(f.timezone)
+	if err != nil {
+		return opts, usageError("--timezone %q is not an IANA time zone; use a name such as America/Santiago or UTC", f.timezone)
+	}
+	opts.Location = loc
+	if f.dateFormat != "" && !strings.Contains(f.dateFormat, "2006") && !strings.Contains(f.dateFormat, "06") {
+		return opts, usageError("--date-format %q has no year: write it in Go's notation, e.g. 02/01/2006 15:04 for dd/mm/yyyy hh:mm", f.dateFormat)
+	}
+	return opts, nil
+}
+
+func (f *inputFlags) settings() []reports.Setting {
+	var s []reports.Setting
+	add := func(name, v string) {
+		if v != "" {
+			s = append(s, reports.Setting{Name: name, Value: v})
+		}
+	}
+	add("mapping", f.mapping)
+	add("delimiter", f.delimiter)
+	add("encoding", f.encoding)
+	add("sheet", f.sheet)
+	add("date-format", f.dateFormat)
+	add("timezone", f.timezone)
+	return s
+}
+
+// openInputs opens every file before any row is read, so a missing column or
+// an unreadable file stops the run before anything is written or sent.
+func openInputs(env *environ, files []string, opts importer.Options) ([]*importer.Reader, error) {
+	var readers []*importer.Reader
+	for _, name := range files {
+		r, err := importer.Open(name, opts)
+		if err != nil {
+			for _, r := range readers {
+				r.Close()
+			}
+			return nil, withCode(exitUsage, err)
+		}
+		if u := r.Layout().Unknown; len(u) > 0 {
+			fmt.Fprintf(env.stderr, "warning: %s: column(s) %s hold no contract field; they are kept in the report but not sent (map them with --mapping, or map them to ignore)\n",
+				name, quoteAll(u))
+		}
+		readers = append(readers, r)
+	}
+	return readers, nil
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func runValidate(ctx context.Context, env *environ, args []string) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "Usage: reconcile validate [flags] FILE...")
+		fmt.Fprintln(env.stderr, "Checks every row offline against the cached result types; sends nothing.")
+		fs.PrintDefaults()
+	}
+	configs := fs.String("configs", reconcile.DefaultCataloguePath(), "configuration cache `FILE` written by 'reconcile configs pull'")
+	reportDir := fs.String("report-dir", "", "`DIR` for report.csv and summary.json (default: a new reports-DATE folder)")
+	var in inputFlags
+	in.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return withCode(exitUsage, errSilent)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usageError("validate needs at least one CSV or XLSX file")
+	}
+	opts, err := in.options()
+	if err != nil {
+		return err
+	}
+	cat, err := reconcile.LoadCatalogue(*configs)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	readers, err := openInputs(env, fs.Args(), opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, r := range readers {
+			r.Close()
+		}
+	}()
+	started := time.Now()
+	dir := *reportDir
+	if dir == "" {
+		dir = reports.DefaultDir(started)
+	}
+	info := reports.RunInfo{Command: "validate", Started: started, Settings: in.settings()}
+	for _, r := range readers {
+		info.Layouts = append(info.Layouts, r.Layout())
+	}
+	w, err := reports.Create(dir, info, reports.Options{})
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	v := reconcile.NewValidator(cat, nil)
+	invalid := 0
+	for _, r := range readers {
+		for {
+			if err := ctx.Err(); err != nil {
+				w.Close(exitInterrupted)
+				return withCode(exitInterrupted, fmt.Errorf("stopped at %s; the report holds the rows checked so far", r.Layout().File))
+			}
+			row, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				w.Close(exitUsage)
+				return withCode(exitUsage, err)
+			}
+			it := v.Check(row)
+			o, offline := it.Offline()
+			if !offline {
+				o = reconcile.Outcome{Row: row, Class: reconcile.ClassOK}
+			}
+			if o.Class == reconcile.ClassInvalid {
+				invalid++
+			}
+			if err := w.Write(o); err != nil {
+				w.Close(exitError)
+				return withCode(exitError, err)
+			}
+		}
+	}
+	code := exitOK
+	if invalid > 0 {
+		code = exitRowsNotOK
+	}
+	sum, err := w.Close(code)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	sum.Print(env.stdout)
+	if code != exitOK {
+		return withCode(code, errSilent)
+	}
+	return nil
+}

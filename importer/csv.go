@@ -1,0 +1,308 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+)
+
+var (
+	utf8BOM    = []byte{0xEF, 0xBB, 0xBF}
+	utf16LEBOM = []byte{0xFF, 0xFE}
+	utf16BEBOM = []byte{0xFE, 0xFF}
+)
+
+// Encodings accepted by Options.Encoding, by every name users type for them.
+var encodingNames = map[string]string{
+	"utf8": "utf-8", "utf-8": "utf-8",
+	"windows-1252": "windows-1252", "windows1252": "windows-1252", "cp1252": "windows-1252", "ansi": "windows-1252",
+	"latin1": "iso-8859-1", "latin-1": "iso-8859-1", "iso-8859-1": "iso-8859-1", "iso8859-1": "iso-8859-1",
+	"utf-16": "utf-16", "utf16": "utf-16",
+}
+
+// csvSource reads records from a delimited text file. Its row numbers are the
+// ones a spreadsheet program shows: a quoted field that spans lines is still
+// one row, and a blank line is a row of its own.
+type csvSource struct {
+	f        *os.File
+	r        *csv.Reader
+	embedded int // newlines inside quoted fields so far: lines that are not rows
+}
+
+// openCSV opens path as delimited text and fills the CSV part of layout.
+func openCSV(path, name string, head []byte, opts Options, layout *Layout) (*csvSource, error) {
+	enc, err := csvEncoding(path, name, head, opts.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	var in io.Reader = bufio.NewReaderSize(f, 64<<10)
+	switch enc {
+	case "utf-8-bom":
+		if _, err := in.(*bufio.Reader).Discard(len(utf8BOM)); err != nil {
+			f.Close()
+			return nil, err
+		}
+	case "windows-1252":
+		in = charmap.Windows1252.NewDecoder().Reader(in)
+	case "iso-8859-1":
+		in = charmap.ISO8859_1.NewDecoder().Reader(in)
+	case "utf-16":
+		in = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder().Reader(in)
+	}
+	br := bufio.NewReaderSize(in, 64<<10)
+	s := &csvSource{f: f}
+	delim := opts.Delimiter
+	if hint, ok := sepHint(br); ok {
+		// Excel's "sep=;" first line chooses the separator and is not shown as
+		// a row; it is consumed before the CSV reader counts lines.
+		if delim == 0 {
+			delim = hint
+		}
+	}
+	if delim == 0 {
+		delim = detectDelimiter(br)
+	}
+	if !validDelim(delim) {
+		f.Close()
+		return nil, fmt.Errorf("%s: %q cannot separate fields; pass --delimiter with one of , ; | or tab", name, delim)
+	}
+	s.r = csv.NewReader(br)
+	s.r.Comma = delim
+	s.r.FieldsPerRecord = -1
+	layout.Kind = "csv"
+	layout.Delimiter = delim
+	layout.Encoding = enc
+	return s, nil
+}
+
+func validDelim(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && r != utf8.RuneError && !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z')
+}
+
+// csvEncoding returns the encoding chosen or found: a BOM decides; else a file
+// that is valid UTF-8 throughout is UTF-8, one with no UTF-8 accents but bytes
+// that are not UTF-8 is Windows-1252 (what Excel on Windows saves "CSV" in),
+// and one with both is an error. The whole file is checked, not a prefix,
+// because an accent may first appear on row 50,000.
+func csvEncoding(path, name string, head []byte, chosen string) (string, error) {
+	bom := bytes.HasPrefix(head, utf8BOM)
+	if chosen != "" {
+		enc, ok := encodingNames[strings.ToLower(strings.TrimSpace(chosen))]
+		if !ok {
+			return "", fmt.Errorf("unknown encoding %q; use utf-8, windows-1252, latin1 or utf-16", chosen)
+		}
+		if enc == "utf-8" && bom {
+			enc = "utf-8-bom"
+		}
+		return enc, nil
+	}
+	switch {
+	case bom:
+		return "utf-8-bom", nil
+	case bytes.HasPrefix(head, utf16LEBOM):
+		return "utf-16", nil
+	case bytes.HasPrefix(head, utf16BEBOM):
+		return "", fmt.Errorf("%s is big-endian UTF-16 text; save it as CSV UTF-8 and try again", name)
+	}
+	if bytes.IndexByte(head, 0) >= 0 {
+		return "", fmt.Errorf("%s is not a spreadsheet reconcile can read (it holds binary data); save it as .xlsx or .csv", name)
+	}
+	scan, err := scanUTF8(path)
+	switch {
+	case err != nil:
+		return "", err
+	case scan.valid:
+		return "utf-8", nil
+	case scan.multibyte:
+		// UTF-8 accents and bytes that are not UTF-8: two exports pasted
+		// together, or a damaged file. Either guess would garble some rows.
+		return "", fmt.Errorf("%s mixes UTF-8 text with another encoding (the first byte that is not UTF-8 is at offset %d); save it again as CSV UTF-8, or pass --encoding utf-8 or --encoding windows-1252 to choose", name, scan.firstBad)
+	}
+	return "windows-1252", nil
+}
+
+// utf8Scan is what a pass over a file found: whether every byte decodes as
+// UTF-8, and whether it holds UTF-8 accents (multi-byte characters).
+type utf8Scan struct {
+	valid, multibyte bool
+	firstBad         int64 // offset of the first byte that is not UTF-8
+}
+
+// scanUTF8 reads the whole file in chunks, so memory stays flat.
+func scanUTF8(path string) (utf8Scan, error) {
+	res := utf8Scan{valid: true, firstBad: -1}
+	f, err := os.Open(path)
+	if err != nil {
+		return res, err
+	}
+	defer f.Close()
+	buf := make([]byte, 256<<10)
+	carry := 0
+	var offset int64
+	for {
+		n, err := f.Read(buf[carry:])
+		n += carry
+		end := n
+		if err == nil {
+			// Keep an incomplete trailing character for the next chunk.
+			for k := 1; k <= utf8.UTFMax-1 && k <= n; k++ {
+				c := buf[n-k]
+				if c < 0x80 {
+					break
+				}
+				if c >= 0xC0 {
+					if !utf8.FullRune(buf[n-k : n]) {
+						end = n - k
+					}
+					break
+				}
+			}
+		}
+		chunk := buf[:end]
+		if utf8.Valid(chunk) {
+			if !res.multibyte && !isASCII(chunk) {
+				res.multibyte = true
+			}
+		} else {
+			// The slow path runs only on chunks with a bad byte.
+			for i := 0; i < len(chunk); {
+				r, size := utf8.DecodeRune(chunk[i:])
+				if r == utf8.RuneError && size == 1 {
+					if res.valid {
+						res.valid, res.firstBad = false, offset+int64(i)
+					}
+				} else if size > 1 {
+					res.multibyte = true
+				}
+				i += size
+			}
+		}
+		if !res.valid && res.multibyte {
+			return res, nil // mixed: nothing more to learn
+		}
+		offset += int64(end)
+		carry = copy(buf, buf[end:n])
+		if err == io.EOF {
+			if carry > 0 && res.valid {
+				res.valid, res.firstBad = false, offset
+			}
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+	}
+}
+
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// sepHint reads Excel's optional first line "sep=X".
+func sepHint(br *bufio.Reader) (rune, bool) {
+	p, _ := br.Peek(8)
+	if len(p) < 5 || !bytes.EqualFold(p[:4], []byte("sep=")) {
+		return 0, false
+	}
+	r, size := utf8.DecodeRune(p[4:])
+	rest := p[4+size:]
+	if len(rest) > 0 && rest[0] != '\n' && rest[0] != '\r' {
+		return 0, false
+	}
+	br.ReadString('\n')
+	return r, true
+}
+
+// detectDelimiter picks the separator of the first lines (a title line may
+// stand above the header): the candidate found most often outside quotes in
+// them. A tie, or none at all (a single column), means a comma.
+func detectDelimiter(br *bufio.Reader) rune {
+	const lines = 20
+	p, _ := br.Peek(br.Size())
+	candidates := [...]byte{',', ';', '\t', '|'}
+	var counts [len(candidates)]int
+	inQuotes := false
+	n := 0
+	for i := 0; i < len(p) && n < lines; i++ {
+		c := p[i]
+		switch {
+		case c == '"':
+			inQuotes = !inQuotes
+		case inQuotes:
+		case c == '\n':
+			n++
+		default:
+			for j, d := range candidates {
+				if c == d {
+					counts[j]++
+				}
+			}
+		}
+	}
+	best := 0
+	for j := range candidates {
+		if counts[j] > counts[best] {
+			best = j
+		}
+	}
+	return rune(candidates[best])
+}
+
+func (s *csvSource) next() ([]string, int, error) {
+	rec, err := s.r.Read()
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			row := pe.StartLine - s.embedded
+			// The bad record's own newlines are unknown; count them from the reader's position.
+			if pe.Line > pe.StartLine {
+				s.embedded += pe.Line - pe.StartLine
+			}
+			return nil, row, &rowError{row: row, err: pe.Err}
+		}
+		return nil, 0, err
+	}
+	line, _ := s.r.FieldPos(0)
+	row := line - s.embedded
+	for _, c := range rec {
+		if strings.IndexByte(c, '\n') >= 0 {
+			s.embedded += strings.Count(c, "\n")
+		}
+	}
+	return rec, row, nil
+}
+
+func (s *csvSource) close() error { return s.f.Close() }
+
+// rowError is a row the source could not split into cells.
+type rowError struct {
+	row int
+	err error
+}
+
+func (e *rowError) Error() string { return e.err.Error() }

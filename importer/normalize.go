@@ -1,0 +1,244 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// normalizer turns cells into Values. It holds the date settings of a read.
+type normalizer struct {
+	dateFormat string // Options.DateFormat; "" for ISO 8601 only
+	dateOnly   string // the date part of dateFormat, tried when a cell has no time
+	loc        *time.Location
+}
+
+func newNormalizer(dateFormat string, loc *time.Location) *normalizer {
+	if loc == nil {
+		loc = time.UTC
+	}
+	n := &normalizer{dateFormat: dateFormat, loc: loc}
+	if i := strings.IndexByte(dateFormat, ' '); i > 0 {
+		n.dateOnly = dateFormat[:i]
+	}
+	return n
+}
+
+var defaultNormalizer = newNormalizer("", nil)
+
+// value reads one cell as field f.
+func (n *normalizer) value(f Field, cell string) Value {
+	s := strings.TrimSpace(cell)
+	if s == "" {
+		return Value{}
+	}
+	v := Value{Text: s}
+	switch f {
+	case OccurredAt, FutureScheduledAt:
+		v.Time, v.Err = n.date(s)
+	case HardOverride:
+		v.Bool, v.Err = parseBool(s)
+	case RawPayload, Payload:
+		v.Text, v.Err = jsonObject(s)
+	case Status, ContactType:
+		v.Text = enumText(s)
+	case ActivityID:
+		v.Text = strings.ToLower(s)
+		v.Err = checkExcelNumber(s)
+	case ProviderActivityID, CommerceExternalID, OperatorExternalID:
+		v.Err = checkExcelNumber(s)
+	}
+	return v
+}
+
+// isoLayouts are the ISO 8601 forms accepted without --date-format. The ones
+// without a zone are read in Options.Location. time.Parse accepts fractional
+// seconds after the seconds field even when the layout has none.
+var isoLayouts = []struct {
+	layout string
+	zoned  bool
+}{
+	{"2006-01-02T15:04:05Z07:00", true},
+	{"2006-01-02T15:04Z07:00", true},
+	{"2006-01-02T15:04:05", false},
+	{"2006-01-02T15:04", false},
+	{"2006-01-02", false},
+}
+
+// ErrAmbiguousDate is the error of a day/month date read without a DateFormat.
+var ErrAmbiguousDate = errors.New("ambiguous date")
+
+// date reads a date cell: ISO 8601 first (with a zone, or in the location),
+// then the user's DateFormat, then an Excel serial day number.
+func (n *normalizer) date(s string) (time.Time, error) {
+	if len(s) >= 10 && s[4] == '-' && s[7] == '-' {
+		iso := s
+		if len(iso) > 10 && iso[10] == ' ' {
+			iso = iso[:10] + "T" + iso[11:]
+		}
+		for _, l := range isoLayouts {
+			var t time.Time
+			var err error
+			if l.zoned {
+				t, err = time.Parse(l.layout, iso)
+			} else {
+				t, err = time.ParseInLocation(l.layout, iso, n.loc)
+			}
+			if err == nil {
+				return t, nil
+			}
+		}
+	}
+	if n.dateFormat != "" {
+		if t, err := time.ParseInLocation(n.dateFormat, s, n.loc); err == nil {
+			return t, nil
+		}
+		if n.dateOnly != "" {
+			if t, err := time.ParseInLocation(n.dateOnly, s, n.loc); err == nil {
+				return t, nil
+			}
+		}
+	}
+	if t, ok := n.excelSerial(s); ok {
+		return t, nil
+	}
+	if n.dateFormat != "" {
+		return time.Time{}, fmt.Errorf("%q matches neither --date-format %q nor ISO 8601 (2026-04-11T10:30:00Z); fix the cell or the --date-format layout", s, n.dateFormat)
+	}
+	if looksDayMonth(s) {
+		return time.Time{}, fmt.Errorf("%w: %q could be day/month or month/day; pass --date-format with your file's layout (02/01/2006 15:04 for day/month/year, 01/02/2006 15:04 for month/day/year)", ErrAmbiguousDate, s)
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date; write it as ISO 8601 (2026-04-11T10:30:00Z) or pass --date-format with your file's layout (e.g. 02/01/2006 15:04)", s)
+}
+
+// looksDayMonth reports whether s starts like 03/04/2026 or 3-4-26: two small
+// numbers and a year, which could be read either way round.
+func looksDayMonth(s string) bool {
+	parts := 0
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			digits++
+		case c == '/' || c == '.' || c == '-':
+			if digits == 0 || digits > 2 {
+				return false
+			}
+			parts++
+			digits = 0
+			if parts == 2 {
+				return true
+			}
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// excelEpoch is day 0 of Excel's 1900 date system, as its serials count it
+// (the 1900 leap-day bug makes it 30 December 1899 for every date after
+// February 1900).
+var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+
+// Serial days accepted as dates: 1950-01-01 to 2100-01-01. A number outside
+// that in a date column is more likely an id or a Unix time than a date.
+const (
+	minSerial = 18264
+	maxSerial = 73051
+)
+
+// excelSerial reads an Excel serial day number (46123.4375), the form a date
+// takes when a sheet saves it without a date format. The wall clock it stands
+// for is read in the location.
+func (n *normalizer) excelSerial(s string) (time.Time, bool) {
+	if s[0] < '0' || s[0] > '9' {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < minSerial || f >= maxSerial {
+		return time.Time{}, false
+	}
+	days := math.Floor(f)
+	ms := math.Round((f - days) * 86400e3)
+	wall := excelEpoch.AddDate(0, 0, int(days)).Add(time.Duration(ms) * time.Millisecond)
+	y, mo, d := wall.Date()
+	h, mi, sec := wall.Clock()
+	return time.Date(y, mo, d, h, mi, sec, wall.Nanosecond(), n.loc), true
+}
+
+// parseBool accepts the ways spreadsheets in English and Spanish write a yes or no.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "true", "1", "yes", "y", "si", "sí", "s", "verdadero", "x":
+		return true, nil
+	case "false", "0", "no", "n", "falso":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a yes or no; write true or false (also 1/0, yes/no, sí/no, verdadero/falso)", s)
+}
+
+// jsonObject checks that s is a JSON object and returns it compacted.
+func jsonObject(s string) (string, error) {
+	if s[0] != '{' {
+		return s, fmt.Errorf("%q is not a JSON object; write it as {\"key\": \"value\"} or leave the cell empty", abbreviate(s))
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(s)); err != nil {
+		return s, fmt.Errorf("is not valid JSON (%v); write it as {\"key\": \"value\"} or leave the cell empty", err)
+	}
+	return buf.String(), nil
+}
+
+// enumText puts an enum value in the contract's form: "not effective" and
+// "Not-Effective" both become NOT_EFFECTIVE.
+func enumText(s string) string {
+	clean := true
+	for i := 0; i < len(s) && clean; i++ {
+		c := s[i]
+		clean = 'A' <= c && c <= 'Z' || c == '_'
+	}
+	if clean {
+		return s // the usual case, without allocating
+	}
+	b := []byte(strings.ToUpper(s))
+	for i, c := range b {
+		if c == ' ' || c == '-' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// checkExcelNumber catches an identifier Excel has shown in scientific
+// notation (1.23457E+11): its digits are gone and cannot be recovered, so the
+// row must not be sent. Leading zeros Excel dropped cannot be told from an id
+// that never had them, so those are never added back.
+func checkExcelNumber(s string) error {
+	// Excel writes at most 15 significant digits: anything longer, or not
+	// starting like a number, is not one of its scientific notations.
+	if len(s) > 22 || (s[0] < '0' || s[0] > '9') && s[0] != '-' {
+		return nil
+	}
+	i := strings.IndexAny(s, "eE")
+	if i <= 0 || i+2 >= len(s) || (s[i+1] != '+' && s[i+1] != '-') {
+		return nil
+	}
+	if _, err := strconv.ParseFloat(s, 64); err != nil {
+		return nil
+	}
+	return fmt.Errorf("%q is a number Excel shortened to scientific notation, and its digits are lost; format the column as Text in the source and export the file again", s)
+}
+
+func abbreviate(s string) string {
+	if len(s) > 40 {
+		return s[:37] + "..."
+	}
+	return s
+}
