@@ -137,8 +137,19 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 		}
 	}()
 
+	// Concurrency long-lived workers rather than a goroutine per row: each
+	// would grow its stack anew through the HTTP client, which cost more CPU
+	// than the goroutine itself.
 	var g errgroup.Group
-	g.SetLimit(r.concurrency)
+	work := make(chan Item)
+	for range r.concurrency {
+		g.Go(func() error {
+			for it := range work {
+				r.submit(it)
+			}
+			return nil
+		})
+	}
 	for it := range in {
 		if o, offline := it.Offline(); offline {
 			r.emit(o)
@@ -152,11 +163,9 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 			r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: reason})
 			continue
 		}
-		g.Go(func() error {
-			r.submit(it)
-			return nil
-		})
+		work <- it
 	}
+	close(work)
 	g.Wait()
 	close(r.out)
 	<-emitted
