@@ -98,11 +98,6 @@ type job struct {
 	timeout     time.Duration
 	settings    []reports.Setting
 	sub         reconcile.Submitter
-	now         func() time.Time
-
-	// reportPath is where the reports went, once run has made them.
-	reportPath string
-	summary    *reports.Summary
 }
 
 func (j *job) run(ctx context.Context, env *environ) error {
@@ -112,9 +107,6 @@ func (j *job) run(ctx context.Context, env *environ) error {
 		debug.SetGCPercent(400)
 	}
 	started := time.Now()
-	if j.now != nil {
-		started = j.now()
-	}
 
 	// Every header first: a broken file stops the run before anything is sent,
 	// and the reports know every layout from their first line.
@@ -160,7 +152,6 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	if err != nil {
 		return withCode(exitError, fmt.Errorf("creating the reports in %s: %w\n  what to do: choose another --report-dir", dir, err))
 	}
-	j.reportPath = dir
 
 	prog := newProgress(env, started)
 	sub.Logger = prog.log
@@ -198,7 +189,6 @@ func (j *job) run(ctx context.Context, env *environ) error {
 		code, cause = exitError, fmt.Errorf("finishing the reports in %s: %w", dir, err)
 	}
 	if sum != nil {
-		j.summary = sum
 		sum.Print(env.stdout) // it says where the reports are
 	} else {
 		fmt.Fprintf(env.stdout, "reports (unfinished): %s\n", dir)
