@@ -293,11 +293,13 @@ func (r *run) stop(reason string, err error) {
 	first := r.stopped == ""
 	if first {
 		r.stopped, r.stopErr = reason, err
+		// Before anything else: a worker must not slip a request through
+		// while this one logs.
+		r.cancel()
 	}
 	r.mu.Unlock()
 	if first {
 		r.log.Warn("stopping the run", "reason", reason)
-		r.cancel()
 	}
 }
 

@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"sort"
@@ -259,7 +260,9 @@ func TestSubmitBreakerAtSandbox(t *testing.T) {
 			for i, a := range tenant.Activities {
 				items = append(items, sandboxItem(a, i+2, ""))
 			}
-			s := &reconcile.Submitter{Client: sandboxClient(t, base, tc.key), Concurrency: tc.concurrency}
+			// A slow logger widens the moment between the refusal and the
+			// stop: no worker may send through it.
+			s := &reconcile.Submitter{Client: sandboxClient(t, base, tc.key), Concurrency: tc.concurrency, Logger: slog.New(slowHandler{})}
 			_, st, err := runItems(t, context.Background(), s, items)
 			if e, ok := api.AsError(err); !ok || e.StatusCode != tc.status {
 				t.Fatalf("Run returned %v", err)
@@ -303,3 +306,14 @@ func BenchmarkSubmitSandbox(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// slowHandler is a log handler that takes 20 ms per record.
+type slowHandler struct{}
+
+func (slowHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (slowHandler) Handle(context.Context, slog.Record) error {
+	time.Sleep(20 * time.Millisecond)
+	return nil
+}
+func (h slowHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h slowHandler) WithGroup(string) slog.Handler      { return h }

@@ -75,6 +75,12 @@ func commands() []command {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal lets a run finish its requests in flight and write
+		// its reports; a second one ends the process at once, as usual.
+		<-ctx.Done()
+		stop()
+	}()
 	env := &environ{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrIsTerminal: isTerminal(os.Stderr)}
 	os.Exit(Main(ctx, env, os.Args[1:]))
 }

@@ -32,14 +32,14 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 	j := &job{command: "run"}
 	var imp inputFlags
 	imp.register(fs)
-	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "requests in flight at once")
-	fs.Float64Var(&j.sub.Rate, "rate", 0, "most requests per second, retries included (0: no limit)")
-	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "times a 5xx, 429, timeout or connection error is retried (0: never)")
-	policy := fs.String("hard-override", string(reconcile.OverrideNever), "on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
+	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "`N` requests in flight at once")
+	fs.Float64Var(&j.sub.Rate, "rate", 0, "at most `N` requests per second, retries included (0: no limit)")
+	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
+	policy := fs.String("hard-override", string(reconcile.OverrideNever), "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
 	fs.StringVar(&j.configsFile, "configs", "", "`FILE` of result types written by `reconcile configs pull` (default: download them now)")
 	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
 	fs.BoolVar(&j.sub.DryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")
-	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "bound on each request, answer included")
+	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "`DURATION` each request may take, answer included")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -155,6 +155,10 @@ func (j *job) run(ctx context.Context, env *environ) error {
 
 	prog := newProgress(env, started)
 	sub.Logger = prog.log
+	stopHint := context.AfterFunc(ctx, func() {
+		prog.log.Warn("interrupted: finishing the requests in flight and writing the reports (Ctrl-C again to quit now)")
+	})
+	defer stopHint()
 	var readErr, writeErr error
 	validator := reconcile.NewValidator(cat, nil)
 	items := func(yield func(reconcile.Item) bool) {

@@ -298,13 +298,15 @@ func TestRunRefusedKey(t *testing.T) {
 				t.Error("the key was printed")
 			}
 			posts := 0
+			var log []string
 			for _, r := range srv.Requests() {
 				if r.Method == "POST" {
 					posts++
+					log = append(log, fmt.Sprintf("%s %d %s", r.Time.Format("05.000000"), r.Status, r.ActivityKey))
 				}
 			}
 			if posts > tc.maxPosts || tc.maxPosts > 0 && posts == 0 {
-				t.Errorf("%d POSTs reached the sandbox, want 1 to %d", posts, tc.maxPosts)
+				t.Errorf("%d POSTs reached the sandbox, want 1 to %d:\n%s", posts, tc.maxPosts, strings.Join(log, "\n"))
 			}
 			if !tc.wantReports {
 				return
