@@ -77,7 +77,7 @@ func runDemo(ctx context.Context, env *environ, args []string) error {
 	if dir == "" {
 		dir = reports.DefaultDir(time.Now())
 	}
-	in, err := demoInputs()
+	in, err := demoInputs(dir)
 	if err != nil {
 		return withCode(exitError, err)
 	}
@@ -137,8 +137,9 @@ const (
 )
 
 // demoInputs returns the folder holding the samples: ./samples when run from
-// the repository, else a temporary copy of the embedded ones.
-func demoInputs() (string, error) {
+// the repository, else a copy of the embedded ones in the report folder, so
+// the inputs stay beside the reports about them.
+func demoInputs(reportDir string) (string, error) {
 	ok := true
 	for _, f := range append([]string{demoMapping}, demoFiles...) {
 		if _, err := os.Stat(filepath.Join("samples", f)); err != nil {
@@ -148,8 +149,8 @@ func demoInputs() (string, error) {
 	if ok {
 		return "samples", nil
 	}
-	dir, err := os.MkdirTemp("", "reconcile-demo-")
-	if err != nil {
+	dir := filepath.Join(reportDir, "samples")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	for _, f := range append([]string{demoMapping}, demoFiles...) {
