@@ -160,6 +160,7 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 			continue
 		}
 		if reason := r.stopReason(); reason != "" {
+			r.unsent.Add(1)
 			r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: reason})
 			continue
 		}
@@ -217,6 +218,7 @@ type run struct {
 	// pauseUntil (unix nanos) holds every worker back after a Retry-After.
 	pauseUntil atomic.Int64
 	requests   atomic.Int64
+	unsent     atomic.Int64 // rows skipped because the run stopped
 
 	out chan Outcome // to the one goroutine that calls the caller's emit
 
@@ -326,7 +328,8 @@ func (r *run) finish() (Stats, error) {
 	if r.stopErr != nil {
 		return st, r.stopErr
 	}
-	if err := r.parent.Err(); err != nil {
+	// An interrupt that came after the last row was settled changed nothing.
+	if err := r.parent.Err(); err != nil && r.unsent.Load() > 0 {
 		st.Stopped = "interrupted"
 		return st, err
 	}
@@ -444,6 +447,7 @@ func (r *run) submit(it Item) {
 	for {
 		if !r.wait() {
 			reason := r.stopReason()
+			r.unsent.Add(1)
 			if o.Attempts > 0 {
 				reason = "not sent again, " + strings.TrimPrefix(reason, "not sent: ") + "; last answer: " + lastAnswer(o)
 			}

@@ -715,3 +715,25 @@ func TestRetry(t *testing.T) {
 		t.Errorf("budget of 2 retries: %v, %d calls", err, calls.Load()+100)
 	}
 }
+
+func TestSubmitInterruptAfterTheLastRowChangesNothing(t *testing.T) {
+	f := newFakeAPI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	items := []Item{item("a", 2), item("b", 3)}
+	seq := func(yield func(Item) bool) {
+		for _, it := range items {
+			if !yield(it) {
+				return
+			}
+		}
+		for f.total() < len(items) { // every row sent: now the signal comes
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+	}
+	st, err := fastSubmitter(f).Run(ctx, seq, func(Outcome) {})
+	if err != nil || st.Counts[ClassOK] != 2 || st.Stopped != "" {
+		t.Errorf("%v %+v: an interrupt after every row was settled must not fail the run", err, st)
+	}
+}
