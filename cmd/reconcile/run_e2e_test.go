@@ -406,6 +406,10 @@ func TestRunDryRun(t *testing.T) {
 	if code != exitRowsNotOK {
 		t.Fatalf("exit %d, want %d: %s", code, exitRowsNotOK, stderr)
 	}
+	// Without a terminal, progress goes to stderr as log lines a cron log keeps.
+	if !strings.Contains(stderr, "msg=finished done=2 read=2 invalid=1 skipped=1") {
+		t.Errorf("no final progress line in stderr:\n%s", stderr)
+	}
 	report := readRunReport(t, dir)
 	if r := report[2]; r["outcome"] != "skipped" || r["message"] != reconcile.DryRunMessage || r["attempts"] != "0" {
 		t.Errorf("valid row in a dry run: %v", r)
