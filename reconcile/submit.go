@@ -523,7 +523,7 @@ func (r *run) submit(it Item) {
 			}
 			if failures >= r.retries {
 				o.Class = ClassFailed
-				o.Message = fmt.Sprintf("%s (after %d attempts)", lastAnswer(o), o.Attempts)
+				o.Message = fmt.Sprintf("%s (after %d attempts)", o.Message, o.Attempts)
 				break
 			}
 			failures++
