@@ -30,6 +30,7 @@ import (
 func main() {
 	mode := flag.String("mode", "ours", "ours, read or bare")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	memprofile := flag.String("memprofile", "", "write an allocation profile here at the end")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		log.Fatal("usage: readbench [-mode ours|bare] FILE")
@@ -63,6 +64,16 @@ func main() {
 		log.Fatal(err)
 	}
 	d := time.Since(start)
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
+	}
 	fmt.Printf("mode=%s file=%s rows=%d valid=%d seconds=%.3f rows_per_s=%.0f\n", *mode, filepath.Base(path), n, sent, d.Seconds(), float64(n)/d.Seconds())
 }
 
