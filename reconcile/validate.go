@@ -36,31 +36,11 @@ type Validator struct {
 	asWritten map[string]string               // results as users wrote them -> code, so each spelling is folded once
 	known     string                          // the codes, for messages
 
-	seed   maphash.Seed
-	seed2  maphash.Seed
-	seen   [3]map[[16]byte]seenAt // by keyKind
-	places []importer.Position    // File and Sheet of seen rows, indexed by seenAt.place
-}
-
-// activityKey identifies an activity compactly, so a run of a million rows
-// keeps a few dozen bytes per activity rather than its strings. Each kind has
-// its own map, whose 16-byte keys hash faster than a 17-byte struct would.
-type activityKey struct {
-	kind keyKind
-	id   [16]byte
-}
-
-type keyKind int
-
-const (
-	kindActivityID     keyKind = iota // the UUID's 16 bytes
-	kindProviderShort                 // a provider id of up to 15 bytes, as is
-	kindProviderHashed                // a longer provider id, hashed to 128 bits
-)
-
-type seenAt struct {
-	place uint32
-	row   int32
+	// The activities of the valid rows so far, for duplicates: UUIDs in
+	// ids, provider ids (as providerKey packs them) in providers.
+	ids, providers *keySet
+	places         places
+	seed, seed2    maphash.Seed
 }
 
 // NewValidator returns a Validator for cat; now gives the clock ("in the future"
@@ -75,9 +55,10 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 		codes:     map[string]api.ResultTypeConfig{},
 		folded:    map[string]string{},
 		asWritten: map[string]string{},
+		ids:       newKeySet(),
+		providers: newKeySet(),
 		seed:      maphash.MakeSeed(),
 		seed2:     maphash.MakeSeed(),
-		seen:      [3]map[[16]byte]seenAt{{}, {}, {}},
 	}
 	var names []string
 	if cat != nil {
@@ -336,51 +317,59 @@ func formatTime(t time.Time) string {
 // remember records the activity of a valid row and returns the position of
 // an earlier row about the same activity, if there was one.
 func (v *Validator) remember(pos importer.Position, req *api.SubmitRequest, uuid [16]byte) *importer.Position {
-	var keys [2]activityKey
-	n := 0
+	var pkey [16]byte
+	var idSlot, pSlot int
+	var idHash, pHash uint64
 	if req.ActivityID != "" {
-		keys[n] = activityKey{kind: kindActivityID, id: uuid}
-		n++
+		first, found, slot, h := v.ids.lookup(&uuid)
+		if found {
+			p := v.places.position(first)
+			return &p
+		}
+		idSlot, idHash = slot, h
 	}
 	if req.ProviderActivityID != "" {
-		keys[n] = v.key(req.ProviderActivityID)
-		n++
-	}
-	for _, k := range keys[:n] {
-		if s, ok := v.seen[k.kind][k.id]; ok {
-			first := v.places[s.place]
-			first.Row = int(s.row)
-			return &first
+		pkey = v.providerKey(req.ProviderActivityID)
+		first, found, slot, h := v.providers.lookup(&pkey)
+		if found {
+			p := v.places.position(first)
+			return &p
 		}
+		pSlot, pHash = slot, h
 	}
-	place := len(v.places) - 1
-	if place < 0 || v.places[place].File != pos.File || v.places[place].Sheet != pos.Sheet {
-		v.places = append(v.places, importer.Position{File: pos.File, Sheet: pos.Sheet})
-		place++
+	// Neither is known: remember both, at the slots just found (the two
+	// sets are apart, so inserting into one leaves the other's slot valid).
+	at := v.places.ref(pos)
+	if req.ActivityID != "" {
+		v.ids.insert(&uuid, at, idSlot, idHash)
 	}
-	for _, k := range keys[:n] {
-		v.seen[k.kind][k.id] = seenAt{place: uint32(place), row: int32(pos.Row)}
+	if req.ProviderActivityID != "" {
+		v.providers.insert(&pkey, at, pSlot, pHash)
 	}
 	return nil
 }
 
-// key packs a provider id into 16 bytes: as is when it fits, else as a
-// 128-bit hash, where a collision within a run is out of reach (about 1 in
-// 10^26 for a million ids).
-func (v *Validator) key(id string) activityKey {
-	k := activityKey{kind: kindProviderShort}
-	if len(id) < len(k.id) {
-		copy(k.id[:], id)
-		k.id[15] = byte(len(id)) // tells "A" from "A\x00"
+// providerKey packs a provider id into 16 bytes: as is when it fits (the
+// last byte holds its length, 1-15, which tells "A" from "A\x00"), else as
+// a 127-bit keyed hash whose last byte has its top bit set, so the two forms
+// never meet. Hashed ids are not kept to confirm a match: with two maphash
+// seeds a collision among a million long ids has odds of about 1 in 10^26,
+// far below those of the machine flipping a bit in memory, and keeping
+// every long id would cost its whole length per activity.
+func (v *Validator) providerKey(id string) [16]byte {
+	var k [16]byte
+	if len(id) < len(k) {
+		copy(k[:], id)
+		k[15] = byte(len(id))
 		return k
 	}
-	k.kind = kindProviderHashed
 	h1 := maphash.String(v.seed, id)
 	h2 := maphash.String(v.seed2, id)
 	for i := 0; i < 8; i++ {
-		k.id[i] = byte(h1 >> (8 * i))
-		k.id[8+i] = byte(h2 >> (8 * i))
+		k[i] = byte(h1 >> (8 * i))
+		k[8+i] = byte(h2 >> (8 * i))
 	}
+	k[15] |= 0x80
 	return k
 }
 

@@ -17,6 +17,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ import (
 func main() {
 	mode := flag.String("mode", "ours", "ours, read or bare")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	heap := flag.Bool("heap", false, "print the live heap at the end, after a collection")
 	memprofile := flag.String("memprofile", "", "write an allocation profile here at the end")
 	flag.Parse()
 	if flag.NArg() != 1 {
@@ -64,6 +66,17 @@ func main() {
 		log.Fatal(err)
 	}
 	d := time.Since(start)
+	var live string
+	if *heap {
+		// The heap still reachable at the end (the validator's memory of
+		// the activities seen), after a collection; the peak RSS is this
+		// plus the garbage GOGC lets accumulate between collections.
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		live = fmt.Sprintf(" live_heap_kb=%d", ms.HeapAlloc>>10)
+		runtime.KeepAlive(keep)
+	}
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)
 		if err != nil {
@@ -74,8 +87,11 @@ func main() {
 		}
 		f.Close()
 	}
-	fmt.Printf("mode=%s file=%s rows=%d valid=%d seconds=%.3f rows_per_s=%.0f\n", *mode, filepath.Base(path), n, sent, d.Seconds(), float64(n)/d.Seconds())
+	fmt.Printf("mode=%s file=%s rows=%d valid=%d seconds=%.3f rows_per_s=%.0f%s\n", *mode, filepath.Base(path), n, sent, d.Seconds(), float64(n)/d.Seconds(), live)
 }
+
+// keep holds the validator until the live heap is measured.
+var keep any
 
 func ours(path string, validate bool) (rows, valid int, err error) {
 	r, err := importer.Open(path, importer.Options{})
@@ -90,6 +106,7 @@ func ours(path string, validate bool) (rows, valid int, err error) {
 		{Code: "NO_CONTACT", Label: "Sin contacto"},
 	}}
 	v := reconcile.NewValidator(cat, nil)
+	keep = v
 	for {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
