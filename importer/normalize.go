@@ -33,11 +33,18 @@ var defaultNormalizer = newNormalizer("", nil)
 
 // value reads one cell as field f.
 func (n *normalizer) value(f Field, cell string) Value {
+	var v Value
+	n.fill(&v, f, cell)
+	return v
+}
+
+// fill reads one cell as field f into v, which must be the zero Value.
+func (n *normalizer) fill(v *Value, f Field, cell string) {
 	s := strings.TrimSpace(cell)
 	if s == "" {
-		return Value{}
+		return
 	}
-	v := Value{Text: s}
+	v.Text = s
 	switch f {
 	case OccurredAt, FutureScheduledAt:
 		v.Time, v.Err = n.date(s)
@@ -53,7 +60,6 @@ func (n *normalizer) value(f Field, cell string) Value {
 	case ProviderActivityID, CommerceExternalID, OperatorExternalID:
 		v.Err = checkExcelNumber(s)
 	}
-	return v
 }
 
 // isoLayouts are the ISO 8601 forms accepted without --date-format. The ones

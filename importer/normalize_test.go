@@ -2,6 +2,7 @@ package importer
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +187,28 @@ func TestIsDateFormat(t *testing.T) {
 		if got := isDateFormat(code); got != want {
 			t.Errorf("isDateFormat(%q) = %v, want %v", code, got, want)
 		}
+	}
+}
+
+// Values gives what Value gives field by field, absent fields included.
+func TestValuesMatchesValue(t *testing.T) {
+	data := header + ",hard_override,raw_payload,comment\n" +
+		"8A2DA0EF-E94A-5F98-AD28-4741EC9A5245, YOM-1 ,1.23457E+11,03/04/2026,not effective,x,sí,{ \"a\": 1 },\" hola \"\n" +
+		",,,2026-04-11T10:30:00.000Z,EFFECTIVE,,maybe,[1],\n"
+	_, rows := readAll(t, writeFile(t, "in.csv", []byte(data)), Options{})
+	for _, row := range rows {
+		var vals [NumFields]Value
+		row.Values(&vals)
+		for f := Field(0); int(f) < NumFields; f++ {
+			if got, want := vals[f], row.Value(f); !reflect.DeepEqual(got, want) {
+				t.Errorf("row %d %s: Values gives %+v, Value %+v", row.Pos.Row, f, got, want)
+			}
+		}
+	}
+	var vals [NumFields]Value
+	vals[Status].Text = "left over"
+	(&Row{}).Values(&vals)
+	if vals != ([NumFields]Value{}) {
+		t.Errorf("a row without layout leaves %+v", vals)
 	}
 }

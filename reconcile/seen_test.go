@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile/api"
 )
 
 // keySet answers as a map would, through many growths, for keys that differ
@@ -97,5 +98,25 @@ func TestProviderKey(t *testing.T) {
 	}
 	if long != v.providerKey("YOM-000000000001") || long == v.providerKey("YOM-000000000002") {
 		t.Errorf("long ids are not told apart by their key")
+	}
+}
+
+// canonicalTime sends a date cell as it stands only when that is exactly
+// what formatting its instant would give.
+func TestCanonicalTime(t *testing.T) {
+	n := importer.Layout{Columns: []string{"occurred_at"}, Fields: []importer.Field{importer.OccurredAt}}
+	for _, cell := range []string{
+		"2026-04-11T10:30:00.000Z", "2026-04-11T10:30:00.123Z", "2026-04-11T10:30:00Z",
+		"2026-04-11T10:30:00.000+00:00", "2026-04-11T10:30:00.000-04:00", "2026-04-11T10:30:00.0001Z",
+		"2026-04-11 10:30:00.000Z", "2026-04-11", "2026-04-11T10:30", "46123.4375",
+	} {
+		row := importer.Row{Layout: &n, Cells: []string{cell}}
+		v := row.Value(importer.OccurredAt)
+		if v.Err != nil {
+			t.Fatalf("%q: %v", cell, v.Err)
+		}
+		if got, want := canonicalTime(&v), api.FormatTime(v.Time); got != want {
+			t.Errorf("canonicalTime(%q) = %q, want %q", cell, got, want)
+		}
 	}
 }

@@ -31,10 +31,10 @@ import (
 type Validator struct {
 	cat       *Catalogue
 	now       func() time.Time
-	codes     map[string]api.ResultTypeConfig // by code
-	folded    map[string]string               // folded code or label -> code
-	asWritten map[string]string               // results as users wrote them -> code, so each spelling is folded once
-	known     string                          // the codes, for messages
+	codes     int                              // how many codes asWritten starts with
+	folded    map[string]*api.ResultTypeConfig // folded code or label
+	asWritten map[string]*api.ResultTypeConfig // codes, and results as users wrote them, so each spelling is folded once
+	known     string                           // the codes, for messages
 
 	// The activities of the valid rows so far, for duplicates: UUIDs in
 	// ids, provider ids (as providerKey packs them) in providers.
@@ -52,9 +52,8 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 	v := &Validator{
 		cat:       cat,
 		now:       now,
-		codes:     map[string]api.ResultTypeConfig{},
-		folded:    map[string]string{},
-		asWritten: map[string]string{},
+		folded:    map[string]*api.ResultTypeConfig{},
+		asWritten: map[string]*api.ResultTypeConfig{},
 		ids:       newKeySet(),
 		providers: newKeySet(),
 		seed:      maphash.MakeSeed(),
@@ -62,21 +61,25 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 	}
 	var names []string
 	if cat != nil {
-		for _, c := range cat.Configs {
-			v.codes[c.Code] = c
+		configs := make([]api.ResultTypeConfig, len(cat.Configs))
+		copy(configs, cat.Configs)
+		for i := range configs {
+			c := &configs[i]
+			v.asWritten[c.Code] = c
 			names = append(names, fmt.Sprintf("%s (%s)", c.Code, c.Label))
 		}
 		// Codes first, so a label that happens to read like another code loses.
-		for _, c := range cat.Configs {
-			v.folded[importer.FoldLabel(c.Code)] = c.Code
+		for i := range configs {
+			v.folded[importer.FoldLabel(configs[i].Code)] = &configs[i]
 		}
-		for _, c := range cat.Configs {
-			if k := importer.FoldLabel(c.Label); k != "" {
+		for i := range configs {
+			if k := importer.FoldLabel(configs[i].Label); k != "" {
 				if _, taken := v.folded[k]; !taken {
-					v.folded[k] = c.Code
+					v.folded[k] = &configs[i]
 				}
 			}
 		}
+		v.codes = len(v.asWritten)
 	}
 	if len(names) > 12 {
 		names = append(names[:12], "...")
@@ -112,14 +115,14 @@ func (v *Validator) Check(row importer.Row) Item {
 	// rules below only look at cells that were read.
 	var vals [importer.NumFields]importer.Value
 	var bad [importer.NumFields]bool
+	row.Values(&vals)
 	for f := importer.Field(0); int(f) < importer.NumFields; f++ {
-		vals[f] = row.Value(f)
 		if err := vals[f].Err; err != nil {
 			bad[f] = true
 			add(f, "%v", err)
 		}
 	}
-	val := func(f importer.Field) importer.Value { return vals[f] }
+	val := func(f importer.Field) *importer.Value { return &vals[f] }
 	req := &api.SubmitRequest{}
 
 	aid, pid := val(importer.ActivityID), val(importer.ProviderActivityID)
@@ -154,7 +157,7 @@ func (v *Validator) Check(row importer.Row) Item {
 	if o := val(importer.OccurredAt); o.Text == "" && !bad[importer.OccurredAt] {
 		add(importer.OccurredAt, "is empty; write when the activity was handled, e.g. 2026-04-11T10:30:00Z")
 	} else if !bad[importer.OccurredAt] {
-		req.OccurredAt = formatTime(o.Time)
+		req.OccurredAt = canonicalTime(o)
 	}
 
 	switch s := spanishEnum(val(importer.Status).Text); s {
@@ -178,8 +181,8 @@ func (v *Validator) Check(row importer.Row) Item {
 	case r == "":
 		add(importer.Result, "is empty; use one of %s", v.known)
 	default:
-		if c, ok := v.lookupResult(r); ok {
-			cfg = &c
+		if c := v.lookupResult(r); c != nil {
+			cfg = c
 			req.TaskResult.Result = c.Code
 		} else {
 			add(importer.Result, "%q is not a result type of this tenant; use one of %s (or run `reconcile configs pull` if it was added lately)", r, v.known)
@@ -196,7 +199,7 @@ func (v *Validator) Check(row importer.Row) Item {
 		case !cfg.RequiresFutureScheduledAt && future.Text != "":
 			add(importer.FutureScheduledAt, "is set, but %s (%s) takes no reschedule date; clear the cell, or pick a result type that reschedules", cfg.Code, cfg.Label)
 		case future.Text != "":
-			req.TaskResult.FutureScheduledAt = formatTime(future.Time)
+			req.TaskResult.FutureScheduledAt = canonicalTime(future)
 		}
 	}
 
@@ -262,22 +265,42 @@ func (b byColumn) Swap(i, j int) {
 	b.order[i], b.order[j] = b.order[j], b.order[i]
 }
 
-// lookupResult finds a result type by code, or by code or label folded.
-func (v *Validator) lookupResult(s string) (api.ResultTypeConfig, bool) {
-	if c, ok := v.codes[s]; ok {
-		return c, true
+// lookupResult finds a result type by code, or by code or label folded; nil
+// when there is none.
+func (v *Validator) lookupResult(s string) *api.ResultTypeConfig {
+	if c, ok := v.asWritten[s]; ok {
+		return c
 	}
-	if code, ok := v.asWritten[s]; ok {
-		return v.codes[code], true
-	}
-	code, ok := v.folded[importer.FoldLabel(s)]
+	c, ok := v.folded[importer.FoldLabel(s)]
 	if !ok {
-		return api.ResultTypeConfig{}, false
+		return nil
 	}
-	if len(v.asWritten) < 1024 { // a few spellings per label; bounded against odd files
-		v.asWritten[s] = code
+	if len(v.asWritten) < v.codes+1024 { // a few spellings per label; bounded against odd files
+		v.asWritten[s] = c
 	}
-	return v.codes[code], true
+	return c
+}
+
+// canonicalTime is a date value as the API wants it. A cell already written
+// that way (2026-04-11T10:30:00.000Z, as exports from programs usually are)
+// is sent as it stands, with no new string; the cell parsed as that very
+// instant, so formatting it again would give the same text.
+func canonicalTime(v *importer.Value) string {
+	if s := v.Text; len(s) == 24 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
+		s[16] == ':' && s[19] == '.' && s[23] == 'Z' && digits(s[:4]) && digits(s[5:7]) &&
+		digits(s[8:10]) && digits(s[11:13]) && digits(s[14:16]) && digits(s[17:19]) && digits(s[20:23]) {
+		return s
+	}
+	return formatTime(v.Time)
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // formatTime is api.FormatTime (UTC, milliseconds, Z) without the layout
@@ -403,16 +426,25 @@ func uuidBytes(s string) ([16]byte, bool) {
 }
 
 func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	d := hexDigits[c]
+	return d & 0x0f, d != 0
 }
+
+// hexDigits holds each hex digit's value plus 0x10, and 0 for other bytes:
+// one load per character, which showed in profiles of million-row files.
+var hexDigits = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c-'0') | 0x10
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c-'a'+10) | 0x10
+		case 'A' <= c && c <= 'F':
+			t[c] = byte(c-'A'+10) | 0x10
+		}
+	}
+	return t
+}()
 
 // Offline returns the outcome of an item that is not to be sent: invalid
 // (with every problem) or skipped as a duplicate. ok is false for an item to send.
