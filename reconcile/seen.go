@@ -72,17 +72,17 @@ func (s *keySet) key(i int) *[16]byte { return &s.keys[i>>chunkBits][i&(chunkKey
 func (s *keySet) row(i int) rowRef    { return s.rows[i>>chunkBits][i&(chunkKeys-1)] }
 
 // lookup returns the row that first held k, and the slot where k would go
-// (valid until the next insert into s).
-func (s *keySet) lookup(k *[16]byte) (first rowRef, found bool, slot int, h uint64) {
+// (valid until the next insert into s). h is s.hash(k), which depends only
+// on the seed, so it may be worked out on another goroutine beforehand.
+func (s *keySet) lookup(k *[16]byte, h uint64) (first rowRef, found bool, slot int) {
 	if 2*(s.n+1) > len(s.slots) {
 		s.grow()
 	}
-	h = s.hash(k)
 	slot, found = s.find(k, h)
 	if found {
-		return s.row(int(s.slots[slot]&(1<<s.shift-1)) - 1), true, slot, h
+		return s.row(int(s.slots[slot]&(1<<s.shift-1)) - 1), true, slot
 	}
-	return 0, false, slot, h
+	return 0, false, slot
 }
 
 // insert stores k at the slot lookup returned for it.

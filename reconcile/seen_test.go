@@ -38,7 +38,8 @@ func TestKeySet(t *testing.T) {
 			}
 		}
 		keys = append(keys, k)
-		first, found, slot, h := s.lookup(&k)
+		h := s.hash(&k)
+		first, found, slot := s.lookup(&k, h)
 		w, ok := want[k]
 		if found != ok || first != w {
 			t.Fatalf("key %d %x: lookup = %d, %v; want %d, %v", i, k, first, found, w, ok)

@@ -91,6 +91,25 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 // Check validates one row and returns it as an Item. Every problem of the row
 // is listed, each naming the user's column.
 func (v *Validator) Check(row importer.Row) Item {
+	it, keys := v.inspect(row)
+	if it.Request != nil {
+		it.DuplicateOf = v.remember(row.Pos, &keys)
+	}
+	return it
+}
+
+// activityKeys are what remember needs of a valid row, worked out with the
+// rest of the row so that CheckAll can do it on its second goroutine.
+type activityKeys struct {
+	hasID, hasProvider   bool
+	id, provider         [16]byte // the UUID's bytes; the provider id as providerKey packs it
+	idHash, providerHash uint64
+}
+
+// inspect applies every rule to row but the duplicate one, which needs the
+// rows before it. It only reads v (but for lookupResult's cache), so it may
+// run on another goroutine than remember.
+func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
 	it := Item{Row: row}
 	l := row.Layout
 	// Problems are listed in the order of the user's columns; order holds
@@ -108,7 +127,7 @@ func (v *Validator) Check(row importer.Row) Item {
 			// The row could not be split into cells at all: "is empty" for
 			// every column would only hide the one problem that matters.
 			it.Problems = ps
-			return it
+			return it, activityKeys{}
 		}
 	}
 	// A cell that could not be read as its type is reported once, here; the
@@ -220,11 +239,18 @@ func (v *Validator) Check(row importer.Row) Item {
 	if len(ps) > 0 {
 		sort.Stable(byColumn{ps, order})
 		it.Problems = ps
-		return it
+		return it, activityKeys{}
 	}
 	it.Request = req
-	it.DuplicateOf = v.remember(row.Pos, req, uuid)
-	return it
+	keys := activityKeys{hasID: req.ActivityID != "", hasProvider: req.ProviderActivityID != "", id: uuid}
+	if keys.hasID {
+		keys.idHash = v.ids.hash(&keys.id)
+	}
+	if keys.hasProvider {
+		keys.provider = v.providerKey(req.ProviderActivityID)
+		keys.providerHash = v.providers.hash(&keys.provider)
+	}
+	return it, keys
 }
 
 func blankRow(cells []string) bool {
@@ -339,35 +365,32 @@ func formatTime(t time.Time) string {
 
 // remember records the activity of a valid row and returns the position of
 // an earlier row about the same activity, if there was one.
-func (v *Validator) remember(pos importer.Position, req *api.SubmitRequest, uuid [16]byte) *importer.Position {
-	var pkey [16]byte
+func (v *Validator) remember(pos importer.Position, k *activityKeys) *importer.Position {
 	var idSlot, pSlot int
-	var idHash, pHash uint64
-	if req.ActivityID != "" {
-		first, found, slot, h := v.ids.lookup(&uuid)
+	if k.hasID {
+		first, found, slot := v.ids.lookup(&k.id, k.idHash)
 		if found {
 			p := v.places.position(first)
 			return &p
 		}
-		idSlot, idHash = slot, h
+		idSlot = slot
 	}
-	if req.ProviderActivityID != "" {
-		pkey = v.providerKey(req.ProviderActivityID)
-		first, found, slot, h := v.providers.lookup(&pkey)
+	if k.hasProvider {
+		first, found, slot := v.providers.lookup(&k.provider, k.providerHash)
 		if found {
 			p := v.places.position(first)
 			return &p
 		}
-		pSlot, pHash = slot, h
+		pSlot = slot
 	}
 	// Neither is known: remember both, at the slots just found (the two
 	// sets are apart, so inserting into one leaves the other's slot valid).
 	at := v.places.ref(pos)
-	if req.ActivityID != "" {
-		v.ids.insert(&uuid, at, idSlot, idHash)
+	if k.hasID {
+		v.ids.insert(&k.id, at, idSlot, k.idHash)
 	}
-	if req.ProviderActivityID != "" {
-		v.providers.insert(&pkey, at, pSlot, pHash)
+	if k.hasProvider {
+		v.providers.insert(&k.provider, at, pSlot, k.providerHash)
 	}
 	return nil
 }

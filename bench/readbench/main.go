@@ -2,10 +2,15 @@
 // seconds and rows/s; bench/importer.sh runs it under /usr/bin/time -v for
 // the peak RSS.
 //
-//	readbench -mode ours FILE   importer.Open + reconcile.Validator.Check per row
+//	readbench -mode ours FILE   importer.Open + reconcile.Validator.CheckAll, as
+//	                            `reconcile validate` runs it (rules on a second goroutine)
+//	readbench -mode check FILE  importer.Open + Validator.Check per row, on one goroutine
 //	readbench -mode read FILE   importer.Open + every field's Value, no validation
 //	readbench -mode bare FILE   the bare library: encoding/csv Read loop, or
 //	                            excelize Rows()/Columns() loop, doing nothing else
+//
+// -heap prints the live heap after a final collection (what the validator
+// keeps), -cpuprofile and -memprofile write profiles for go tool pprof.
 package main
 
 import (
@@ -29,13 +34,13 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "ours", "ours, read or bare")
+	mode := flag.String("mode", "ours", "ours, check, read or bare")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
 	heap := flag.Bool("heap", false, "print the live heap at the end, after a collection")
 	memprofile := flag.String("memprofile", "", "write an allocation profile here at the end")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		log.Fatal("usage: readbench [-mode ours|bare] FILE")
+		log.Fatal("usage: readbench [-mode ours|check|read|bare] [-heap] FILE")
 	}
 	path := flag.Arg(0)
 	if *cpuprofile != "" {
@@ -52,9 +57,11 @@ func main() {
 	xlsx := strings.EqualFold(filepath.Ext(path), ".xlsx")
 	switch {
 	case *mode == "ours":
-		n, sent, err = ours(path, true)
+		n, sent, err = ours(path, "all")
+	case *mode == "check":
+		n, sent, err = ours(path, "check")
 	case *mode == "read":
-		n, sent, err = ours(path, false)
+		n, sent, err = ours(path, "read")
 	case *mode == "bare" && xlsx:
 		n, err = bareXLSX(path)
 	case *mode == "bare":
@@ -93,7 +100,7 @@ func main() {
 // keep holds the validator until the live heap is measured.
 var keep any
 
-func ours(path string, validate bool) (rows, valid int, err error) {
+func ours(path, how string) (rows, valid int, err error) {
 	r, err := importer.Open(path, importer.Options{})
 	if err != nil {
 		return 0, 0, err
@@ -107,6 +114,16 @@ func ours(path string, validate bool) (rows, valid int, err error) {
 	}}
 	v := reconcile.NewValidator(cat, nil)
 	keep = v
+	if how == "all" {
+		err := v.CheckAll(r, func(it reconcile.Item) error {
+			rows++
+			if it.Valid() {
+				valid++
+			}
+			return nil
+		})
+		return rows, valid, err
+	}
 	for {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -116,10 +133,12 @@ func ours(path string, validate bool) (rows, valid int, err error) {
 			return rows, valid, err
 		}
 		rows++
-		if !validate {
+		if how == "read" {
 			// Read every field as the validator would, without its rules.
-			for f := importer.Field(0); int(f) < importer.NumFields; f++ {
-				if row.Value(f).Err == nil {
+			var vals [importer.NumFields]importer.Value
+			row.Values(&vals)
+			for _, v := range vals {
+				if v.Err == nil {
 					valid++
 				}
 			}
