@@ -151,7 +151,7 @@ func TestReadAheadErrors(t *testing.T) {
 		src  *fakeSource
 		want string
 	}{
-		{&fakeSource{n: batchRows + 5, end: errors.New("disk on fire")}, "in.csv, row 263: the file cannot be read further (disk on fire)"},
+		{&fakeSource{n: batchRows + 5, end: errors.New("disk on fire")}, fmt.Sprintf("in.csv, row %d: the file cannot be read further (disk on fire)", batchRows+5+2)},
 		{&fakeSource{n: 2 * batchRows, panics: true}, "in.csv: the file cannot be read further (index out of range)"},
 		{&fakeSource{n: 3, end: io.EOF}, "EOF"},
 	} {

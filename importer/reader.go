@@ -60,10 +60,12 @@ type Reader struct {
 }
 
 // batchRows is how many rows go over the channel at once: enough that a
-// send's cost (a lock, maybe a wake-up) is spread thin, and few enough that
-// the rows in flight (batchRows*(batchesAhead+2)) stay a few hundred KiB.
+// send's cost (a lock, often waking the other goroutine) is spread thin, and
+// few enough that the rows in flight (batchRows*(batchesAhead+2), about
+// 2 MiB for rows of 11 cells) stay small. 1024 read 1M rows about 5% faster
+// than 256 did (bench/readbench, same run).
 const (
-	batchRows    = 256
+	batchRows    = 1024
 	batchesAhead = 2
 )
 
