@@ -214,3 +214,21 @@ func BenchmarkReadAhead(b *testing.B) {
 		})
 	}
 }
+
+// Row numbers count a record's line breaks wherever its cells hold them: in
+// the last cell, in several cells, after CRLF.
+func TestCSVRowNumbersMultiLine(t *testing.T) {
+	data := header + "\r\n" +
+		",YOM-1,COM-1,2026-04-11,EFFECTIVE,\"last\ncell\"\r\n" + // row 2, lines 2-3
+		",\"YOM\n2\",COM-2,\"2026-04-11\",EFFECTIVE,\"a\r\nb\nc\"\r\n" + // row 3, lines 4-7
+		"\r\n" + // row 4, blank
+		",YOM-3,COM-3,2026-04-11,EFFECTIVE,x\r\n" // row 5
+	_, rows := readAll(t, writeFile(t, "in.csv", []byte(data)), Options{})
+	var got []int
+	for _, r := range rows {
+		got = append(got, r.Pos.Row)
+	}
+	if want := []int{2, 3, 5}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rows = %v, want %v", got, want)
+	}
+}
