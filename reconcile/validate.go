@@ -273,6 +273,10 @@ var spanishEnums = map[string]string{
 }
 
 func spanishEnum(s string) string {
+	switch s {
+	case "", api.StatusEffective, api.StatusNotEffective, api.StatusPending, api.ContactInbound, api.ContactOutbound:
+		return s // the contract's own words, most rows: no map lookup
+	}
 	if e, ok := spanishEnums[s]; ok {
 		return e
 	}
