@@ -13,7 +13,10 @@ import (
 )
 
 // Validator checks rows offline against a catalogue. It remembers the
-// activities it has seen, so rows must be checked in input order, by one goroutine.
+// activities it has seen, so rows must be checked in input order, by one
+// goroutine at a time (Check, or CheckAll, which uses a second one inside).
+// What it remembers grows with the distinct activities of the batch: 28-36
+// bytes per id (see keySet).
 //
 // The rules are the contract's: one of activity_id (a UUID) or
 // provider_activity_id; commerce_external_id, occurred_at (a date), status
