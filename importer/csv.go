@@ -63,7 +63,12 @@ func openCSV(path, name string, head []byte, opts Options, layout *Layout) (*csv
 	case "utf-16":
 		in = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder().Reader(in)
 	}
-	br := bufio.NewReaderSize(in, 64<<10)
+	// UTF-8 is read straight from the file's buffer; a decoder gets one of
+	// its own, since it hands out text in small pieces.
+	br, ok := in.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(in, 64<<10)
+	}
 	s := &csvSource{f: f}
 	delim := opts.Delimiter
 	if hint, ok := sepHint(br); ok {
