@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -43,8 +44,8 @@ type rowRef uint32
 func newKeySet() *keySet { return &keySet{seed: rand.Uint64()} }
 
 func (s *keySet) hash(k *[16]byte) uint64 {
-	a := uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 | uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56
-	b := uint64(k[8]) | uint64(k[9])<<8 | uint64(k[10])<<16 | uint64(k[11])<<24 | uint64(k[12])<<32 | uint64(k[13])<<40 | uint64(k[14])<<48 | uint64(k[15])<<56
+	a := binary.LittleEndian.Uint64(k[:8])
+	b := binary.LittleEndian.Uint64(k[8:])
 	// Two rounds of multiply and fold (as wyhash does): every key bit
 	// reaches the top bits, which pick the slot, whatever the ids look like
 	// (sequential provider ids, time-ordered UUIDs).

@@ -1,7 +1,10 @@
 package reconcile
 
 import (
+	"bytes"
+	"encoding/hex"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/reten/reconcile/importer"
@@ -118,6 +121,28 @@ func TestCanonicalTime(t *testing.T) {
 		}
 		if got, want := canonicalTime(&v), api.FormatTime(v.Time); got != want {
 			t.Errorf("canonicalTime(%q) = %q, want %q", cell, got, want)
+		}
+	}
+}
+
+// uuidBytes gives the UUID's 16 bytes in either case, and refuses a
+// non-hex character in any position.
+func TestUUIDBytes(t *testing.T) {
+	want, _ := hex.DecodeString(strings.ReplaceAll(testUUID, "-", ""))
+	for _, s := range []string{testUUID, strings.ToUpper(testUUID)} {
+		if b, ok := uuidBytes(s); !ok || !bytes.Equal(b[:], want) {
+			t.Errorf("uuidBytes(%q) = %x, %v; want %x", s, b, ok, want)
+		}
+	}
+	for i := range testUUID {
+		if testUUID[i] == '-' {
+			continue
+		}
+		for _, c := range []byte{'g', 'G', ' ', '/', ':', '@', '`', 0xff} {
+			s := testUUID[:i] + string([]byte{c}) + testUUID[i+1:]
+			if _, ok := uuidBytes(s); ok {
+				t.Errorf("uuidBytes(%q) accepted %q at %d", s, c, i)
+			}
 		}
 	}
 }
