@@ -28,15 +28,15 @@ var errEOF = io.EOF
 // title, a date, notes) before the importer gives up looking for it.
 const headerScanRows = 10
 
-// Reader streams the rows of one file. It holds one row at a time, so memory
-// does not grow with the file.
+// Reader streams the rows of one file. It holds a few thousand rows at most,
+// so memory does not grow with the file.
 //
 // A goroutine reads ahead of the caller from the first Next on, parsing the
 // file on one core while the caller checks rows on another. It hands rows
-// over in batches of batchRows, at most batchesAhead batches ahead, so the
-// rows in flight are a small fixed number whatever the file's size. Next
-// still returns one row at a time, in file order; Close stops the goroutine.
-// A Reader is for one goroutine, like encoding/csv's.
+// over 1024 at a time, at most two batches ahead, so the rows in flight are a
+// small fixed number whatever the file's size. Next still returns one row at
+// a time, in file order; Close stops the goroutine, and must be called. A
+// Reader is for one goroutine, like encoding/csv's.
 type Reader struct {
 	layout *Layout
 	src    source
