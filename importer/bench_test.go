@@ -16,10 +16,10 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// The benchmarks read one file, written once per machine, three ways: the bare library
+// The benchmarks read one file, written once per machine, four ways: the bare library
 // (encoding/csv's Read loop, excelize's Rows loop), the importer alone (every
-// field's Value), and the importer with the validator, as validate and run
-// do. bench/importer.sh runs the same comparison on 1,000,000 CSV and
+// field's Value), the importer with Validator.Check per row, and with
+// Validator.CheckAll, as validate does. bench/importer.sh runs the same comparison on 1,000,000 CSV and
 // 200,000 XLSX rows with the peak RSS.
 
 const (
@@ -137,6 +137,27 @@ var benchCatalogue = &reconcile.Catalogue{Configs: []api.ResultTypeConfig{
 	{Code: "NO_CONTACT", Label: "Sin contacto"},
 }}
 
+// checkAll reads path with the importer and reconcile.Validator.CheckAll, as validate does.
+func checkAll(b *testing.B, path string) int {
+	r, err := importer.Open(path, importer.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	err = reconcile.NewValidator(benchCatalogue, nil).CheckAll(r, func(it reconcile.Item) error {
+		if !it.Valid() {
+			return fmt.Errorf("%s: %v", it.Row.Pos, it.Problems)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
 // readOurs reads path with the importer, validating each row when validate is set.
 func readOurs(b *testing.B, path string, validate bool) int {
 	r, err := importer.Open(path, importer.Options{})
@@ -226,6 +247,7 @@ func BenchmarkCSV(b *testing.B) {
 	b.Run("bare-encoding-csv", func(b *testing.B) { runBench(b, benchCSVRows, func() int { return bareCSV(b, path) }) })
 	b.Run("importer", func(b *testing.B) { runBench(b, benchCSVRows, func() int { return readOurs(b, path, false) }) })
 	b.Run("importer+validator", func(b *testing.B) { runBench(b, benchCSVRows, func() int { return readOurs(b, path, true) }) })
+	b.Run("importer+CheckAll", func(b *testing.B) { runBench(b, benchCSVRows, func() int { return checkAll(b, path) }) })
 }
 
 func BenchmarkXLSX(b *testing.B) {
@@ -233,4 +255,5 @@ func BenchmarkXLSX(b *testing.B) {
 	b.Run("bare-excelize-rows", func(b *testing.B) { runBench(b, benchXLSXRows, func() int { return bareXLSX(b, path) }) })
 	b.Run("importer", func(b *testing.B) { runBench(b, benchXLSXRows, func() int { return readOurs(b, path, false) }) })
 	b.Run("importer+validator", func(b *testing.B) { runBench(b, benchXLSXRows, func() int { return readOurs(b, path, true) }) })
+	b.Run("importer+CheckAll", func(b *testing.B) { runBench(b, benchXLSXRows, func() int { return checkAll(b, path) }) })
 }

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,52 @@ func TestIsDateFormat(t *testing.T) {
 	} {
 		if got := isDateFormat(code); got != want {
 			t.Errorf("isDateFormat(%q) = %v, want %v", code, got, want)
+		}
+	}
+}
+
+// Values gives what Value gives field by field, absent fields included.
+func TestValuesMatchesValue(t *testing.T) {
+	data := header + ",hard_override,raw_payload,comment\n" +
+		"8A2DA0EF-E94A-5F98-AD28-4741EC9A5245, YOM-1 ,1.23457E+11,03/04/2026,not effective,x,sí,{ \"a\": 1 },\" hola \"\n" +
+		",,,2026-04-11T10:30:00.000Z,EFFECTIVE,,maybe,[1],\n"
+	_, rows := readAll(t, writeFile(t, "in.csv", []byte(data)), Options{})
+	for _, row := range rows {
+		var vals [NumFields]Value
+		row.Values(&vals)
+		for f := Field(0); int(f) < NumFields; f++ {
+			if got, want := vals[f], row.Value(f); !reflect.DeepEqual(got, want) {
+				t.Errorf("row %d %s: Values gives %+v, Value %+v", row.Pos.Row, f, got, want)
+			}
+		}
+	}
+	var vals [NumFields]Value
+	vals[Status].Text = "left over"
+	(&Row{}).Values(&vals)
+	if vals != ([NumFields]Value{}) {
+		t.Errorf("a row without layout leaves %+v", vals)
+	}
+}
+
+// isoUTC reads exactly what time.Parse reads for its two forms, and leaves
+// everything else to it.
+func TestISOUTCMatchesTimeParse(t *testing.T) {
+	cells := []string{
+		"2026-04-11T10:30:00Z", "2026-04-11T10:30:00.123Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+		"2024-02-29T12:00:00Z", "2026-02-29T12:00:00Z", "2026-04-31T10:30:00Z", "2026-13-01T10:30:00Z",
+		"2026-00-10T10:30:00Z", "2026-04-00T10:30:00Z", "2026-04-11T24:00:00Z", "2026-04-11T10:60:00Z",
+		"2026-04-11T10:30:60Z", "2026-04-11T10:30:00.12Z", "2026-04-11T10:30:00,123Z", "2026-04-11t10:30:00Z",
+		"2026-04-11T10:30:00+00:00", "2026-04-11T1a:30:00Z", "2026-4-11T10:30:00.000Z", "+026-04-11T10:30:00Z",
+		"2026-04-11T10:30:00.-12Z", "2026-04-11 10:30:00Z",
+	}
+	for _, c := range cells {
+		got, ok := isoUTC(c)
+		want, err := time.Parse(time.RFC3339, c)
+		if ok && (err != nil || got != want) {
+			t.Errorf("isoUTC(%q) = %v; time.Parse gives %v, %v", c, got, want, err)
+		}
+		if !ok && err == nil && (len(c) == 20 || len(c) == 24 && c[19] == '.') && c[len(c)-1] == 'Z' && c[10] == 'T' {
+			t.Errorf("isoUTC(%q) left a date of its own form to time.Parse", c)
 		}
 	}
 }

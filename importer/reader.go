@@ -28,14 +28,56 @@ var errEOF = io.EOF
 // title, a date, notes) before the importer gives up looking for it.
 const headerScanRows = 10
 
-// Reader streams the rows of one file. It holds one row at a time, so memory
-// does not grow with the file.
+// Reader streams the rows of one file. It holds a few thousand rows at most,
+// so memory does not grow with the file.
+//
+// A goroutine reads ahead of the caller from the first Next on, parsing the
+// file on one core while the caller checks rows on another. It hands rows
+// over 1024 at a time, at most two batches ahead, so the rows in flight are a
+// small fixed number whatever the file's size. Next still returns one row at
+// a time, in file order; Close stops the goroutine, and must be called. A
+// Reader is for one goroutine, like encoding/csv's.
 type Reader struct {
 	layout *Layout
 	src    source
 	norm   *normalizer
 	cols   [NumFields]int // column index of each field, -1 when absent
+
+	sequential bool // read on the caller's goroutine (tests and benchmarks compare both)
+
+	// Owned by the caller's goroutine.
+	cur     []Row // the batch being handed out
+	i       int   // next row of cur
+	end     error // what follows cur: io.EOF, a read error, or nil for more
+	started bool
+	closed  bool
+
+	// Shared with the reading goroutine.
+	batches chan batch    // full batches, in file order
+	free    chan []Row    // batches handed out, for reuse
+	stop    chan struct{} // closed by Close
+	done    chan struct{} // closed when the goroutine has returned
 }
+
+// batchRows is how many rows go over the channel at once: enough that a
+// send's cost (a lock, often waking the other goroutine) is spread thin, and
+// few enough that the rows in flight (batchRows*(batchesAhead+2), about
+// 2 MiB for rows of 11 cells) stay small. 1024 read 1M rows about 5% faster
+// than 256 did (bench/readbench, same run).
+const (
+	batchRows    = 1024
+	batchesAhead = 2
+)
+
+// batch is rows read ahead, and what comes after them: nil for more, io.EOF
+// or the error that ended the read.
+type batch struct {
+	rows []Row
+	err  error
+}
+
+// errClosed is returned by Next after Close.
+var errClosed = errors.New("importer: Next called after Close")
 
 type source interface {
 	// next returns the next record and its row number; io.EOF after the last.
@@ -218,6 +260,88 @@ func (r *Reader) Layout() *Layout { return r.layout }
 // skipped. A row the file format itself garbles (a broken quote) comes back
 // with Err set rather than stopping the read; other errors end it.
 func (r *Reader) Next() (Row, error) {
+	if r.sequential {
+		if r.closed {
+			return Row{}, errClosed
+		}
+		return r.read()
+	}
+	for r.i >= len(r.cur) {
+		if r.end != nil {
+			return Row{}, r.end
+		}
+		if r.closed {
+			return Row{}, errClosed
+		}
+		if !r.started {
+			r.start()
+		}
+		if r.cur != nil {
+			select {
+			case r.free <- r.cur[:0]:
+			default:
+			}
+		}
+		b := <-r.batches
+		r.cur, r.i, r.end = b.rows, 0, b.err
+	}
+	row := r.cur[r.i]
+	r.i++
+	return row, nil
+}
+
+func (r *Reader) start() {
+	r.started = true
+	r.batches = make(chan batch, batchesAhead)
+	r.free = make(chan []Row, batchesAhead+1)
+	r.stop = make(chan struct{})
+	r.done = make(chan struct{})
+	go r.readAhead()
+}
+
+// readAhead reads batches until the end of the file, an error, or Close.
+func (r *Reader) readAhead() {
+	defer close(r.done)
+	for {
+		var rows []Row
+		select {
+		case rows = <-r.free:
+		default:
+			rows = make([]Row, 0, batchRows)
+		}
+		err := r.fill(&rows)
+		select {
+		case r.batches <- batch{rows: rows, err: err}:
+		case <-r.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// fill appends rows until the batch is full or the read ends. A panic in a
+// format library becomes the error that ends the read: on this goroutine it
+// could not be recovered by the caller and would end the whole program.
+func (r *Reader) fill(rows *[]Row) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: the file cannot be read further (%v); save it again from the spreadsheet program", r.where(0), p)
+		}
+	}()
+	for len(*rows) < batchRows {
+		row, err := r.read()
+		if err != nil {
+			return err
+		}
+		*rows = append(*rows, row)
+	}
+	return nil
+}
+
+// read reads the next data row from the source.
+func (r *Reader) read() (Row, error) {
 	l := r.layout
 	for {
 		cells, rowNum, err := r.src.next()
@@ -233,17 +357,22 @@ func (r *Reader) Next() (Row, error) {
 			}
 			return Row{}, r.readError(rowNum, err)
 		}
-		cells = trimTrailingEmpty(cells)
 		if blank(cells) {
 			continue
 		}
 		row := Row{Pos: pos, Layout: l}
-		switch n := len(l.Columns); {
+		n := len(l.Columns)
+		if len(cells) > n {
+			cells = trimTrailingEmpty(cells)
+		}
+		switch {
 		case len(cells) > n:
 			row.Err = fmt.Errorf("the row has %d cells beyond the last header column (%q); give them a header or delete them", len(cells)-n, l.Columns[n-1])
 			cells = cells[:n:n]
 		case len(cells) < n:
-			cells = append(cells, make([]string, n-len(cells))...)
+			padded := make([]string, n)
+			copy(padded, cells)
+			cells = padded
 		}
 		row.Cells = cells
 		return row, nil
@@ -265,8 +394,22 @@ func (r *Reader) readError(row int, err error) error {
 	return fmt.Errorf("%s: the file cannot be read further (%v); save it again from the spreadsheet program", r.where(row), err)
 }
 
-// Close releases the file.
-func (r *Reader) Close() error { return r.src.close() }
+// Close stops the reading goroutine and releases the file. It may be called
+// before the last row, and more than once.
+func (r *Reader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if r.started {
+		// The goroutine is reading the source or waiting to hand a batch
+		// over; it must be done with the source before the file is closed.
+		close(r.stop)
+		<-r.done
+		r.cur = nil
+	}
+	return r.src.close()
+}
 
 func trimTrailingEmpty(cells []string) []string {
 	n := len(cells)

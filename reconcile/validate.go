@@ -13,7 +13,10 @@ import (
 )
 
 // Validator checks rows offline against a catalogue. It remembers the
-// activities it has seen, so rows must be checked in input order, by one goroutine.
+// activities it has seen, so rows must be checked in input order, by one
+// goroutine at a time (Check, or CheckAll, which uses a second one inside).
+// What it remembers grows with the distinct activities of the batch: 28-36
+// bytes per id (see keySet).
 //
 // The rules are the contract's: one of activity_id (a UUID) or
 // provider_activity_id; commerce_external_id, occurred_at (a date), status
@@ -31,36 +34,16 @@ import (
 type Validator struct {
 	cat       *Catalogue
 	now       func() time.Time
-	codes     map[string]api.ResultTypeConfig // by code
-	folded    map[string]string               // folded code or label -> code
-	asWritten map[string]string               // results as users wrote them -> code, so each spelling is folded once
-	known     string                          // the codes, for messages
+	codes     int                              // how many codes asWritten starts with
+	folded    map[string]*api.ResultTypeConfig // folded code or label
+	asWritten map[string]*api.ResultTypeConfig // codes, and results as users wrote them, so each spelling is folded once
+	known     string                           // the codes, for messages
 
-	seed   maphash.Seed
-	seed2  maphash.Seed
-	seen   [3]map[[16]byte]seenAt // by keyKind
-	places []importer.Position    // File and Sheet of seen rows, indexed by seenAt.place
-}
-
-// activityKey identifies an activity compactly, so a run of a million rows
-// keeps a few dozen bytes per activity rather than its strings. Each kind has
-// its own map, whose 16-byte keys hash faster than a 17-byte struct would.
-type activityKey struct {
-	kind keyKind
-	id   [16]byte
-}
-
-type keyKind int
-
-const (
-	kindActivityID     keyKind = iota // the UUID's 16 bytes
-	kindProviderShort                 // a provider id of up to 15 bytes, as is
-	kindProviderHashed                // a longer provider id, hashed to 128 bits
-)
-
-type seenAt struct {
-	place uint32
-	row   int32
+	// The activities of the valid rows so far, for duplicates: UUIDs in
+	// ids, provider ids (as providerKey packs them) in providers.
+	ids, providers *keySet
+	places         places
+	seed, seed2    maphash.Seed
 }
 
 // NewValidator returns a Validator for cat; now gives the clock ("in the future"
@@ -72,30 +55,34 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 	v := &Validator{
 		cat:       cat,
 		now:       now,
-		codes:     map[string]api.ResultTypeConfig{},
-		folded:    map[string]string{},
-		asWritten: map[string]string{},
+		folded:    map[string]*api.ResultTypeConfig{},
+		asWritten: map[string]*api.ResultTypeConfig{},
+		ids:       newKeySet(),
+		providers: newKeySet(),
 		seed:      maphash.MakeSeed(),
 		seed2:     maphash.MakeSeed(),
-		seen:      [3]map[[16]byte]seenAt{{}, {}, {}},
 	}
 	var names []string
 	if cat != nil {
-		for _, c := range cat.Configs {
-			v.codes[c.Code] = c
+		configs := make([]api.ResultTypeConfig, len(cat.Configs))
+		copy(configs, cat.Configs)
+		for i := range configs {
+			c := &configs[i]
+			v.asWritten[c.Code] = c
 			names = append(names, fmt.Sprintf("%s (%s)", c.Code, c.Label))
 		}
 		// Codes first, so a label that happens to read like another code loses.
-		for _, c := range cat.Configs {
-			v.folded[importer.FoldLabel(c.Code)] = c.Code
+		for i := range configs {
+			v.folded[importer.FoldLabel(configs[i].Code)] = &configs[i]
 		}
-		for _, c := range cat.Configs {
-			if k := importer.FoldLabel(c.Label); k != "" {
+		for i := range configs {
+			if k := importer.FoldLabel(configs[i].Label); k != "" {
 				if _, taken := v.folded[k]; !taken {
-					v.folded[k] = c.Code
+					v.folded[k] = &configs[i]
 				}
 			}
 		}
+		v.codes = len(v.asWritten)
 	}
 	if len(names) > 12 {
 		names = append(names[:12], "...")
@@ -107,6 +94,25 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 // Check validates one row and returns it as an Item. Every problem of the row
 // is listed, each naming the user's column.
 func (v *Validator) Check(row importer.Row) Item {
+	it, keys := v.inspect(row)
+	if it.Request != nil {
+		it.DuplicateOf = v.remember(row.Pos, &keys)
+	}
+	return it
+}
+
+// activityKeys are what remember needs of a valid row, worked out with the
+// rest of the row so that CheckAll can do it on its second goroutine.
+type activityKeys struct {
+	hasID, hasProvider   bool
+	id, provider         [16]byte // the UUID's bytes; the provider id as providerKey packs it
+	idHash, providerHash uint64
+}
+
+// inspect applies every rule to row but the duplicate one, which needs the
+// rows before it. It only reads v (but for lookupResult's cache), so it may
+// run on another goroutine than remember.
+func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
 	it := Item{Row: row}
 	l := row.Layout
 	// Problems are listed in the order of the user's columns; order holds
@@ -124,21 +130,21 @@ func (v *Validator) Check(row importer.Row) Item {
 			// The row could not be split into cells at all: "is empty" for
 			// every column would only hide the one problem that matters.
 			it.Problems = ps
-			return it
+			return it, activityKeys{}
 		}
 	}
 	// A cell that could not be read as its type is reported once, here; the
 	// rules below only look at cells that were read.
 	var vals [importer.NumFields]importer.Value
 	var bad [importer.NumFields]bool
+	row.Values(&vals)
 	for f := importer.Field(0); int(f) < importer.NumFields; f++ {
-		vals[f] = row.Value(f)
 		if err := vals[f].Err; err != nil {
 			bad[f] = true
 			add(f, "%v", err)
 		}
 	}
-	val := func(f importer.Field) importer.Value { return vals[f] }
+	val := func(f importer.Field) *importer.Value { return &vals[f] }
 	req := &api.SubmitRequest{}
 
 	aid, pid := val(importer.ActivityID), val(importer.ProviderActivityID)
@@ -173,7 +179,7 @@ func (v *Validator) Check(row importer.Row) Item {
 	if o := val(importer.OccurredAt); o.Text == "" && !bad[importer.OccurredAt] {
 		add(importer.OccurredAt, "is empty; write when the activity was handled, e.g. 2026-04-11T10:30:00Z")
 	} else if !bad[importer.OccurredAt] {
-		req.OccurredAt = formatTime(o.Time)
+		req.OccurredAt = canonicalTime(o)
 	}
 
 	switch s := spanishEnum(val(importer.Status).Text); s {
@@ -197,8 +203,8 @@ func (v *Validator) Check(row importer.Row) Item {
 	case r == "":
 		add(importer.Result, "is empty; use one of %s", v.known)
 	default:
-		if c, ok := v.lookupResult(r); ok {
-			cfg = &c
+		if c := v.lookupResult(r); c != nil {
+			cfg = c
 			req.TaskResult.Result = c.Code
 		} else {
 			add(importer.Result, "%q is not a result type of this tenant; use one of %s (or run `reconcile configs pull` if it was added lately)", r, v.known)
@@ -215,7 +221,7 @@ func (v *Validator) Check(row importer.Row) Item {
 		case !cfg.RequiresFutureScheduledAt && future.Text != "":
 			add(importer.FutureScheduledAt, "is set, but %s (%s) takes no reschedule date; clear the cell, or pick a result type that reschedules", cfg.Code, cfg.Label)
 		case future.Text != "":
-			req.TaskResult.FutureScheduledAt = formatTime(future.Time)
+			req.TaskResult.FutureScheduledAt = canonicalTime(future)
 		}
 	}
 
@@ -236,11 +242,18 @@ func (v *Validator) Check(row importer.Row) Item {
 	if len(ps) > 0 {
 		sort.Stable(byColumn{ps, order})
 		it.Problems = ps
-		return it
+		return it, activityKeys{}
 	}
 	it.Request = req
-	it.DuplicateOf = v.remember(row.Pos, req, uuid)
-	return it
+	keys := activityKeys{hasID: req.ActivityID != "", hasProvider: req.ProviderActivityID != "", id: uuid}
+	if keys.hasID {
+		keys.idHash = v.ids.hash(&keys.id)
+	}
+	if keys.hasProvider {
+		keys.provider = v.providerKey(req.ProviderActivityID)
+		keys.providerHash = v.providers.hash(&keys.provider)
+	}
+	return it, keys
 }
 
 func blankRow(cells []string) bool {
@@ -263,6 +276,10 @@ var spanishEnums = map[string]string{
 }
 
 func spanishEnum(s string) string {
+	switch s {
+	case "", api.StatusEffective, api.StatusNotEffective, api.StatusPending, api.ContactInbound, api.ContactOutbound:
+		return s // the contract's own words, most rows: no map lookup
+	}
 	if e, ok := spanishEnums[s]; ok {
 		return e
 	}
@@ -281,22 +298,42 @@ func (b byColumn) Swap(i, j int) {
 	b.order[i], b.order[j] = b.order[j], b.order[i]
 }
 
-// lookupResult finds a result type by code, or by code or label folded.
-func (v *Validator) lookupResult(s string) (api.ResultTypeConfig, bool) {
-	if c, ok := v.codes[s]; ok {
-		return c, true
+// lookupResult finds a result type by code, or by code or label folded; nil
+// when there is none.
+func (v *Validator) lookupResult(s string) *api.ResultTypeConfig {
+	if c, ok := v.asWritten[s]; ok {
+		return c
 	}
-	if code, ok := v.asWritten[s]; ok {
-		return v.codes[code], true
-	}
-	code, ok := v.folded[importer.FoldLabel(s)]
+	c, ok := v.folded[importer.FoldLabel(s)]
 	if !ok {
-		return api.ResultTypeConfig{}, false
+		return nil
 	}
-	if len(v.asWritten) < 1024 { // a few spellings per label; bounded against odd files
-		v.asWritten[s] = code
+	if len(v.asWritten) < v.codes+1024 { // a few spellings per label; bounded against odd files
+		v.asWritten[s] = c
 	}
-	return v.codes[code], true
+	return c
+}
+
+// canonicalTime is a date value as the API wants it. A cell already written
+// that way (2026-04-11T10:30:00.000Z, as exports from programs usually are)
+// is sent as it stands, with no new string; the cell parsed as that very
+// instant, so formatting it again would give the same text.
+func canonicalTime(v *importer.Value) string {
+	if s := v.Text; len(s) == 24 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
+		s[16] == ':' && s[19] == '.' && s[23] == 'Z' && digits(s[:4]) && digits(s[5:7]) &&
+		digits(s[8:10]) && digits(s[11:13]) && digits(s[14:16]) && digits(s[17:19]) && digits(s[20:23]) {
+		return s
+	}
+	return formatTime(v.Time)
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // formatTime is api.FormatTime (UTC, milliseconds, Z) without the layout
@@ -335,52 +372,57 @@ func formatTime(t time.Time) string {
 
 // remember records the activity of a valid row and returns the position of
 // an earlier row about the same activity, if there was one.
-func (v *Validator) remember(pos importer.Position, req *api.SubmitRequest, uuid [16]byte) *importer.Position {
-	var keys [2]activityKey
-	n := 0
-	if req.ActivityID != "" {
-		keys[n] = activityKey{kind: kindActivityID, id: uuid}
-		n++
-	}
-	if req.ProviderActivityID != "" {
-		keys[n] = v.key(req.ProviderActivityID)
-		n++
-	}
-	for _, k := range keys[:n] {
-		if s, ok := v.seen[k.kind][k.id]; ok {
-			first := v.places[s.place]
-			first.Row = int(s.row)
-			return &first
+func (v *Validator) remember(pos importer.Position, k *activityKeys) *importer.Position {
+	var idSlot, pSlot int
+	if k.hasID {
+		first, found, slot := v.ids.lookup(&k.id, k.idHash)
+		if found {
+			p := v.places.position(first)
+			return &p
 		}
+		idSlot = slot
 	}
-	place := len(v.places) - 1
-	if place < 0 || v.places[place].File != pos.File || v.places[place].Sheet != pos.Sheet {
-		v.places = append(v.places, importer.Position{File: pos.File, Sheet: pos.Sheet})
-		place++
+	if k.hasProvider {
+		first, found, slot := v.providers.lookup(&k.provider, k.providerHash)
+		if found {
+			p := v.places.position(first)
+			return &p
+		}
+		pSlot = slot
 	}
-	for _, k := range keys[:n] {
-		v.seen[k.kind][k.id] = seenAt{place: uint32(place), row: int32(pos.Row)}
+	// Neither is known: remember both, at the slots just found (the two
+	// sets are apart, so inserting into one leaves the other's slot valid).
+	at := v.places.ref(pos)
+	if k.hasID {
+		v.ids.insert(&k.id, at, idSlot, k.idHash)
+	}
+	if k.hasProvider {
+		v.providers.insert(&k.provider, at, pSlot, k.providerHash)
 	}
 	return nil
 }
 
-// key packs a provider id into 16 bytes: as is when it fits, else as a
-// 128-bit hash, where a collision within a run is out of reach (about 1 in
-// 10^26 for a million ids).
-func (v *Validator) key(id string) activityKey {
-	k := activityKey{kind: kindProviderShort}
-	if len(id) < len(k.id) {
-		copy(k.id[:], id)
-		k.id[15] = byte(len(id)) // tells "A" from "A\x00"
+// providerKey packs a provider id into 16 bytes: as is when it fits (the
+// last byte holds its length, 1-15, which tells "A" from "A\x00"), else as
+// a 127-bit keyed hash whose last byte has its top bit set, so the two forms
+// never meet. Hashed ids are not kept to confirm a match: with two maphash
+// seeds a collision among a million long ids has odds of about 1 in 10^26,
+// far below those of the machine flipping a bit in memory, and keeping
+// every long id would cost its whole length per activity.
+func (v *Validator) providerKey(id string) [16]byte {
+	var k [16]byte
+	if len(id) < len(k) {
+		copy(k[:], id)
+		k[15] = byte(len(id))
 		return k
 	}
-	k.kind = kindProviderHashed
 	h1 := maphash.String(v.seed, id)
 	h2 := maphash.String(v.seed2, id)
 	for i := 0; i < 8; i++ {
-		k.id[i] = byte(h1 >> (8 * i))
-		k.id[8+i] = byte(h2 >> (8 * i))
+		k[i] = byte(h1 >> (8 * i))
+		k[8+i] = byte(h2 >> (8 * i))
 	}
+	k[15] |= 0x80
 	return k
 }
 
@@ -395,35 +437,35 @@ func uuidBytes(s string) ([16]byte, bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return b, false
 	}
-	j := 0
-	for i := 0; i < 36; {
-		if s[i] == '-' {
-			i++
-			continue
-		}
-		hi, ok1 := unhex(s[i])
-		lo, ok2 := unhex(s[i+1])
-		if !ok1 || !ok2 {
-			return b, false
-		}
-		b[j] = hi<<4 | lo
-		j++
-		i += 2
+	// Every digit's value has 0x10 added (hexDigits), so one test at the end
+	// tells whether all 32 were hex digits.
+	all := byte(0x10)
+	for j, i := range uuidDigits {
+		hi, lo := hexDigits[s[i]], hexDigits[s[i+1]]
+		all &= hi & lo
+		b[j] = hi<<4 | lo&0x0f
 	}
-	return b, true
+	return b, all != 0
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
+// uuidDigits are where each byte's two hex digits start in 8-4-4-4-12 form.
+var uuidDigits = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// hexDigits holds each hex digit's value plus 0x10, and 0 for other bytes:
+// one load per character, which showed in profiles of million-row files.
+var hexDigits = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c-'0') | 0x10
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c-'a'+10) | 0x10
+		case 'A' <= c && c <= 'F':
+			t[c] = byte(c-'A'+10) | 0x10
+		}
 	}
-	return 0, false
-}
+	return t
+}()
 
 // Offline returns the outcome of an item that is not to be sent: invalid
 // (with every problem) or skipped as a duplicate. ok is false for an item to send.

@@ -2,10 +2,15 @@
 // seconds and rows/s; bench/importer.sh runs it under /usr/bin/time -v for
 // the peak RSS.
 //
-//	readbench -mode ours FILE   importer.Open + reconcile.Validator.Check per row
+//	readbench -mode ours FILE   importer.Open + reconcile.Validator.CheckAll, as
+//	                            `reconcile validate` runs it (rules on a second goroutine)
+//	readbench -mode check FILE  importer.Open + Validator.Check per row, on one goroutine
 //	readbench -mode read FILE   importer.Open + every field's Value, no validation
 //	readbench -mode bare FILE   the bare library: encoding/csv Read loop, or
 //	                            excelize Rows()/Columns() loop, doing nothing else
+//
+// -heap prints the live heap after a final collection (what the validator
+// keeps), -cpuprofile and -memprofile write profiles for go tool pprof.
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -28,11 +34,13 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "ours", "ours, read or bare")
+	mode := flag.String("mode", "ours", "ours, check, read or bare")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	heap := flag.Bool("heap", false, "print the live heap at the end, after a collection")
+	memprofile := flag.String("memprofile", "", "write an allocation profile here at the end")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		log.Fatal("usage: readbench [-mode ours|bare] FILE")
+		log.Fatal("usage: readbench [-mode ours|check|read|bare] [-heap] FILE")
 	}
 	path := flag.Arg(0)
 	if *cpuprofile != "" {
@@ -49,9 +57,11 @@ func main() {
 	xlsx := strings.EqualFold(filepath.Ext(path), ".xlsx")
 	switch {
 	case *mode == "ours":
-		n, sent, err = ours(path, true)
+		n, sent, err = ours(path, "all")
+	case *mode == "check":
+		n, sent, err = ours(path, "check")
 	case *mode == "read":
-		n, sent, err = ours(path, false)
+		n, sent, err = ours(path, "read")
 	case *mode == "bare" && xlsx:
 		n, err = bareXLSX(path)
 	case *mode == "bare":
@@ -63,10 +73,34 @@ func main() {
 		log.Fatal(err)
 	}
 	d := time.Since(start)
-	fmt.Printf("mode=%s file=%s rows=%d valid=%d seconds=%.3f rows_per_s=%.0f\n", *mode, filepath.Base(path), n, sent, d.Seconds(), float64(n)/d.Seconds())
+	var live string
+	if *heap {
+		// The heap still reachable at the end (the validator's memory of
+		// the activities seen), after a collection; the peak RSS is this
+		// plus the garbage GOGC lets accumulate between collections.
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		live = fmt.Sprintf(" live_heap_kb=%d", ms.HeapAlloc>>10)
+		runtime.KeepAlive(keep)
+	}
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
+	}
+	fmt.Printf("mode=%s file=%s rows=%d valid=%d seconds=%.3f rows_per_s=%.0f%s\n", *mode, filepath.Base(path), n, sent, d.Seconds(), float64(n)/d.Seconds(), live)
 }
 
-func ours(path string, validate bool) (rows, valid int, err error) {
+// keep holds the validator until the live heap is measured.
+var keep any
+
+func ours(path, how string) (rows, valid int, err error) {
 	r, err := importer.Open(path, importer.Options{})
 	if err != nil {
 		return 0, 0, err
@@ -79,6 +113,17 @@ func ours(path string, validate bool) (rows, valid int, err error) {
 		{Code: "NO_CONTACT", Label: "Sin contacto"},
 	}}
 	v := reconcile.NewValidator(cat, nil)
+	keep = v
+	if how == "all" {
+		err := v.CheckAll(r, func(it reconcile.Item) error {
+			rows++
+			if it.Valid() {
+				valid++
+			}
+			return nil
+		})
+		return rows, valid, err
+	}
 	for {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -88,10 +133,12 @@ func ours(path string, validate bool) (rows, valid int, err error) {
 			return rows, valid, err
 		}
 		rows++
-		if !validate {
+		if how == "read" {
 			// Read every field as the validator would, without its rules.
-			for f := importer.Field(0); int(f) < importer.NumFields; f++ {
-				if row.Value(f).Err == nil {
+			var vals [importer.NumFields]importer.Value
+			row.Values(&vals)
+			for _, v := range vals {
+				if v.Err == nil {
 					valid++
 				}
 			}

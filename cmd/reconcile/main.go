@@ -64,6 +64,8 @@ type environ struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "run the whole job on the shipped samples against an in-process sandbox", runDemo},
+		{"run", "validate the files, submit the valid rows and write the reports", runRun},
 		{"validate", "check files offline against the cached result types and write report.csv; sends nothing", runValidate},
 		{"configs", "download the tenant's result types into a local cache (configs pull)", runConfigs},
 		{"sandbox", "serve a stateful fake of the integration API for tests and demos", runSandbox},
@@ -73,6 +75,12 @@ func commands() []command {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal lets a run finish its requests in flight and write
+		// its reports; a second one ends the process at once, as usual.
+		<-ctx.Done()
+		stop()
+	}()
 	env := &environ{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrIsTerminal: isTerminal(os.Stderr)}
 	os.Exit(Main(ctx, env, os.Args[1:]))
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	_ "time/tzdata" // --timezone works on servers without a zone database
@@ -150,31 +148,36 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	v := reconcile.NewValidator(cat, nil)
 	invalid := 0
 	for _, r := range readers {
-		for {
+		// Rows are checked on a second goroutine; this one writes the report.
+		var stopped, writeErr error
+		err := v.CheckAll(r, func(it reconcile.Item) error {
 			if err := ctx.Err(); err != nil {
-				w.Close(exitInterrupted)
-				return withCode(exitInterrupted, fmt.Errorf("stopped at %s; the report holds the rows checked so far", r.Layout().File))
+				stopped = err
+				return err
 			}
-			row, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				w.Close(exitUsage)
-				return withCode(exitUsage, err)
-			}
-			it := v.Check(row)
 			o, offline := it.Offline()
 			if !offline {
-				o = reconcile.Outcome{Row: row, Class: reconcile.ClassOK}
+				o = reconcile.Outcome{Row: it.Row, Class: reconcile.ClassOK}
 			}
 			if o.Class == reconcile.ClassInvalid {
 				invalid++
 			}
 			if err := w.Write(o); err != nil {
-				w.Close(exitError)
-				return withCode(exitError, err)
+				writeErr = err
+				return err
 			}
+			return nil
+		})
+		switch {
+		case stopped != nil:
+			w.Close(exitInterrupted)
+			return withCode(exitInterrupted, fmt.Errorf("stopped at %s; the report holds the rows checked so far", r.Layout().File))
+		case writeErr != nil:
+			w.Close(exitError)
+			return withCode(exitError, writeErr)
+		case err != nil:
+			w.Close(exitUsage)
+			return withCode(exitUsage, err)
 		}
 	}
 	code := exitOK

@@ -66,7 +66,7 @@ func parseBase(raw string) (*url.URL, error) {
 // ListResultTypeConfigs downloads the tenant's result types.
 func (c *Client) ListResultTypeConfigs(ctx context.Context) ([]ResultTypeConfig, error) {
 	var out []ResultTypeConfig
-	if _, err := c.do(ctx, http.MethodGet, PathConfigs, nil, nil, &out); err != nil {
+	if _, err := c.do(ctx, http.MethodGet, PathConfigs, nil, nil, &out, nil); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -111,7 +111,7 @@ func (c *Client) ActivitiesPage(ctx context.Context, f ActivityFilter, page, per
 		q.Set("scheduled_to", FormatTime(f.ScheduledTo))
 	}
 	var p ActivityPage
-	if _, err := c.do(ctx, http.MethodGet, PathActivities, q, nil, &p); err != nil {
+	if _, err := c.do(ctx, http.MethodGet, PathActivities, q, nil, &p, nil); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -129,18 +129,24 @@ func (c *Client) SubmitResult(ctx context.Context, req *SubmitRequest) (*SubmitR
 
 // SubmitRaw posts a body that is already JSON, as SubmitResult does.
 func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*SubmitResponse, error) {
-	var raw json.RawMessage
-	status, err := c.do(ctx, http.MethodPost, PathSubmit, nil, body, &raw)
+	var raw []byte
+	status, err := c.do(ctx, http.MethodPost, PathSubmit, nil, body, nil, &raw)
 	if err != nil {
 		return nil, err
 	}
 	resp := &SubmitResponse{StatusCode: status, Body: raw}
-	// The id may be a string or a number; a number is kept as written
-	// (fmt of a float64 would turn 1234567 into 1.234567e+06).
 	var withID struct {
 		ID json.RawMessage `json:"id"`
 	}
-	if json.Unmarshal(raw, &withID) == nil && len(withID.ID) > 0 {
+	// Any 2xx is an acceptance, whatever its body: an id is kept if one can
+	// be read, and a body that cannot be read leaves none.
+	var ok bool
+	if withID.ID, ok = topLevelID(raw); !ok {
+		json.Unmarshal(raw, &withID)
+	}
+	// The id may be a string or a number; a number is kept as written
+	// (fmt of a float64 would turn 1234567 into 1.234567e+06).
+	if len(withID.ID) > 0 {
 		var s string
 		var n json.Number
 		switch {
@@ -206,8 +212,9 @@ type redirectError struct{ msg string }
 
 func (e *redirectError) Error() string { return e.msg }
 
-// do sends one request and decodes a 2xx JSON answer into out.
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) (int, error) {
+// do sends one request and decodes a 2xx JSON answer into out; raw, if not
+// nil, gets the answer as received.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any, raw *[]byte) (int, error) {
 	if err := c.checkKey(); err != nil {
 		return 0, err
 	}
@@ -263,6 +270,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		e.Message = redact(e.Message, c.APIKey)
 		e.Err = redact(e.Err, c.APIKey)
 		return resp.StatusCode, e
+	}
+	if raw != nil {
+		*raw = data
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {

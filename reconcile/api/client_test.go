@@ -322,13 +322,15 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 
 func TestSubmitResponseID(t *testing.T) {
 	for body, want := range map[string]string{
-		`{"id":"abc"}`:     "abc",
-		`{"id":1234567}`:   "1234567",
-		`{"id":null}`:      "",
-		`{"other":1}`:      "",
-		``:                 "",
-		`{"id":{"x":1}}`:   "",
-		`{"id":12345.678}`: "12345.678",
+		`{"id":"abc"}`:      "abc",
+		`{"id":1234567}`:    "1234567",
+		`{"id":null}`:       "",
+		`{"other":1}`:       "",
+		``:                  "",
+		`{"id":{"x":1}}`:    "",
+		`{"id":12345.678}`:  "12345.678",
+		`{"ID":"any case"}`: "any case",
+		`stored, thanks`:    "", // any 2xx is an acceptance, whatever its body
 	} {
 		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(201)

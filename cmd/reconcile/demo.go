@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/reports"
+	"github.com/reten/reconcile/samples"
+)
+
+// demoKey is the demo tenant's key with both permissions; it is a sandbox key,
+// valid nowhere else.
+const demoKey = "rtn_sk_demo"
+
+// runDemo runs the whole job on the shipped samples against an in-process
+// sandbox that misbehaves a little, so a new user sees every part at work
+// with nothing but Go installed.
+func runDemo(ctx context.Context, env *environ, args []string) error {
+	fset := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fset.SetOutput(env.stderr)
+	reportDir := fset.String("report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
+	failRate := fset.Float64("fail-rate", 0.1, "share of requests the sandbox answers 500/502/503, 0 to 1")
+	latency := fset.Duration("latency", 30*time.Millisecond, "the sandbox's delay before every answer")
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(exitUsage, errSilent)
+	}
+	if fset.NArg() > 0 {
+		return usageError("demo takes no arguments, got %q", fset.Args())
+	}
+
+	data, err := samples.FS.ReadFile("tenant.json")
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	tenant, err := sandbox.ParseTenant(data)
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("the embedded demo tenant: %w", err))
+	}
+	srv := sandbox.New(tenant)
+	faults := sandbox.Faults{FailRate: *failRate, Latency: *latency, Seed: time.Now().UnixNano()}
+	if err := faults.Check(); err != nil {
+		return usageError("%v", err)
+	}
+	srv.SetFaults(faults)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("cannot listen on a loopback port for the sandbox: %w", err))
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+	base := "http://" + ln.Addr().String()
+	client, err := api.NewClient(base, demoKey)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+
+	dir := *reportDir
+	if dir == "" {
+		dir = reports.DefaultDir(time.Now())
+	}
+	in, err := demoInputs(dir)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	loc, err := time.LoadLocation(demoTimezone)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	files := make([]string, len(demoFiles))
+	for i, f := range demoFiles {
+		files[i] = filepath.Join(in, f)
+	}
+	fmt.Fprintf(env.stdout, "sandbox: %s, the demo tenant (%d activities), answering %.0f%% of requests with 5xx, after %v\n",
+		base, len(tenant.Activities), 100*faults.FailRate, faults.Latency)
+	fmt.Fprintf(env.stdout, "files:   %s\n", strings.Join(files, ", "))
+	fmt.Fprintf(env.stdout, "as:      reconcile run --mapping %s --date-format %q --timezone %s --hard-override row FILE...\n\n",
+		filepath.Join(in, demoMapping), demoDateFormat, demoTimezone)
+
+	j := &job{
+		command: "demo",
+		files:   files,
+		importOpts: importer.Options{
+			MappingFile: filepath.Join(in, demoMapping),
+			DateFormat:  demoDateFormat,
+			Location:    loc,
+		},
+		reportDir: dir,
+		retries:   reconcile.DefaultRetries,
+		policy:    reconcile.OverrideRow,
+		timeout:   10 * time.Second,
+		settings: []reports.Setting{
+			{Name: "mapping", Value: demoMapping}, {Name: "date-format", Value: demoDateFormat},
+			{Name: "timezone", Value: demoTimezone}, {Name: "hard-override", Value: "row"},
+			{Name: "sandbox fail-rate", Value: fmt.Sprint(faults.FailRate)}, {Name: "sandbox latency", Value: faults.Latency.String()},
+		},
+		sub: reconcile.Submitter{Client: client},
+	}
+	err = j.run(ctx, env)
+	fmt.Fprintf(env.stdout, "\nThe sandbox answered %s.\n", sandboxAnswers(srv.Stats()))
+	var ce *codeError
+	if errors.As(err, &ce) && ce.code == exitRowsNotOK {
+		// The samples hold mistakes on purpose: that is the demo working.
+		fmt.Fprintf(env.stdout, "\nThe samples hold mistakes on purpose, so a real run would exit %d (rows need a person).\n", exitRowsNotOK)
+		fmt.Fprintf(env.stdout, "Look at %s (or report.xlsx) and the rejects beside it.\n", filepath.Join(dir, "report.csv"))
+		return nil
+	}
+	return err
+}
+
+// The shipped samples and how to read them: the Spanish ones need the mapping,
+// day/month dates and the tenant's time zone; the English one reads the same.
+var demoFiles = []string{"results.csv", "resultados.csv", "resultados.xlsx"}
+
+const (
+	demoMapping    = "mapping-es.txt"
+	demoDateFormat = "02/01/2006 15:04"
+	demoTimezone   = "America/Santiago"
+)
+
+// demoInputs returns the folder holding the samples: ./samples when run from
+// the repository, else a copy of the embedded ones in the report folder, so
+// the inputs stay beside the reports about them.
+func demoInputs(reportDir string) (string, error) {
+	ok := true
+	for _, f := range append([]string{demoMapping}, demoFiles...) {
+		if _, err := os.Stat(filepath.Join("samples", f)); err != nil {
+			ok = false
+		}
+	}
+	if ok {
+		return "samples", nil
+	}
+	dir := filepath.Join(reportDir, "samples")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for _, f := range append([]string{demoMapping}, demoFiles...) {
+		data, err := fs.ReadFile(samples.FS, path.Join(".", f))
+		if err != nil {
+			return "", fmt.Errorf("the embedded samples lack %s: %w", f, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// sandboxAnswers sums up what the sandbox answered, so the retries behind the
+// summary show: "62 requests: 1×200, 26×201, 6×409, 4×503".
+func sandboxAnswers(st sandbox.Stats) string {
+	codes := make([]int, 0, len(st.Status))
+	for c := range st.Status {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	parts := make([]string, 0, len(codes)+1)
+	for _, c := range codes {
+		parts = append(parts, fmt.Sprintf("%d×%d", st.Status[c], c))
+	}
+	if st.Dropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d dropped", st.Dropped))
+	}
+	return fmt.Sprintf("%d requests: %s", st.Requests, strings.Join(parts, ", "))
+}

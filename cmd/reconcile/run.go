@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"iter"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/reports"
+)
+
+const runUsage = `usage: reconcile run [flags] FILE...
+
+Validates every row of the files against the tenant's result types, sends the
+valid ones to the API and writes the reports. Flags:`
+
+func runRun(ctx context.Context, env *environ, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, runUsage)
+		fs.PrintDefaults()
+	}
+	j := &job{command: "run"}
+	var imp inputFlags
+	imp.register(fs)
+	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "`N` requests in flight at once")
+	fs.Float64Var(&j.sub.Rate, "rate", 0, "at most `N` requests per second, retries included (0: no limit)")
+	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
+	policy := fs.String("hard-override", string(reconcile.OverrideNever), "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
+	fs.StringVar(&j.configsFile, "configs", "", "`FILE` of result types written by `reconcile configs pull` (default: download them now)")
+	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
+	fs.BoolVar(&j.sub.DryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")
+	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "`DURATION` each request may take, answer included")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(exitUsage, errSilent)
+	}
+	j.files = fs.Args()
+	if len(j.files) == 0 {
+		return usageError("no input files: reconcile run [flags] FILE... (see reconcile run -h)")
+	}
+	var err error
+	if j.policy, err = reconcile.ParseOverridePolicy(*policy); err != nil {
+		return usageError("--hard-override: %v", err)
+	}
+	if j.sub.Concurrency < 1 {
+		return usageError("--concurrency must be 1 or more, got %d", j.sub.Concurrency)
+	}
+	if j.sub.Rate < 0 {
+		return usageError("--rate must be 0 (no limit) or more, got %v", j.sub.Rate)
+	}
+	if j.retries < 0 {
+		return usageError("--retries must be 0 or more, got %d", j.retries)
+	}
+	if j.timeout <= 0 {
+		return usageError("--timeout must be positive, e.g. 30s, got %v", j.timeout)
+	}
+	if j.importOpts, err = imp.options(); err != nil {
+		return err
+	}
+	j.settings = append(j.settings, imp.settings()...)
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "mapping", "delimiter", "encoding", "sheet", "date-format", "timezone":
+		default:
+			j.settings = append(j.settings, reports.Setting{Name: f.Name, Value: f.Value.String()})
+		}
+	})
+	if !j.sub.DryRun || j.configsFile == "" {
+		if j.sub.Client, err = clientFromEnv(env); err != nil {
+			return err
+		}
+	}
+	return j.run(ctx, env)
+}
+
+// job is one run of the whole flow: files in, requests out, reports written.
+// `run` and `demo` fill it from different places.
+type job struct {
+	command     string
+	files       []string
+	importOpts  importer.Options
+	configsFile string
+	reportDir   string
+	retries     int
+	policy      reconcile.OverridePolicy
+	timeout     time.Duration
+	settings    []reports.Setting
+	sub         reconcile.Submitter
+}
+
+func (j *job) run(ctx context.Context, env *environ) error {
+	if env.getenv("GOGC") == "" {
+		// The live heap is small and bounded by the concurrency, not the
+		// input; collecting less often leaves the CPU to the requests.
+		debug.SetGCPercent(400)
+	}
+	started := time.Now()
+
+	// Every header first: a broken file stops the run before anything is sent,
+	// and the reports know every layout from their first line.
+	readers, err := openInputs(env, j.files, j.importOpts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, r := range readers {
+			r.Close()
+		}
+	}()
+	layouts := make([]*importer.Layout, 0, len(readers))
+	for _, r := range readers {
+		layouts = append(layouts, r.Layout())
+	}
+
+	sub := j.sub
+	sub.Policy = j.policy
+	sub.Retries = j.retries
+	if j.retries == 0 {
+		sub.Retries = -1
+	}
+	if sub.Client != nil {
+		sub.Client.Timeout = j.timeout
+	}
+	cat, err := j.catalogue(ctx, &sub)
+	if err != nil {
+		return err
+	}
+
+	dir := j.reportDir
+	if dir == "" {
+		dir = reports.DefaultDir(started)
+	}
+	baseURL := ""
+	if sub.Client != nil {
+		baseURL = sub.Client.BaseURL
+	}
+	w, err := reports.Create(dir, reports.RunInfo{
+		Command: j.command, Layouts: layouts, Started: started, BaseURL: baseURL, Settings: j.settings,
+	}, reports.Options{XLSX: true, Rejects: true})
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("creating the reports in %s: %w\n  what to do: choose another --report-dir", dir, err))
+	}
+
+	prog := newProgress(env, started)
+	sub.Logger = prog.log
+	stopHint := context.AfterFunc(ctx, func() {
+		prog.log.Warn("interrupted: finishing the requests in flight and writing the reports (Ctrl-C again to quit now)")
+	})
+	defer stopHint()
+	var readErr, writeErr error
+	validator := reconcile.NewValidator(cat, nil)
+	items := func(yield func(reconcile.Item) bool) {
+		for _, r := range readers {
+			for {
+				row, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					readErr = err
+					return
+				}
+				prog.read()
+				if !yield(validator.Check(row)) {
+					return
+				}
+			}
+		}
+	}
+	stats, runErr := sub.Run(ctx, iter.Seq[reconcile.Item](items), func(o reconcile.Outcome) {
+		if err := w.Write(o); err != nil && writeErr == nil {
+			writeErr = err
+		}
+		prog.done(o)
+	})
+	prog.finish()
+
+	code, cause := exitCode(stats, runErr, readErr, writeErr)
+	sum, err := w.Close(code)
+	if err != nil && cause == nil {
+		code, cause = exitError, fmt.Errorf("finishing the reports in %s: %w", dir, err)
+	}
+	if sum != nil {
+		sum.Print(env.stdout) // it says where the reports are
+	} else {
+		fmt.Fprintf(env.stdout, "reports (unfinished): %s\n", dir)
+	}
+	if cause != nil {
+		return withCode(code, cause)
+	}
+	if code != exitOK {
+		return withCode(code, errSilent)
+	}
+	return nil
+}
+
+// exitCode turns how the run ended into the documented exit code and, when
+// the run did not finish its work, the error to print.
+func exitCode(st reconcile.Stats, runErr, readErr, writeErr error) (int, error) {
+	switch {
+	case writeErr != nil:
+		return exitError, fmt.Errorf("writing the reports: %w\n  what to do: check the disk, then run again (rows already accepted answer 409 next time)", writeErr)
+	case runErr != nil:
+		if e, ok := api.AsError(runErr); ok && e.Auth() {
+			msg := fmt.Sprintf("%v\n  every row not yet sent is skipped", runErr)
+			if advice := e.Advice(); advice != "" {
+				msg += "\n  what to do: " + advice
+			}
+			return exitAuth, errors.New(msg)
+		}
+		if errors.Is(runErr, context.Canceled) {
+			return exitInterrupted, errors.New("interrupted: the requests in flight finished, the rows not sent are skipped")
+		}
+		return exitError, runErr
+	case readErr != nil:
+		return exitError, fmt.Errorf("%w\n  the rows after it were not read; fix the file and run again", readErr)
+	}
+	for _, c := range reconcile.Classes {
+		if c.NeedsPerson() && st.Counts[c] > 0 {
+			return exitRowsNotOK, nil
+		}
+	}
+	return exitOK, nil
+}
+
+// catalogue loads --configs, or downloads the result types (retried as
+// submissions are), which also proves the key works before anything is sent.
+func (j *job) catalogue(ctx context.Context, sub *reconcile.Submitter) (*reconcile.Catalogue, error) {
+	if j.configsFile != "" {
+		cat, err := reconcile.LoadCatalogue(j.configsFile)
+		if err != nil {
+			return nil, withCode(exitUsage, err)
+		}
+		return cat, nil
+	}
+	var configs []api.ResultTypeConfig
+	err := sub.Retry(ctx, func(ctx context.Context) (err error) {
+		configs, err = sub.Client.ListResultTypeConfigs(ctx)
+		return err
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil, withCode(exitInterrupted, errors.New("interrupted before anything was sent"))
+	}
+	if err != nil {
+		return nil, apiFailure("downloading the result types before sending", err)
+	}
+	if len(configs) == 0 {
+		return nil, withCode(exitError, fmt.Errorf("the API at %s lists no result types for this key's tenant: no row could be validated", j.sub.Client.BaseURL))
+	}
+	return &reconcile.Catalogue{FetchedAt: time.Now().UTC(), BaseURL: j.sub.Client.BaseURL, Configs: configs}, nil
+}
+
+// classCounts renders the non-zero counts in report order: "ok=12 invalid=3".
+func classCounts(counts map[reconcile.Class]int) string {
+	var b strings.Builder
+	for _, c := range reconcile.Classes {
+		if n := counts[c]; n > 0 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%s=%d", c, n)
+		}
+	}
+	return b.String()
+}

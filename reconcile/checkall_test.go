@@ -1,0 +1,123 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/reten/reconcile/importer"
+)
+
+// sliceSource hands out rows, then end; it fails the test if it is read
+// after CheckAll has returned.
+type sliceSource struct {
+	t        *testing.T
+	rows     []importer.Row
+	end      error
+	returned bool
+}
+
+func (s *sliceSource) Next() (importer.Row, error) {
+	if s.returned {
+		s.t.Error("the source was read after CheckAll returned")
+	}
+	if len(s.rows) == 0 {
+		return importer.Row{}, s.end
+	}
+	r := s.rows[0]
+	s.rows = s.rows[1:]
+	return r, nil
+}
+
+// batchRowsFor makes n rows, some invalid and some duplicates of earlier
+// ones, enough to cross several of CheckAll's batches.
+func batchRowsFor(n int) []importer.Row {
+	l := &importer.Layout{File: "in.csv",
+		Columns: []string{"activity_id", "provider_activity_id", "commerce_external_id", "occurred_at", "status", "result"},
+		Fields:  []importer.Field{importer.ActivityID, importer.ProviderActivityID, importer.CommerceExternalID, importer.OccurredAt, importer.Status, importer.Result}}
+	rows := make([]importer.Row, n)
+	for i := range rows {
+		id := fmt.Sprintf("8a2da0ef-e94a-5f98-ad28-%012d", i)
+		status := "EFFECTIVE"
+		switch {
+		case i%50 == 7:
+			status = "maybe" // invalid
+		case i%40 == 9:
+			id = fmt.Sprintf("8a2da0ef-e94a-5f98-ad28-%012d", i/2) // a duplicate of an earlier row
+		}
+		rows[i] = importer.Row{Pos: importer.Position{File: "in.csv", Row: i + 2}, Layout: l,
+			Cells: []string{id, fmt.Sprintf("P-%d", i), "C", "2026-04-11T10:30:00.000Z", status, "NO_CONTACT"}}
+	}
+	return rows
+}
+
+// CheckAll gives the items Check gives row by row, in order.
+func TestCheckAllSameAsCheck(t *testing.T) {
+	rows := batchRowsFor(3*checkBatch + 11)
+	cat := tenantCatalogue(t)
+	var want []Item
+	seq := NewValidator(cat, func() time.Time { return testNow })
+	for _, r := range rows {
+		want = append(want, seq.Check(r))
+	}
+	src := &sliceSource{t: t, rows: rows, end: io.EOF}
+	var got []Item
+	err := NewValidator(cat, func() time.Time { return testNow }).CheckAll(src, func(it Item) error {
+		got = append(got, it)
+		return nil
+	})
+	src.returned = true
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d items, want %d", len(got), len(want))
+	}
+	dups, invalid := 0, 0
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("item %d:\ngot  %+v\nwant %+v", i, got[i], want[i])
+		}
+		if want[i].DuplicateOf != nil {
+			dups++
+		}
+		if len(want[i].Problems) > 0 {
+			invalid++
+		}
+	}
+	if dups == 0 || invalid == 0 {
+		t.Errorf("the rows hold %d duplicates and %d invalid rows; the test needs both", dups, invalid)
+	}
+}
+
+// An error of fn or of the source stops CheckAll at once, with that error,
+// and its goroutine does not read on.
+func TestCheckAllStops(t *testing.T) {
+	rows := batchRowsFor(5 * checkBatch)
+	stop := errors.New("stop here")
+	src := &sliceSource{t: t, rows: rows, end: io.EOF}
+	calls := 0
+	err := NewValidator(tenantCatalogue(t), nil).CheckAll(src, func(Item) error {
+		calls++
+		if calls == 10 {
+			return stop
+		}
+		return nil
+	})
+	src.returned = true
+	if err != stop || calls != 10 {
+		t.Errorf("fn error: CheckAll = %v after %d calls, want %v after 10", err, calls, stop)
+	}
+
+	broken := errors.New("in.csv, row 300: the file cannot be read further")
+	src = &sliceSource{t: t, rows: rows[:298], end: broken}
+	calls = 0
+	err = NewValidator(tenantCatalogue(t), nil).CheckAll(src, func(Item) error { calls++; return nil })
+	src.returned = true
+	if err != broken || calls != 298 {
+		t.Errorf("source error: CheckAll = %v after %d items, want %v after 298", err, calls, broken)
+	}
+}

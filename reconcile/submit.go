@@ -1,0 +1,564 @@
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/reten/reconcile/reconcile/api"
+)
+
+// OverridePolicy says what to do when the API answers 409 (the activity already
+// has a result).
+type OverridePolicy string
+
+const (
+	// OverrideNever reports the row as a conflict. Rows that ask for
+	// hard_override themselves are sent without it.
+	OverrideNever OverridePolicy = "never"
+	// OverrideAlways sends the row once more with hard_override: true.
+	OverrideAlways OverridePolicy = "always"
+	// OverrideRow overrides only the rows whose hard_override column says so
+	// (Item.Override); they are sent with it from the start.
+	OverrideRow OverridePolicy = "row"
+)
+
+// ParseOverridePolicy reads the value of --hard-override.
+func ParseOverridePolicy(s string) (OverridePolicy, error) {
+	switch p := OverridePolicy(strings.ToLower(strings.TrimSpace(s))); p {
+	case OverrideNever, OverrideAlways, OverrideRow:
+		return p, nil
+	}
+	return "", fmt.Errorf("hard override policy %q is not one of never, always, row", s)
+}
+
+// Defaults of the Submitter's zero fields.
+const (
+	DefaultConcurrency = 8
+	DefaultRetries     = 5
+	DefaultBaseDelay   = 250 * time.Millisecond
+	DefaultMaxDelay    = 30 * time.Second
+)
+
+// Submitter sends validated rows to the integration API and classifies each
+// into one outcome. Set its fields before calling Run; a Submitter may be run
+// more than once but not twice at the same time.
+type Submitter struct {
+	// Client sends the requests.
+	Client *api.Client
+	// Concurrency is how many requests may be in flight at once; zero means
+	// DefaultConcurrency.
+	Concurrency int
+	// Rate caps requests per second across all workers, retries included; zero
+	// means no cap.
+	Rate float64
+	// Burst is how many requests may go out at once above Rate after a quiet
+	// spell; zero means 1 (an even pace).
+	Burst int
+	// Retries is how many times a request that failed transiently (5xx, 429,
+	// timeout, connection error) is sent again; zero means DefaultRetries,
+	// negative means none.
+	Retries int
+	// BaseDelay and MaxDelay bound the exponential backoff between retries
+	// (full jitter: a random wait up to BaseDelay·2^n, at most MaxDelay); zero
+	// means DefaultBaseDelay and DefaultMaxDelay. A Retry-After from the server
+	// is waited in full, by every worker.
+	BaseDelay, MaxDelay time.Duration
+	// Policy is what to do on 409; "" means OverrideNever.
+	Policy OverridePolicy
+	// Ledger, if not nil, skips rows already accepted in earlier runs and
+	// records every submission before it is sent.
+	Ledger Ledger
+	// DryRun sends nothing: every valid row is skipped as "dry run".
+	DryRun bool
+	// Logger receives retries (debug) and the reason a run stops (warn); nil
+	// means no logging.
+	Logger *slog.Logger
+}
+
+// DryRunMessage is the message of the valid rows of a dry run.
+const DryRunMessage = "dry run: valid, not sent"
+
+// Stats sums up one Run.
+type Stats struct {
+	Rows     int           // outcomes emitted, one per input item
+	Counts   map[Class]int // outcomes per class
+	Requests int           // HTTP requests sent
+	Retried  int           // rows sent more than once because of transient failures
+	// Stopped says why dispatching stopped before the input ended; "" if it did not.
+	Stopped string
+}
+
+// Run sends every valid item and calls emit once for every item, valid or not,
+// with its outcome. Outcomes may arrive out of input order; emit is called
+// from one goroutine, never two at once. items is read by one goroutine, in
+// order, at most about 3·Concurrency items ahead of the emitted outcomes.
+//
+// Run stops dispatching when ctx is cancelled, when the API answers 401 or 403
+// (every later request would fail the same way), or when the Ledger fails.
+// Requests already in flight finish (each bounded by the client's timeout);
+// every item not sent is emitted as skipped with the reason, and Run returns
+// ctx's error, an error wrapping the *api.Error that stopped it, or the
+// Ledger's error. Otherwise it returns nil, whatever the classes.
+func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Outcome)) (Stats, error) {
+	r := s.newRun(ctx)
+	defer r.cancel()
+
+	// Reading (parsing, validating) and emitting (writing reports) each run in
+	// a goroutine of their own beside the workers, so that neither holds up
+	// the requests; the channels between them keep memory bounded by the
+	// concurrency, whatever the size of the input.
+	in := make(chan Item, r.concurrency)
+	go func() {
+		defer close(in)
+		for it := range items {
+			in <- it
+		}
+	}()
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		for o := range r.out {
+			r.count(o)
+			emit(o)
+		}
+	}()
+
+	// Concurrency long-lived workers rather than a goroutine per row: each
+	// would grow its stack anew through the HTTP client, which cost more CPU
+	// than the goroutine itself.
+	var g errgroup.Group
+	work := make(chan Item)
+	for range r.concurrency {
+		g.Go(func() error {
+			for it := range work {
+				r.submit(it)
+			}
+			return nil
+		})
+	}
+	for it := range in {
+		if o, offline := it.Offline(); offline {
+			r.emit(o)
+			continue
+		}
+		if s.DryRun {
+			r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: DryRunMessage})
+			continue
+		}
+		if reason := r.stopReason(); reason != "" {
+			r.unsent.Add(1)
+			r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: reason})
+			continue
+		}
+		work <- it
+	}
+	close(work)
+	g.Wait()
+	close(r.out)
+	<-emitted
+	return r.finish()
+}
+
+// Retry calls fn until it succeeds, fails in a way not worth retrying (see
+// api.Retryable), or the retry budget is spent, waiting between attempts as
+// Run does between the attempts of a row. It is for the other requests of a
+// run, such as downloading the configurations first.
+func (s *Submitter) Retry(ctx context.Context, fn func(context.Context) error) error {
+	r := s.newRun(ctx)
+	defer r.cancel()
+	for n := 1; ; n++ {
+		err := fn(ctx)
+		if err == nil || n > r.retries || !api.Retryable(ctx, err) {
+			return err
+		}
+		d := r.backoff(n)
+		if e, ok := api.AsError(err); ok && e.RetryAfter > 0 {
+			d = e.RetryAfter
+		}
+		r.log.Debug("retrying", "answer", err.Error(), "wait", d)
+		if !r.sleep(d) {
+			return err
+		}
+	}
+}
+
+// run is the state of one Run.
+type run struct {
+	s           *Submitter
+	client      *api.Client
+	concurrency int
+	retries     int
+	base, max   time.Duration
+	policy      OverridePolicy
+	limiter     *rate.Limiter // nil: no cap
+	log         *slog.Logger
+
+	parent context.Context
+	// ctx is cancelled when the caller's is or when the run stops itself; waits
+	// use it. Requests use reqCtx, which the caller's cancellation does not
+	// reach, so that a request in flight gets its answer.
+	ctx    context.Context
+	cancel context.CancelFunc
+	reqCtx context.Context
+
+	// pauseUntil (unix nanos) holds every worker back after a Retry-After.
+	pauseUntil atomic.Int64
+	requests   atomic.Int64
+	unsent     atomic.Int64 // rows skipped because the run stopped
+
+	out chan Outcome // to the one goroutine that calls the caller's emit
+
+	mu      sync.Mutex // guards the fields below
+	stats   Stats
+	stopped string // why the run stopped itself
+	stopErr error
+}
+
+func (s *Submitter) newRun(ctx context.Context) *run {
+	r := &run{
+		s:           s,
+		client:      s.Client,
+		concurrency: s.Concurrency,
+		retries:     s.Retries,
+		base:        s.BaseDelay,
+		max:         s.MaxDelay,
+		policy:      s.Policy,
+		log:         s.Logger,
+		parent:      ctx,
+		stats:       Stats{Counts: make(map[Class]int, len(Classes))},
+	}
+	if r.concurrency <= 0 {
+		r.concurrency = DefaultConcurrency
+	}
+	switch {
+	case r.retries == 0:
+		r.retries = DefaultRetries
+	case r.retries < 0:
+		r.retries = 0
+	}
+	if r.base <= 0 {
+		r.base = DefaultBaseDelay
+	}
+	if r.max <= 0 {
+		r.max = DefaultMaxDelay
+	}
+	if r.policy == "" {
+		r.policy = OverrideNever
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if s.Rate > 0 {
+		burst := s.Burst
+		if burst <= 0 {
+			burst = 1
+		}
+		r.limiter = rate.NewLimiter(rate.Limit(s.Rate), burst)
+	}
+	r.out = make(chan Outcome, r.concurrency)
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	r.reqCtx = context.WithoutCancel(ctx)
+	return r
+}
+
+// emit hands one outcome to the emitting goroutine.
+func (r *run) emit(o Outcome) { r.out <- o }
+
+// count adds an outcome to the stats.
+func (r *run) count(o Outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.Rows++
+	r.stats.Counts[o.Class]++
+	if o.Attempts > 1 && o.Class != ClassSkipped {
+		r.stats.Retried++
+	}
+}
+
+// stop ends dispatching for the given reason; the first reason wins.
+func (r *run) stop(reason string, err error) {
+	r.mu.Lock()
+	first := r.stopped == ""
+	if first {
+		r.stopped, r.stopErr = reason, err
+		// Before anything else: a worker must not slip a request through
+		// while this one logs.
+		r.cancel()
+	}
+	r.mu.Unlock()
+	if first {
+		r.log.Warn("stopping the run", "reason", reason)
+	}
+}
+
+// stopReason says why no more requests may be sent, or "".
+func (r *run) stopReason() string {
+	r.mu.Lock()
+	reason := r.stopped
+	r.mu.Unlock()
+	if reason != "" {
+		return reason
+	}
+	if r.parent.Err() != nil {
+		return "not sent: the run was interrupted"
+	}
+	return ""
+}
+
+func (r *run) finish() (Stats, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.stats
+	st.Requests = int(r.requests.Load())
+	st.Stopped = r.stopped
+	if r.stopErr != nil {
+		return st, r.stopErr
+	}
+	// An interrupt that came after the last row was settled changed nothing.
+	if err := r.parent.Err(); err != nil && r.unsent.Load() > 0 {
+		st.Stopped = "interrupted"
+		return st, err
+	}
+	return st, nil
+}
+
+// wait blocks until the row may be sent: after any pause the server asked for,
+// and within the rate. It returns false if the run stopped meanwhile.
+func (r *run) wait() bool {
+	for {
+		until := r.pauseUntil.Load()
+		d := time.Until(time.Unix(0, until))
+		if until == 0 || d <= 0 {
+			break
+		}
+		if !r.sleep(d) {
+			return false
+		}
+	}
+	if r.limiter != nil {
+		if err := r.limiter.Wait(r.ctx); err != nil {
+			return false
+		}
+	}
+	return r.ctx.Err() == nil
+}
+
+func (r *run) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
+}
+
+// backoff is the wait before retry n (1-based): full jitter over an
+// exponentially growing ceiling.
+func (r *run) backoff(n int) time.Duration {
+	ceil := r.max
+	if n < 31 {
+		if c := r.base << (n - 1); c > 0 && c < ceil {
+			ceil = c
+		}
+	}
+	return rand.N(ceil) + 1
+}
+
+// pause holds every worker back until d from now (a Retry-After).
+func (r *run) pause(d time.Duration) {
+	until := time.Now().Add(d).UnixNano()
+	for {
+		cur := r.pauseUntil.Load()
+		if cur >= until || r.pauseUntil.CompareAndSwap(cur, until) {
+			return
+		}
+	}
+}
+
+// wantsOverride says whether the row is sent with hard_override from the start:
+// it asked for it, and the policy lets it.
+func (r *run) wantsOverride(it Item) bool {
+	asked := it.Override || it.Request.HardOverride
+	return asked && (r.policy == OverrideRow || r.policy == OverrideAlways)
+}
+
+// mayOverride says whether the row may replace an existing result.
+func (r *run) mayOverride(it Item) bool {
+	return r.policy == OverrideAlways || r.wantsOverride(it)
+}
+
+// submit sends one valid item until its outcome is settled, and emits it.
+func (r *run) submit(it Item) {
+	start := time.Now()
+	o := Outcome{Row: it.Row}
+	req := *it.Request
+	req.HardOverride = r.wantsOverride(it)
+	overriding := false
+	var check LedgerCheck
+	if l := r.s.Ledger; l != nil {
+		var err error
+		if check, err = l.Check(r.reqCtx, &req); err != nil {
+			r.stop("not sent: the ledger could not be read", fmt.Errorf("reading the ledger: %w", err))
+			o.Class, o.Message = ClassSkipped, "not sent: the ledger could not be read"
+			r.emit(o)
+			return
+		}
+		switch check.Verdict {
+		case LedgerDuplicate:
+			o.Class, o.Message = ClassSkipped, cmp.Or(check.Message, "already accepted in an earlier run")
+			r.emit(o)
+			return
+		case LedgerChanged:
+			if !r.mayOverride(it) {
+				o.Class, o.Message = ClassConflict, cmp.Or(check.Message, "a different result was accepted for this activity in an earlier run; nothing was sent")
+				r.emit(o)
+				return
+			}
+			req.HardOverride, overriding = true, true
+		}
+	}
+
+	// inDoubt: an earlier attempt got no answer at all (connection lost,
+	// timeout), here or in an earlier run, so the API may hold this row's
+	// result already. A 5xx is an answer, taken at its word: not stored.
+	inDoubt := check.Own
+	// answered5xx keeps the last 5xx this row got, to explain a 409 after it.
+	answered5xx := ""
+	began := false
+	failures := 0
+	var body []byte
+
+	for {
+		if !r.wait() {
+			reason := r.stopReason()
+			r.unsent.Add(1)
+			if o.Attempts > 0 {
+				reason = "not sent again, " + strings.TrimPrefix(reason, "not sent: ") + "; last answer: " + lastAnswer(o)
+			}
+			o.Class, o.Message = ClassSkipped, reason
+			break
+		}
+		if !began && r.s.Ledger != nil {
+			if err := r.s.Ledger.Begin(r.reqCtx, &req, it.Row.Pos); err != nil {
+				r.stop("not sent: the ledger could not record the submission", fmt.Errorf("recording in the ledger: %w", err))
+				o.Class, o.Message = ClassSkipped, "not sent: the ledger could not record the submission"
+				break
+			}
+		}
+		began = true
+		if body == nil {
+			var err error
+			if body, err = json.Marshal(&req); err != nil {
+				o.Class, o.Message = ClassFailed, "encoding the request: "+err.Error()
+				break
+			}
+		}
+
+		o.Attempts++
+		r.requests.Add(1)
+		resp, err := r.client.SubmitRaw(r.reqCtx, body)
+		if err == nil {
+			o.HTTPStatus, o.Error, o.ResultID = resp.StatusCode, "", resp.ID
+			o.Class, o.Message = ClassOK, ""
+			switch {
+			case overriding:
+				o.Class, o.Message = ClassOverridden, "the activity had a result; replaced it with hard_override"
+			case req.HardOverride:
+				o.Message = "sent with hard_override, as the row asked"
+			}
+			break
+		}
+
+		apiErr, isAPI := api.AsError(err)
+		if isAPI {
+			o.HTTPStatus, o.Error, o.Message = apiErr.StatusCode, apiErr.Err, apiErr.Message
+		} else {
+			o.HTTPStatus, o.Error, o.Message = 0, "", err.Error()
+		}
+
+		switch {
+		case isAPI && apiErr.Auth():
+			o.Class = ClassRejected
+			r.stop(fmt.Sprintf("not sent: the API refused the key (%d %s)", apiErr.StatusCode, apiErr.Err),
+				fmt.Errorf("the API refused the key: %w", apiErr))
+		case isAPI && apiErr.StatusCode == http.StatusConflict:
+			switch {
+			case inDoubt:
+				// The earlier attempt whose answer was lost got through.
+				o.Class = ClassOK
+				o.Message = "409 taken as this row's own result: an earlier attempt of it got no answer, so it was stored then"
+			case !req.HardOverride && r.mayOverride(it):
+				req.HardOverride, overriding, body = true, true, nil
+				continue
+			default:
+				o.Class = ClassConflict
+				if answered5xx != "" {
+					o.Message += fmt.Sprintf(" (an earlier attempt of this row was answered %s; if the API stored it all the same, the result it holds is this row's)", answered5xx)
+				}
+			}
+		case isAPI && !apiErr.Retryable():
+			o.Class = ClassRejected
+		case api.Retryable(r.reqCtx, err):
+			switch {
+			case !isAPI:
+				inDoubt = true
+			case apiErr.StatusCode >= 500:
+				answered5xx = strconv.Itoa(apiErr.StatusCode)
+			}
+			if failures >= r.retries {
+				o.Class = ClassFailed
+				o.Message = fmt.Sprintf("%s (after %d attempts)", o.Message, o.Attempts)
+				break
+			}
+			failures++
+			d := r.backoff(failures)
+			if isAPI && apiErr.RetryAfter > 0 {
+				d = apiErr.RetryAfter
+				r.pause(d)
+			}
+			r.log.Debug("retrying", "row", it.Row.Pos.String(), "attempt", o.Attempts, "answer", lastAnswer(o), "wait", d)
+			r.sleep(d) // if the run stops meanwhile, wait() settles the row as skipped
+			continue
+		default:
+			o.Class = ClassFailed
+		}
+		break
+	}
+
+	o.Duration = time.Since(start)
+	if began && r.s.Ledger != nil {
+		doubt := inDoubt && (o.Class == ClassFailed || o.Class == ClassSkipped)
+		if err := r.s.Ledger.Finish(r.reqCtx, &req, o, doubt); err != nil {
+			r.stop("not sent: the ledger could not record an outcome", fmt.Errorf("recording in the ledger: %w", err))
+		}
+	}
+	r.emit(o)
+}
+
+// lastAnswer describes the latest answer kept in o.
+func lastAnswer(o Outcome) string {
+	if o.HTTPStatus == 0 {
+		return o.Message
+	}
+	s := fmt.Sprintf("%d %s", o.HTTPStatus, o.Error)
+	if o.Message != "" {
+		s += ": " + o.Message
+	}
+	return s
+}
