@@ -36,12 +36,12 @@ func runRetry(ctx context.Context, env *environ, args []string) error {
 	j := &job{command: "retry"}
 	var imp inputFlags
 	imp.register(fs)
-	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "requests in flight at once")
-	fs.Float64Var(&j.sub.Rate, "rate", 0, "most requests per second, retries included (0: no limit)")
-	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "times a 5xx, 429, timeout or connection error is retried (0: never)")
+	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "`N` requests in flight at once")
+	fs.Float64Var(&j.sub.Rate, "rate", 0, "at most `N` requests per second, retries included (0: no limit)")
+	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
 	fs.StringVar(&j.configsFile, "configs", "", "`FILE` of result types written by `reconcile configs pull` (default: download them now)")
-	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the new reports (default: a new reports-YYYYMMDD-HHMMSS folder here)")
-	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "bound on each request, answer included")
+	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the new reports (default: a new reports-DATE folder here)")
+	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "`DURATION` each request may take, answer included")
 	conflicts := fs.Bool("conflicts", false, "also send the rows that ended conflict, with hard_override: they replace the activity's result")
 	led := addLedgerFlags(fs)
 	if err := fs.Parse(args); err != nil {
