@@ -78,10 +78,10 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 run_reconcile() {
   local dir=$1
   shift
-  rm -rf "$dir"
+  rm -rf "$dir" "$dir.state"
   local t0 t1
   t0=$(now)
-  RETEN_BASE_URL=$URL RETEN_API_KEY=rtn_sk_bench "$OUT/bin/reconcile" run --report-dir "$dir" "$@" \
+  RETEN_BASE_URL=$URL RETEN_API_KEY=rtn_sk_bench "$OUT/bin/reconcile" run --report-dir "$dir" --state-dir "$dir.state" "$@" \
     "$OUT/rows.csv" >"$dir.stdout" 2>"$dir.stderr" || {
     echo "reconcile run failed (exit $?):" >&2
     tail -20 "$dir.stderr" >&2

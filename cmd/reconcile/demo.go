@@ -95,9 +95,18 @@ func runDemo(ctx context.Context, env *environ, args []string) error {
 	fmt.Fprintf(env.stdout, "as:      reconcile run --mapping %s --date-format %q --timezone %s --hard-override row FILE...\n\n",
 		filepath.Join(in, demoMapping), demoDateFormat, demoTimezone)
 
+	// A ledger of its own: the sandbox starts empty every time, so what an
+	// earlier demo sent must not be skipped as already submitted.
+	stateDir, err := os.MkdirTemp("", "reconcile-demo-state-")
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	defer os.RemoveAll(stateDir)
+
 	j := &job{
-		command: "demo",
-		files:   files,
+		command:  "demo",
+		stateDir: stateDir,
+		files:    files,
 		importOpts: importer.Options{
 			MappingFile: filepath.Join(in, demoMapping),
 			DateFormat:  demoDateFormat,

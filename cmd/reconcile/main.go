@@ -66,6 +66,7 @@ func commands() []command {
 	return []command{
 		{"demo", "run the whole job on the shipped samples against an in-process sandbox", runDemo},
 		{"run", "validate the files, submit the valid rows and write the reports", runRun},
+		{"retry", "send again the rows of an earlier run that ended failed (REPORT_DIR)", runRetry},
 		{"validate", "check files offline against the cached result types and write report.csv; sends nothing", runValidate},
 		{"configs", "download the tenant's result types into a local cache (configs pull)", runConfigs},
 		{"sandbox", "serve a stateful fake of the integration API for tests and demos", runSandbox},

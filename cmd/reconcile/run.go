@@ -14,6 +14,7 @@ import (
 	"github.com/reten/reconcile/importer"
 	"github.com/reten/reconcile/reconcile"
 	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/reconcile/ledger"
 	"github.com/reten/reconcile/reports"
 )
 
@@ -40,14 +41,26 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
 	fs.BoolVar(&j.sub.DryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")
 	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "`DURATION` each request may take, answer included")
+	led := addLedgerFlags(fs)
+	inbox := fs.String("inbox", "", "`DIR` whose spreadsheets are processed one by one, oldest first, each moved with its reports to DIR/done or DIR/failed (for cron)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return withCode(exitUsage, errSilent)
 	}
+	j.stateDir, j.force = led.stateDir, led.force
 	j.files = fs.Args()
-	if len(j.files) == 0 {
+	if *inbox != "" {
+		switch {
+		case len(j.files) > 0:
+			return usageError("--inbox %s takes no FILE arguments: put the files in the folder, or run without --inbox", *inbox)
+		case j.reportDir != "":
+			return usageError("--inbox writes each file's reports beside it in DIR/done or DIR/failed: leave out --report-dir")
+		case j.sub.DryRun:
+			return usageError("--inbox moves the files it processes: run --dry-run on the files instead")
+		}
+	} else if len(j.files) == 0 {
 		return usageError("no input files: reconcile run [flags] FILE... (see reconcile run -h)")
 	}
 	var err error
@@ -82,6 +95,9 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 			return err
 		}
 	}
+	if *inbox != "" {
+		return j.runInbox(ctx, env, *inbox)
+	}
 	return j.run(ctx, env)
 }
 
@@ -98,6 +114,19 @@ type job struct {
 	timeout     time.Duration
 	settings    []reports.Setting
 	sub         reconcile.Submitter
+	// stateDir ("" for the default) and force are --state-dir and --force.
+	stateDir string
+	force    bool
+	// runID names the run in the ledger; "" makes a new one.
+	runID string
+	// ledger, if not nil, is the tenant's ledger, opened and locked by the
+	// caller for longer than this job (the inbox); else run opens it.
+	ledger *ledger.DB
+	// keep, if not nil, chooses the rows to process (retry); the others are
+	// left out of the run and its reports.
+	keep func(importer.Row) bool
+	// summary is what the reports summed up, once run has closed them.
+	summary *reports.Summary
 }
 
 func (j *job) run(ctx context.Context, env *environ) error {
@@ -107,6 +136,24 @@ func (j *job) run(ctx context.Context, env *environ) error {
 		debug.SetGCPercent(400)
 	}
 	started := time.Now()
+
+	// The ledger first: a run that finds another one holding it stops at once.
+	var runLedger reconcile.Ledger
+	if !j.sub.DryRun && j.sub.Client != nil {
+		if j.runID == "" {
+			j.runID = newRunID(started)
+		}
+		db := j.ledger
+		if db == nil {
+			var err error
+			if db, err = openLedger(env, j.stateDir, j.sub.Client.BaseURL, j.runID); err != nil {
+				return err
+			}
+			defer db.Close()
+		}
+		runLedger = &ledger.Run{Store: db, ID: j.runID, Force: j.force}
+		j.settings = append(j.settings, reports.Setting{Name: "run", Value: j.runID}, reports.Setting{Name: "ledger", Value: db.Path()})
+	}
 
 	// Every header first: a broken file stops the run before anything is sent,
 	// and the reports know every layout from their first line.
@@ -125,6 +172,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	}
 
 	sub := j.sub
+	sub.Ledger = runLedger
 	sub.Policy = j.policy
 	sub.Retries = j.retries
 	if j.retries == 0 {
@@ -172,6 +220,9 @@ func (j *job) run(ctx context.Context, env *environ) error {
 					readErr = err
 					return
 				}
+				if j.keep != nil && !j.keep(row) {
+					continue
+				}
 				prog.read()
 				if !yield(validator.Check(row)) {
 					return
@@ -192,6 +243,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	if err != nil && cause == nil {
 		code, cause = exitError, fmt.Errorf("finishing the reports in %s: %w", dir, err)
 	}
+	j.summary = sum
 	if sum != nil {
 		sum.Print(env.stdout) // it says where the reports are
 	} else {

@@ -1,0 +1,411 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Bucket and key names of the file format. Version 1.
+var (
+	bucketMeta       = []byte("meta")
+	bucketActivities = []byte("activities")
+	keyVersion       = []byte("version")
+	keyBaseURL       = []byte("base_url")
+)
+
+const formatVersion = "1"
+
+// DefaultLockWait is how long Open waits for another run to release a ledger
+// when Options.LockWait is zero: long enough to ride out a run that is just
+// closing, short enough that a second run started by cron gives up at once.
+const DefaultLockWait = 200 * time.Millisecond
+
+// maxGroup caps how many writes one transaction commits.
+const maxGroup = 256
+
+// Options configure Open. The zero value is usable.
+type Options struct {
+	// BaseURL is the tenant's API base URL. It is recorded when the ledger is
+	// created and checked on every later open, so that a ledger is never used
+	// for another tenant. "" skips the check.
+	BaseURL string
+	// Run names the run holding the ledger, for the message a second run
+	// prints when it finds the ledger locked. "" leaves it out.
+	Run string
+	// LockWait is how long Open waits for another run to release the ledger;
+	// zero means DefaultLockWait.
+	LockWait time.Duration
+	// Now is the clock for attempts and outcomes given without a time; nil
+	// means time.Now.
+	Now func() time.Time
+
+	// commit chooses how writes are committed; the zero value groups them.
+	// Benchmarks set the others to compare.
+	commit commitMode
+}
+
+type commitMode int
+
+const (
+	commitGroup commitMode = iota // one transaction for every write waiting, no added delay
+	commitSolo                    // one transaction (and fsync) per write
+	commitBatch                   // bbolt's DB.Batch: waits up to MaxBatchDelay to fill a batch
+)
+
+// DB is a Store kept in a bbolt file: one file per tenant, written with an
+// fsync per transaction. Concurrent Begin and Finish calls are committed
+// together in one transaction (group commit), so their cost does not grow
+// with concurrency. The file is locked while the DB is open: a second Open of
+// the same file, from any process, fails with a *LockedError.
+type DB struct {
+	path   string
+	now    func() time.Time
+	bolt   *bolt.DB
+	commit commitMode
+
+	mu     sync.RWMutex // guards closed; writers hold it shared while queueing
+	closed bool
+	writes chan writeReq
+	done   chan struct{} // closed when the committer has stopped
+}
+
+var _ Store = (*DB)(nil)
+
+// Holder describes the run holding a ledger. It is written beside the ledger
+// file (path + ".holder") while the ledger is open.
+type Holder struct {
+	PID     int       `json:"pid"`
+	Host    string    `json:"host,omitempty"`
+	Run     string    `json:"run,omitempty"`
+	Started time.Time `json:"started"`
+}
+
+// LockedError is returned by Open when another run holds the ledger.
+type LockedError struct {
+	Path   string
+	Holder *Holder // nil when the holder did not say who it is
+}
+
+func (e *LockedError) Error() string {
+	who := "another run"
+	if h := e.Holder; h != nil {
+		who = fmt.Sprintf("another run (pid %d", h.PID)
+		if h.Host != "" {
+			who += " on " + h.Host
+		}
+		who += ", started " + h.Started.UTC().Format("2006-01-02 15:04:05 UTC")
+		if h.Run != "" {
+			who += ", run " + h.Run
+		}
+		who += ")"
+	}
+	return fmt.Sprintf("the state directory %s is in use by %s for the ledger %s: wait for that run to finish, or stop it; runs on one tenant never overlap",
+		filepath.Dir(e.Path), who, filepath.Base(e.Path))
+}
+
+// Open opens (creating if needed, with its directory) the ledger file at
+// path and locks it for this process until Close.
+func Open(path string, opts Options) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the state directory: %w: pass --state-dir DIR with a writable folder", err)
+	}
+	wait := opts.LockWait
+	if wait <= 0 {
+		wait = DefaultLockWait
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: wait})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, &LockedError{Path: path, Holder: readHolder(path)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the ledger %s: %w: if the file is damaged, move it aside (every activity would then be sent again, and 409s reported as conflicts)", path, err)
+	}
+	if err := initFile(bdb, path, opts.BaseURL); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	writeHolder(path, Holder{PID: os.Getpid(), Host: host, Run: opts.Run, Started: time.Now().UTC()})
+	db := &DB{
+		path:   path,
+		now:    opts.Now,
+		bolt:   bdb,
+		commit: opts.commit,
+		writes: make(chan writeReq),
+		done:   make(chan struct{}),
+	}
+	if db.commit == commitBatch {
+		bdb.MaxBatchDelay = 2 * time.Millisecond
+	}
+	go db.committer()
+	return db, nil
+}
+
+// initFile creates the buckets of a new file and checks those of an old one.
+func initFile(bdb *bolt.DB, path, baseURL string) error {
+	norm := ""
+	if baseURL != "" {
+		n, _, err := NormalizeBaseURL(baseURL)
+		if err != nil {
+			return err
+		}
+		norm = n
+	}
+	return bdb.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketActivities); err != nil {
+			return err
+		}
+		if v := meta.Get(keyVersion); v == nil {
+			if err := meta.Put(keyVersion, []byte(formatVersion)); err != nil {
+				return err
+			}
+		} else if string(v) != formatVersion {
+			return fmt.Errorf("the ledger %s has format %s, this reconcile reads format %s: use the reconcile version that wrote it", path, v, formatVersion)
+		}
+		if norm == "" {
+			return nil
+		}
+		switch old := meta.Get(keyBaseURL); {
+		case old == nil:
+			return meta.Put(keyBaseURL, []byte(norm))
+		case string(old) != norm:
+			return fmt.Errorf("the ledger %s belongs to %s, not %s: pass the --state-dir of this tenant", path, old, norm)
+		}
+		return nil
+	})
+}
+
+func holderPath(path string) string { return path + ".holder" }
+
+// writeHolder records who holds the ledger. It is advice for the message of a
+// run that finds the ledger locked, so failing to write it is not an error.
+func writeHolder(path string, h Holder) {
+	data, err := json.Marshal(h)
+	if err != nil {
+		return
+	}
+	tmp := holderPath(path) + ".tmp" + strconv.Itoa(h.PID)
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return
+	}
+	if err := os.Rename(tmp, holderPath(path)); err != nil {
+		os.Remove(tmp)
+	}
+}
+
+func readHolder(path string) *Holder {
+	data, err := os.ReadFile(holderPath(path))
+	if err != nil {
+		return nil
+	}
+	var h Holder
+	if json.Unmarshal(data, &h) != nil || h.PID == 0 {
+		return nil
+	}
+	return &h
+}
+
+// Path is the ledger's file.
+func (db *DB) Path() string { return db.path }
+
+// Close waits for the writes in progress, then releases the file and its lock.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.writes)
+	db.mu.Unlock()
+	<-db.done
+	os.Remove(holderPath(db.path))
+	return db.bolt.Close()
+}
+
+// Lookup implements Store.
+func (db *DB) Lookup(ctx context.Context, activity string) (Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return Entry{}, err
+	}
+	e := Entry{Activity: activity}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		e2, err := getEntry(tx, activity)
+		e = e2
+		return err
+	})
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		err = ErrClosed
+	}
+	return e, err
+}
+
+// Begin implements Store. It returns once the attempt is on disk.
+func (db *DB) Begin(ctx context.Context, a Attempt) (Ticket, error) {
+	if err := ctx.Err(); err != nil {
+		return Ticket{}, err
+	}
+	if a.Started.IsZero() {
+		a.Started = now(db.now)
+	}
+	var t Ticket
+	err := db.write(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketActivities)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		e, err := getEntry(tx, a.Activity)
+		if err != nil {
+			return err
+		}
+		a := a
+		a.Seq = seq
+		if err := addAttempt(&e, a); err != nil {
+			return err
+		}
+		t = Ticket{Activity: a.Activity, Seq: seq}
+		return putEntry(tx, &e)
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
+}
+
+// Finish implements Store. It returns once the outcome is on disk, and records
+// it even when ctx is done: an answer received must not be forgotten because
+// the run is stopping.
+func (db *DB) Finish(ctx context.Context, t Ticket, o Outcome) error {
+	if o.Finished.IsZero() {
+		o.Finished = now(db.now)
+	}
+	return db.write(func(tx *bolt.Tx) error {
+		e, err := getEntry(tx, t.Activity)
+		if err != nil {
+			return err
+		}
+		if err := setOutcome(&e, t.Seq, o); err != nil {
+			return err
+		}
+		return putEntry(tx, &e)
+	})
+}
+
+func getEntry(tx *bolt.Tx, activity string) (Entry, error) {
+	e := Entry{Activity: activity}
+	v := tx.Bucket(bucketActivities).Get([]byte(activity))
+	if v == nil {
+		return e, nil
+	}
+	if err := json.Unmarshal(v, &e); err != nil {
+		return e, fmt.Errorf("ledger: the record of activity %q is damaged: %w", activity, err)
+	}
+	return e, nil
+}
+
+func putEntry(tx *bolt.Tx, e *Entry) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketActivities).Put([]byte(e.Activity), data)
+}
+
+// writeReq is one write waiting for the committer.
+type writeReq struct {
+	fn   func(*bolt.Tx) error
+	done chan error
+}
+
+// write runs fn in a read-write transaction and returns once it is committed.
+func (db *DB) write(fn func(*bolt.Tx) error) error {
+	switch db.commit {
+	case commitSolo:
+		return db.guard(func() error { return db.bolt.Update(fn) })
+	case commitBatch:
+		return db.guard(func() error { return db.bolt.Batch(fn) })
+	}
+	req := writeReq{fn: fn, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return ErrClosed
+	}
+	db.writes <- req
+	db.mu.RUnlock()
+	return <-req.done
+}
+
+// guard runs f unless the DB is closed, keeping Close from closing the file under it.
+func (db *DB) guard(f func() error) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	return f()
+}
+
+// committer commits writes as they come: it takes every write already waiting
+// (without waiting for more, so a lone writer pays no delay) and commits them
+// in one transaction, one fsync. While it syncs, the next group gathers.
+func (db *DB) committer() {
+	defer close(db.done)
+	group := make([]writeReq, 0, maxGroup)
+	for first := range db.writes {
+		group = append(group[:0], first)
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case r, ok := <-db.writes:
+				if !ok {
+					break gather
+				}
+				group = append(group, r)
+			default:
+				break gather
+			}
+		}
+		db.commitGroup(group)
+	}
+}
+
+// commitGroup commits a group in one transaction. If any write fails, the
+// transaction is rolled back and each write is committed on its own, so that
+// one bad write does not fail the others.
+func (db *DB) commitGroup(group []writeReq) {
+	if len(group) > 1 {
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			for _, r := range group {
+				if err := r.fn(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			for _, r := range group {
+				r.done <- nil
+			}
+			return
+		}
+	}
+	for _, r := range group {
+		r.done <- db.bolt.Update(r.fn)
+	}
+}

@@ -1,0 +1,350 @@
+package ledger
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as a child process that holds or writes a ledger,
+// so that locking and crash safety are tested across real processes.
+const childEnv = "LEDGER_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(child(mode, os.Getenv("LEDGER_TEST_PATH")))
+	}
+	os.Exit(m.Run())
+}
+
+// child opens the ledger at path, then: "hold" keeps it until stdin closes;
+// "begin" records attempts, printing each sequence number once it is durable,
+// until it is killed.
+func child(mode, path string) int {
+	db, err := Open(path, Options{BaseURL: "http://127.0.0.1:1", Run: "child-run"})
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	switch mode {
+	case "hold":
+		fmt.Println("ready")
+		io.Copy(io.Discard, os.Stdin)
+	case "begin":
+		ctx := context.Background()
+		for i := 0; i < 100000; i++ {
+			act := fmt.Sprintf("act-%05d", i)
+			tk, err := db.Begin(ctx, Attempt{Activity: act, Hash: "h", Run: "child-run", File: "f.csv", Row: i + 2})
+			if err != nil {
+				fmt.Println("error:", err)
+				return 1
+			}
+			fmt.Println("begun", act)
+			if i%2 == 0 {
+				if err := db.Finish(ctx, tk, Outcome{Class: "ok", Status: 201}); err != nil {
+					fmt.Println("error:", err)
+					return 1
+				}
+				fmt.Println("finished", act)
+			}
+		}
+	}
+	db.Close()
+	return 0
+}
+
+func startChild(t *testing.T, mode, path string) (*exec.Cmd, *bufio.Scanner, io.WriteCloser) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+mode, "LEDGER_TEST_PATH="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd, bufio.NewScanner(stdout), stdin
+}
+
+func openTemp(t *testing.T, opts Options) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state", "ledger.db")
+	db, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+// stores gives each Store implementation, fresh, to the same tests.
+func stores(t *testing.T) map[string]Store {
+	db, _ := openTemp(t, Options{})
+	return map[string]Store{"DB": db, "Memory": &Memory{}}
+}
+
+func TestStoreBeginFinishLookup(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			e, err := s.Lookup(ctx, "A1")
+			if err != nil || len(e.Attempts) != 0 || e.Activity != "A1" {
+				t.Fatalf("unknown activity: %+v, %v", e, err)
+			}
+			t1, err := s.Begin(ctx, Attempt{Activity: "A1", Hash: "h1", Run: "r1", File: "d1.csv", Row: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, _ = s.Lookup(ctx, "A1")
+			if len(e.Attempts) != 1 || e.Attempts[0].Outcome != nil || e.Attempts[0].Started.IsZero() || e.Attempts[0].Seq != t1.Seq {
+				t.Fatalf("after Begin: %+v", e)
+			}
+			if v, _ := e.Check("h1"); v != Send {
+				t.Fatalf("an attempt in flight counts as accepted")
+			}
+			if err := s.Finish(ctx, t1, Outcome{Class: "ok", Status: 201, ResultID: "res-1"}); err != nil {
+				t.Fatal(err)
+			}
+			t2, err := s.Begin(ctx, Attempt{Activity: "A1", Hash: "h2", Run: "r2", File: "d2.csv", Row: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if t2.Seq <= t1.Seq {
+				t.Fatalf("sequence went from %d to %d", t1.Seq, t2.Seq)
+			}
+			e, _ = s.Lookup(ctx, "A1")
+			v, acc := e.Check("h2")
+			if v != Changed || acc == nil || acc.Outcome.ResultID != "res-1" || acc.File != "d1.csv" || acc.Outcome.Finished.IsZero() {
+				t.Fatalf("verdict %d on %+v", v, acc)
+			}
+			if err := s.Finish(ctx, Ticket{Activity: "A1", Seq: 999}, Outcome{Class: "ok"}); err == nil {
+				t.Fatal("Finish of an unknown attempt succeeded")
+			}
+			if err := s.Finish(ctx, Ticket{Activity: "nope", Seq: t1.Seq}, Outcome{Class: "ok"}); err == nil {
+				t.Fatal("Finish of an unknown activity succeeded")
+			}
+			if _, err := s.Begin(ctx, Attempt{Hash: "h"}); err == nil {
+				t.Fatal("Begin without an activity succeeded")
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			if _, err := s.Begin(cctx, Attempt{Activity: "A2", Hash: "h"}); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Begin after cancel: %v; no request may start once the run stops", err)
+			}
+			if err := s.Finish(cctx, t2, Outcome{Class: "failed"}); err != nil {
+				t.Fatalf("Finish after cancel: %v; an answer received must be kept", err)
+			}
+		})
+	}
+}
+
+func TestStoreConcurrent(t *testing.T) {
+	ctx := context.Background()
+	const workers, per = 8, 40
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			var wg sync.WaitGroup
+			errs := make(chan error, workers*per)
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < per; i++ {
+						act := fmt.Sprintf("w%d-%d", w, i)
+						tk, err := s.Begin(ctx, Attempt{Activity: act, Hash: "h", Run: "r", File: "f.csv", Row: i})
+						if err == nil {
+							err = s.Finish(ctx, tk, Outcome{Class: "ok", Status: 201})
+						}
+						if err == nil && i%5 == 0 {
+							// a bad write among good ones must fail alone
+							if s.Finish(ctx, Ticket{Activity: act, Seq: 1 << 60}, Outcome{Class: "ok"}) == nil {
+								err = fmt.Errorf("%s: bad Finish succeeded", act)
+							}
+						}
+						if err != nil {
+							errs <- err
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			seqs := map[uint64]bool{}
+			for w := 0; w < workers; w++ {
+				for i := 0; i < per; i++ {
+					e, err := s.Lookup(ctx, fmt.Sprintf("w%d-%d", w, i))
+					if err != nil || len(e.Attempts) != 1 || !e.Attempts[0].Outcome.Accepted() {
+						t.Fatalf("w%d-%d: %+v, %v", w, i, e, err)
+					}
+					if seqs[e.Attempts[0].Seq] {
+						t.Fatalf("sequence %d given twice", e.Attempts[0].Seq)
+					}
+					seqs[e.Attempts[0].Seq] = true
+				}
+			}
+		})
+	}
+}
+
+func TestDBReopenKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTemp(t, Options{BaseURL: "https://api.reten.ai"})
+	tk, err := db.Begin(ctx, Attempt{Activity: "A1", Hash: "h1", Run: "r1", File: "d1.xlsx", Sheet: "Hoja1", Row: 5, Override: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Finish(ctx, tk, Outcome{Class: "overridden", Status: 201, ResultID: "res-9", Message: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Begin(ctx, Attempt{Activity: "A2", Hash: "h2", Run: "r1", File: "d1.xlsx", Row: 6}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Lookup(ctx, "A1"); !errors.Is(err, ErrClosed) {
+		t.Errorf("Lookup after Close: %v", err)
+	}
+	if _, err := db.Begin(ctx, Attempt{Activity: "A3", Hash: "h"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Begin after Close: %v", err)
+	}
+	if _, err := os.Stat(path + ".holder"); !os.IsNotExist(err) {
+		t.Errorf("holder file left after Close: %v", err)
+	}
+
+	db2, err := Open(path, Options{BaseURL: "https://API.reten.ai/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	e, _ := db2.Lookup(ctx, "A1")
+	if len(e.Attempts) != 1 {
+		t.Fatalf("A1 after reopen: %+v", e)
+	}
+	a := e.Attempts[0]
+	if a.Sheet != "Hoja1" || a.Row != 5 || !a.Override || a.Outcome.Class != "overridden" || a.Outcome.ResultID != "res-9" || a.Outcome.Status != 201 {
+		t.Errorf("A1 after reopen: %+v / %+v", a, a.Outcome)
+	}
+	e, _ = db2.Lookup(ctx, "A2")
+	if len(e.Attempts) != 1 || e.Attempts[0].Outcome != nil || e.Unsettled("h2", "r2") == nil {
+		t.Errorf("A2 after reopen should be in flight: %+v", e)
+	}
+	tk3, err := db2.Begin(ctx, Attempt{Activity: "A3", Hash: "h", Run: "r2"})
+	if err != nil || tk3.Seq <= tk.Seq {
+		t.Errorf("sequence after reopen: %d (before %d), %v", tk3.Seq, tk.Seq, err)
+	}
+}
+
+func TestDBRefusesOtherTenant(t *testing.T) {
+	db, path := openTemp(t, Options{BaseURL: "https://api.reten.ai"})
+	db.Close()
+	_, err := Open(path, Options{BaseURL: "https://api-staging.reten.ai"})
+	if err == nil || !strings.Contains(err.Error(), "belongs to https://api.reten.ai") {
+		t.Fatalf("opening production's ledger for staging: %v", err)
+	}
+}
+
+func TestDBLockInProcess(t *testing.T) {
+	_, path := openTemp(t, Options{Run: "run-one"})
+	start := time.Now()
+	_, err := Open(path, Options{LockWait: 50 * time.Millisecond})
+	var le *LockedError
+	if !errors.As(err, &le) {
+		t.Fatalf("second Open: %v, want *LockedError", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("second Open waited %v", time.Since(start))
+	}
+	if le.Holder == nil || le.Holder.PID != os.Getpid() || le.Holder.Run != "run-one" {
+		t.Fatalf("holder %+v", le.Holder)
+	}
+	msg := le.Error()
+	for _, want := range []string{filepath.Dir(path), "pid " + strconv.Itoa(os.Getpid()), "run-one", "started "} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not name %q", msg, want)
+		}
+	}
+}
+
+func TestDBLockAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	cmd, out, stdin := startChild(t, "hold", path)
+	if !out.Scan() || out.Text() != "ready" {
+		t.Fatalf("child: %q", out.Text())
+	}
+	_, err := Open(path, Options{})
+	var le *LockedError
+	if !errors.As(err, &le) || le.Holder == nil || le.Holder.PID != cmd.Process.Pid {
+		t.Fatalf("Open while a child holds the ledger: %v (holder %+v), want the child's pid %d", err, le, cmd.Process.Pid)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open after the child let go: %v", err)
+	}
+	db.Close()
+}
+
+// TestDBKilledWriterLosesNothing kills a writer with SIGKILL and checks that
+// everything it reported durable is on disk, and that the lock died with it.
+func TestDBKilledWriterLosesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	cmd, out, _ := startChild(t, "begin", path)
+	begun, finished := map[string]bool{}, map[string]bool{}
+	for out.Scan() && len(begun) < 60 {
+		f := strings.Fields(out.Text())
+		switch {
+		case len(f) == 2 && f[0] == "begun":
+			begun[f[1]] = true
+		case len(f) == 2 && f[0] == "finished":
+			finished[f[1]] = true
+		default:
+			t.Fatalf("child: %q", out.Text())
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	db, err := Open(path, Options{BaseURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatalf("Open after the holder was killed: %v", err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for act := range begun {
+		e, err := db.Lookup(ctx, act)
+		if err != nil || len(e.Attempts) != 1 {
+			t.Fatalf("%s was reported begun but is not on disk: %+v, %v", act, e, err)
+		}
+		if finished[act] && !e.Attempts[0].Outcome.Accepted() {
+			t.Errorf("%s was reported finished but its outcome is not on disk", act)
+		}
+	}
+}

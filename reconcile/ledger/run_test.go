@@ -1,0 +1,244 @@
+package ledger_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/reconcile/ledger"
+	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/samples"
+)
+
+// tenantSandbox serves the demo tenant on loopback.
+func tenantSandbox(t *testing.T) (*sandbox.Server, *sandbox.Tenant, *api.Client) {
+	t.Helper()
+	data, err := samples.FS.ReadFile("tenant.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant, err := sandbox.ParseTenant(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := sandbox.New(tenant)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	c, err := api.NewClient(srv.URL, "rtn_sk_demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb, tenant, c
+}
+
+// open lists the tenant's activities without a result.
+func open(tenant *sandbox.Tenant) []sandbox.Activity {
+	var acts []sandbox.Activity
+	for _, a := range tenant.Activities {
+		if !a.HasResult {
+			acts = append(acts, a)
+		}
+	}
+	return acts
+}
+
+// item is a valid row about a, read at row n of file.
+func item(a sandbox.Activity, file string, n int, comment string) reconcile.Item {
+	return reconcile.Item{
+		Row: importer.Row{Pos: importer.Position{File: file, Row: n}, Cells: []string{a.ID}},
+		Request: &api.SubmitRequest{
+			ActivityID:         a.ID,
+			CommerceExternalID: a.CommerceExternalID,
+			OccurredAt:         "2026-04-11T10:30:00.000Z",
+			Status:             api.StatusEffective,
+			TaskResult:         api.TaskResult{Result: "SALE_COMPLETED", Comment: comment},
+		},
+	}
+}
+
+// submit runs items through a Submitter with a Run on store, and returns the
+// outcomes by activity.
+func submit(t *testing.T, c *api.Client, store ledger.Store, run *ledger.Run, policy reconcile.OverridePolicy, items []reconcile.Item) map[string]reconcile.Outcome {
+	t.Helper()
+	run.Store = store
+	s := &reconcile.Submitter{Client: c, Ledger: run, Policy: policy, Retries: -1, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
+	var mu sync.Mutex
+	got := map[string]reconcile.Outcome{}
+	if _, err := s.Run(context.Background(), slices.Values(items), func(o reconcile.Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[o.Row.Cells[0]] = o
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(items) {
+		t.Fatalf("%d outcomes for %d rows", len(got), len(items))
+	}
+	return got
+}
+
+func stores(t *testing.T) map[string]func() ledger.Store {
+	return map[string]func() ledger.Store{
+		"Memory": func() ledger.Store { return &ledger.Memory{} },
+		"DB": func() ledger.Store {
+			db, err := ledger.Open(filepath.Join(t.TempDir(), "l.db"), ledger.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		},
+	}
+}
+
+// The nightly cumulative export: day 2 repeats day 1's rows, edits one and
+// adds new ones. Only the new ones are sent; the edited one is held back until
+// the user lets it override.
+func TestRunCumulativeExport(t *testing.T) {
+	for name, newStore := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			sb, tenant, c := tenantSandbox(t)
+			st := newStore()
+			acts := open(tenant)
+			var day1, day2 []reconcile.Item
+			for i := 0; i < 3; i++ {
+				day1 = append(day1, item(acts[i], "day1.csv", i+2, "first"))
+				comment := "first"
+				if i == 1 {
+					comment = "corrected"
+				}
+				day2 = append(day2, item(acts[i], "day2.csv", i+2, comment))
+			}
+			for i := 3; i < 5; i++ {
+				day2 = append(day2, item(acts[i], "day2.csv", i+2, "new"))
+			}
+			for k, o := range submit(t, c, st, &ledger.Run{ID: "r1"}, reconcile.OverrideNever, day1) {
+				if o.Class != reconcile.ClassOK {
+					t.Fatalf("day 1, %s: %+v", k, o)
+				}
+			}
+			before := sb.Stats().Requests
+			got := submit(t, c, st, &ledger.Run{ID: "r2"}, reconcile.OverrideNever, day2)
+			if sent := sb.Stats().Requests - before; sent != 2 {
+				t.Errorf("day 2 sent %d requests, want 2 (the new rows)", sent)
+			}
+			for i, want := range []reconcile.Class{reconcile.ClassSkipped, reconcile.ClassConflict, reconcile.ClassSkipped, reconcile.ClassOK, reconcile.ClassOK} {
+				o := got[acts[i].ID]
+				if o.Class != want {
+					t.Errorf("day 2 row %d: %s (%s), want %s", i+2, o.Class, o.Message, want)
+				}
+				if want != reconcile.ClassOK && (o.Attempts != 0 || !strings.Contains(o.Message, "day1.csv, row")) {
+					t.Errorf("day 2 row %d: %+v", i+2, o)
+				}
+			}
+			if m := got[acts[1].ID].Message; !strings.Contains(m, "--hard-override") {
+				t.Errorf("edited row's message %q does not say what to do", m)
+			}
+
+			got = submit(t, c, st, &ledger.Run{ID: "r3"}, reconcile.OverrideAlways, day2)
+			if o := got[acts[1].ID]; o.Class != reconcile.ClassOverridden {
+				t.Errorf("edited row with override: %+v", o)
+			}
+			if n := sb.Stats().Activities[acts[1].ID]; n.Stored != 2 || n.Overrides != 1 {
+				t.Errorf("edited activity: %+v", n)
+			}
+			got = submit(t, c, st, &ledger.Run{ID: "r4"}, reconcile.OverrideNever, day1)
+			if o := got[acts[1].ID]; o.Class != reconcile.ClassConflict || !strings.Contains(o.Message, "day2.csv") {
+				t.Errorf("day 1's version after the override: %+v", o)
+			}
+		})
+	}
+}
+
+func TestRunForce(t *testing.T) {
+	sb, tenant, c := tenantSandbox(t)
+	st := &ledger.Memory{}
+	items := []reconcile.Item{item(open(tenant)[0], "in.csv", 2, "x")}
+	submit(t, c, st, &ledger.Run{ID: "r1"}, reconcile.OverrideNever, items)
+	got := submit(t, c, st, &ledger.Run{ID: "r2", Force: true}, reconcile.OverrideNever, items)
+	a := open(tenant)[0].ID
+	if o := got[a]; o.Class != reconcile.ClassConflict || sb.Stats().Activities[a].Posts != 2 {
+		t.Errorf("--force did not send the accepted row again: %+v", o)
+	}
+	e, _ := st.Lookup(context.Background(), a)
+	if len(e.Attempts) != 2 || e.Attempts[1].Outcome.Class != "conflict" || e.Attempts[1].Run != "r2" {
+		t.Errorf("the forced attempt was not recorded: %+v", e)
+	}
+}
+
+// A 409 is our own result only when an earlier run sent the same payload and
+// never learnt its fate.
+func TestRunRecognisesOwnConflict(t *testing.T) {
+	sb, tenant, c := tenantSandbox(t)
+	st := &ledger.Memory{}
+	ctx := context.Background()
+	acts := open(tenant)
+	killed, lost, other := item(acts[0], "in.csv", 2, "x"), item(acts[1], "in.csv", 3, "x"), item(acts[2], "in.csv", 4, "x")
+
+	// A run killed with "killed" in flight: the request landed, nothing was recorded after Begin.
+	dead := &ledger.Run{ID: "dead", Store: st}
+	if err := dead.Begin(ctx, killed.Request, killed.Row.Pos); err != nil {
+		t.Fatal(err)
+	}
+	// A run whose request for "lost" was stored but its answer lost.
+	// (FailAfterStoreRate answers half 500, half a dropped connection; this
+	// seed drops the first.)
+	sb.SetFaults(sandbox.Faults{FailAfterStoreRate: 1, Seed: 2})
+	submit(t, c, st, &ledger.Run{ID: "r1"}, reconcile.OverrideNever, []reconcile.Item{lost})
+	if e, _ := st.Lookup(ctx, acts[1].ID); len(e.Attempts) != 1 || !e.Attempts[0].Outcome.InDoubt || sb.Stats().Activities[acts[1].ID].Stored != 1 {
+		t.Fatalf("the lost answer was not recorded in doubt: %+v", e.Attempts)
+	}
+	sb.SetFaults(sandbox.Faults{})
+	// Everything is now stored; "other" by someone else.
+	plain := &reconcile.Submitter{Client: c}
+	if _, err := plain.Run(ctx, slices.Values([]reconcile.Item{killed, other}), func(reconcile.Outcome) {}); err != nil {
+		t.Fatal(err)
+	}
+	edited := item(acts[0], "in.csv", 5, "edited")
+	edited.Row.Cells = []string{"edited"}
+
+	got := submit(t, c, st, &ledger.Run{ID: "r2"}, reconcile.OverrideNever, []reconcile.Item{killed, lost, other, edited})
+	if o := got[acts[0].ID]; o.Class != reconcile.ClassOK || o.HTTPStatus != 409 {
+		t.Errorf("row in flight at the kill: %+v", o)
+	}
+	if o := got[acts[1].ID]; o.Class != reconcile.ClassOK || o.HTTPStatus != 409 {
+		t.Errorf("row whose answer was lost: %+v", o)
+	}
+	if o := got[acts[2].ID]; o.Class != reconcile.ClassConflict {
+		t.Errorf("someone else's result taken as ours: %+v", o)
+	}
+	if o := got["edited"]; o.Class != reconcile.ClassConflict {
+		t.Errorf("a different payload's 409 taken as ours: %+v", o)
+	}
+	before := sb.Stats().Requests
+	submit(t, c, st, &ledger.Run{ID: "r3"}, reconcile.OverrideNever, []reconcile.Item{killed, lost})
+	if n := sb.Stats().Requests - before; n != 0 {
+		t.Errorf("%d requests after the 409s were settled as ours", n)
+	}
+}
+
+func TestRunRecordsWhere(t *testing.T) {
+	_, tenant, c := tenantSandbox(t)
+	st := &ledger.Memory{}
+	it := item(open(tenant)[0], "junio.xlsx", 7, "x")
+	it.Row.Pos.Sheet = "Hoja1"
+	submit(t, c, st, &ledger.Run{ID: "r1"}, reconcile.OverrideNever, []reconcile.Item{it})
+	e, _ := st.Lookup(context.Background(), it.Request.ActivityID)
+	hash, _ := ledger.PayloadHash(it.Request)
+	if len(e.Attempts) != 1 {
+		t.Fatalf("%+v", e)
+	}
+	a := e.Attempts[0]
+	if a.Run != "r1" || a.File != "junio.xlsx" || a.Sheet != "Hoja1" || a.Row != 7 || a.Hash != hash ||
+		a.Outcome == nil || a.Outcome.Class != "ok" || a.Outcome.Status != 201 || a.Outcome.ResultID == "" || a.Outcome.Requests != 1 {
+		t.Errorf("recorded %+v / %+v", a, a.Outcome)
+	}
+}
