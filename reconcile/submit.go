@@ -434,12 +434,13 @@ func (r *run) submit(it Item) {
 		}
 	}
 
-	// inDoubt: an earlier attempt got no answer at all (connection lost,
-	// timeout), here or in an earlier run, so the API may hold this row's
-	// result already. A 5xx is an answer, taken at its word: not stored.
+	// inDoubt: an earlier attempt of this same payload got no clear answer
+	// (a 5xx, a timeout, a lost connection), here or in an earlier run, so the
+	// API may hold this row's result already: a 409 is then our own result.
+	// Without a ledger this is known within the run only.
 	inDoubt := check.Own
-	// answered5xx keeps the last 5xx this row got, to explain a 409 after it.
-	answered5xx := ""
+	// unclear keeps the last unclear answer of this run, to explain a 409 after it.
+	unclear := ""
 	began := false
 	failures := 0
 	var body []byte
@@ -500,26 +501,28 @@ func (r *run) submit(it Item) {
 		case isAPI && apiErr.StatusCode == http.StatusConflict:
 			switch {
 			case inDoubt:
-				// The earlier attempt whose answer was lost got through.
+				// The earlier attempt whose answer was unclear got through.
 				o.Class = ClassOK
-				o.Message = "409 taken as this row's own result: an earlier attempt of it got no answer, so it was stored then"
+				if unclear != "" {
+					o.Message = "409 taken as this row's own result: stored by our earlier attempt, which was answered " + unclear
+				} else {
+					o.Message = "409 taken as this row's own result: stored by our earlier attempt in a run that got no clear answer"
+				}
 			case !req.HardOverride && r.mayOverride(it):
 				req.HardOverride, overriding, body = true, true, nil
 				continue
 			default:
 				o.Class = ClassConflict
-				if answered5xx != "" {
-					o.Message += fmt.Sprintf(" (an earlier attempt of this row was answered %s; if the API stored it all the same, the result it holds is this row's)", answered5xx)
-				}
 			}
 		case isAPI && !apiErr.Retryable():
 			o.Class = ClassRejected
 		case api.Retryable(r.reqCtx, err):
 			switch {
 			case !isAPI:
-				inDoubt = true
+				inDoubt, unclear = true, "with no answer ("+err.Error()+")"
 			case apiErr.StatusCode >= 500:
-				answered5xx = strconv.Itoa(apiErr.StatusCode)
+				// A 5xx does not say whether the result was stored.
+				inDoubt, unclear = true, strconv.Itoa(apiErr.StatusCode)+" "+apiErr.Err
 			}
 			if failures >= r.retries {
 				o.Class = ClassFailed

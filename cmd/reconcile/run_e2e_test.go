@@ -128,6 +128,20 @@ func postsByActivity(srv *sandbox.Server) map[string][]sandbox.Request {
 	return m
 }
 
+// unclearBefore409 says whether a 5xx or a dropped answer came before the
+// first 409 of one activity's requests.
+func unclearBefore409(reqs []sandbox.Request) bool {
+	for _, r := range reqs {
+		if r.Status == 409 {
+			return false
+		}
+		if r.Status >= 500 || r.Dropped {
+			return true
+		}
+	}
+	return false
+}
+
 func e2eEnv(base, key string) map[string]string {
 	return map[string]string{"RETEN_BASE_URL": base, "RETEN_API_KEY": key}
 }
@@ -186,10 +200,25 @@ func TestRunEndToEndUnderFaults(t *testing.T) {
 			t.Errorf("row %d missing from report.csv", n)
 			continue
 		}
+		reqs := posts[r["activity_id"]]
+		if class == reconcile.ClassConflict && unclearBefore409(reqs) {
+			// The documented residual risk: someone else's result, met after
+			// our own 5xx, is taken for ours.
+			class = reconcile.ClassOK
+			if !strings.Contains(r["message"], "stored by our earlier attempt") {
+				t.Errorf("row %d: a 409 after our 5xx: %s", n, r["message"])
+			}
+			if stats.Activities[r["activity_id"]].Stored != 0 {
+				t.Errorf("row %d: stored though the activity had a result", n)
+			}
+			if r["outcome"] != string(class) {
+				t.Errorf("row %d: %s (%s %s), want %s", n, r["outcome"], r["http_status"], r["message"], class)
+			}
+			continue
+		}
 		if r["outcome"] != string(class) {
 			t.Errorf("row %d: %s (%s %s), want %s", n, r["outcome"], r["http_status"], r["message"], class)
 		}
-		reqs := posts[r["activity_id"]]
 		for i, q := range reqs {
 			if q.Status >= 400 && q.Status < 500 && q.Status != 429 && i != len(reqs)-1 {
 				t.Errorf("row %d: a %d was sent again", n, q.Status)

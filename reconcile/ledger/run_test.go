@@ -242,3 +242,31 @@ func TestRunRecordsWhere(t *testing.T) {
 		t.Errorf("recorded %+v / %+v", a, a.Outcome)
 	}
 }
+
+// A 500 does not say whether the result was stored: a run whose only answer
+// was a 500 after the API stored the result leaves the row in doubt, and the
+// next run takes the 409 for it as its own.
+func TestRunRecognisesOwnConflictAfter5xx(t *testing.T) {
+	sb, tenant, c := tenantSandbox(t)
+	st := &ledger.Memory{}
+	ctx := context.Background()
+	acts := open(tenant)
+	row := item(acts[0], "in.csv", 2, "x")
+	// This seed answers the first fault with a 500, not a dropped connection.
+	sb.SetFaults(sandbox.Faults{FailAfterStoreRate: 1, Seed: 1})
+	got := submit(t, c, st, &ledger.Run{ID: "r1"}, reconcile.OverrideNever, []reconcile.Item{row})
+	if o := got[acts[0].ID]; o.Class != reconcile.ClassFailed || o.HTTPStatus != 500 {
+		t.Fatalf("first run: %+v", o)
+	}
+	if e, _ := st.Lookup(ctx, acts[0].ID); len(e.Attempts) != 1 || !e.Attempts[0].Outcome.InDoubt {
+		t.Fatalf("a 500 was not recorded in doubt: %+v", e.Attempts)
+	}
+	sb.SetFaults(sandbox.Faults{})
+	got = submit(t, c, st, &ledger.Run{ID: "r2"}, reconcile.OverrideNever, []reconcile.Item{row})
+	if o := got[acts[0].ID]; o.Class != reconcile.ClassOK || o.HTTPStatus != 409 || !strings.Contains(o.Message, "earlier attempt") {
+		t.Errorf("second run: %+v", o)
+	}
+	if n := sb.Stats().Activities[acts[0].ID].Stored; n != 1 {
+		t.Errorf("stored %d times", n)
+	}
+}
