@@ -256,54 +256,90 @@ func (db *DB) Lookup(ctx context.Context, activity string) (Entry, error) {
 
 // Begin implements Store. It returns once the attempt is on disk.
 func (db *DB) Begin(ctx context.Context, a Attempt) (Ticket, error) {
-	if err := ctx.Err(); err != nil {
-		return Ticket{}, err
-	}
-	if a.Started.IsZero() {
-		a.Started = now(db.now)
-	}
-	var t Ticket
-	err := db.write(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketActivities)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		e, err := getEntry(tx, a.Activity)
-		if err != nil {
-			return err
-		}
-		a := a
-		a.Seq = seq
-		if err := addAttempt(&e, a); err != nil {
-			return err
-		}
-		t = Ticket{Activity: a.Activity, Seq: seq}
-		return putEntry(tx, &e)
-	})
+	ts, err := db.BeginAll(ctx, []Attempt{a})
 	if err != nil {
 		return Ticket{}, err
 	}
-	return t, nil
+	return ts[0], nil
+}
+
+// BeginAll implements Store. It returns once the attempts are on disk, all
+// committed in one transaction.
+func (db *DB) BeginAll(ctx context.Context, as []Attempt) ([]Ticket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	started := now(db.now)
+	ts := make([]Ticket, len(as))
+	err := db.write(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketActivities)
+		for i, a := range as {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			e, err := getEntry(tx, a.Activity)
+			if err != nil {
+				return err
+			}
+			a.Seq = seq
+			if a.Started.IsZero() {
+				a.Started = started
+			}
+			if err := addAttempt(&e, a); err != nil {
+				return err
+			}
+			if err := putEntry(tx, &e); err != nil {
+				return err
+			}
+			ts[i] = Ticket{Activity: a.Activity, Seq: seq}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ts, nil
 }
 
 // Finish implements Store. It returns once the outcome is on disk, and records
 // it even when ctx is done: an answer received must not be forgotten because
 // the run is stopping.
 func (db *DB) Finish(ctx context.Context, t Ticket, o Outcome) error {
-	if o.Finished.IsZero() {
-		o.Finished = now(db.now)
-	}
-	return db.write(func(tx *bolt.Tx) error {
-		e, err := getEntry(tx, t.Activity)
-		if err != nil {
-			return err
+	return db.FinishAll(ctx, []Finished{{Ticket: t, Outcome: o}})
+}
+
+// FinishAll implements Store. It returns once the outcomes are on disk, all
+// committed in one transaction; one that names no attempt begun is not
+// recorded, and reported, without holding back the others.
+func (db *DB) FinishAll(ctx context.Context, fs []Finished) error {
+	finished := now(db.now)
+	var bad []error
+	err := db.write(func(tx *bolt.Tx) error {
+		bad = bad[:0]
+		for _, f := range fs {
+			o := f.Outcome
+			if o.Finished.IsZero() {
+				o.Finished = finished
+			}
+			e, err := getEntry(tx, f.Ticket.Activity)
+			if err != nil {
+				return err
+			}
+			if err := setOutcome(&e, f.Ticket.Seq, o); err != nil {
+				bad = append(bad, err)
+				continue
+			}
+			if err := putEntry(tx, &e); err != nil {
+				return err
+			}
 		}
-		if err := setOutcome(&e, t.Seq, o); err != nil {
-			return err
-		}
-		return putEntry(tx, &e)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return errors.Join(bad...)
 }
 
 func getEntry(tx *bolt.Tx, activity string) (Entry, error) {
