@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/reten/reconcile/bench/benchdata"
 	"github.com/reten/reconcile/importer"
 	"github.com/reten/reconcile/reconcile"
 	"github.com/reten/reconcile/reconcile/api"
@@ -27,25 +27,6 @@ const (
 	benchXLSXRows = 10_000
 )
 
-var benchHeader = []string{"activity_id", "provider_activity_id", "commerce_external_id", "occurred_at", "status",
-	"result", "comment", "contact_type", "operator_external_id", "future_scheduled_at", "hard_override"}
-
-func benchRow(i int) []any {
-	results := []string{"SALE_COMPLETED", "No interesado", "RESCHEDULE", "NO_CONTACT"}
-	res := results[i%4]
-	base := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
-	var future any = ""
-	if res == "RESCHEDULE" {
-		future = base.AddDate(5, 0, i%300)
-	}
-	return []any{
-		fmt.Sprintf("%08x-%04x-5%03x-a%03x-%012x", uint32(i)*2654435761, i&0xffff, i&0xfff, (i>>12)&0xfff, i),
-		fmt.Sprintf("YOM-%07d", i), fmt.Sprintf("COM-%04d", i%5000), base.Add(time.Duration(i) * time.Minute),
-		[]string{"EFFECTIVE", "NOT_EFFECTIVE", "PENDING"}[i%3], res, fmt.Sprintf("visit %d, customer asked for a call", i),
-		[]string{"INBOUND", "OUTBOUND", ""}[i%3], fmt.Sprintf("OP-%03d", i%200), future, []string{"", "false", "true"}[i%3],
-	}
-}
-
 // benchFile writes the input once per process into a shared temp folder.
 func benchFile(b *testing.B, kind string, rows int) string {
 	b.Helper()
@@ -56,9 +37,9 @@ func benchFile(b *testing.B, kind string, rows int) string {
 	tmp := path + ".tmp." + kind // excelize picks the format by extension
 	var err error
 	if kind == "csv" {
-		err = writeBenchCSV(tmp, rows)
+		err = benchdata.WriteCSV(tmp, rows)
 	} else {
-		err = writeBenchXLSX(tmp, rows)
+		err = benchdata.WriteXLSX(tmp, rows)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -67,67 +48,6 @@ func benchFile(b *testing.B, kind string, rows int) string {
 		b.Fatal(err)
 	}
 	return path
-}
-
-func writeBenchCSV(path string, n int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	w.Write(benchHeader)
-	cells := make([]string, len(benchHeader))
-	for i := 1; i <= n; i++ {
-		for j, v := range benchRow(i) {
-			if t, ok := v.(time.Time); ok {
-				cells[j] = t.Format("2006-01-02T15:04:05.000Z")
-			} else {
-				cells[j] = v.(string)
-			}
-		}
-		w.Write(cells)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func writeBenchXLSX(path string, n int) error {
-	f := excelize.NewFile()
-	defer f.Close()
-	sw, err := f.NewStreamWriter("Sheet1")
-	if err != nil {
-		return err
-	}
-	code := "dd/mm/yyyy hh:mm"
-	style, err := f.NewStyle(&excelize.Style{CustomNumFmt: &code})
-	if err != nil {
-		return err
-	}
-	hdr := make([]any, len(benchHeader))
-	for i, h := range benchHeader {
-		hdr[i] = h
-	}
-	sw.SetRow("A1", hdr)
-	for i := 1; i <= n; i++ {
-		cells := benchRow(i)
-		for j, v := range cells {
-			if t, ok := v.(time.Time); ok {
-				cells[j] = excelize.Cell{StyleID: style, Value: t}
-			}
-		}
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := sw.SetRow(cell, cells); err != nil {
-			return err
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	return f.SaveAs(path)
 }
 
 var benchCatalogue = &reconcile.Catalogue{Configs: []api.ResultTypeConfig{

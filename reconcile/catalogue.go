@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/reconcile/atomicfile"
 )
 
 // Catalogue is the tenant's downloaded configuration, cached in a file so that
@@ -55,25 +56,5 @@ func SaveCatalogue(path string, c *Catalogue) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".configs-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteJSON(path, 0o644, c)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/reten/reconcile/importer"
 	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/reconcile/atomicfile"
 )
 
 // File names inside the report folder.
@@ -349,7 +350,7 @@ func (w *Writer) Close(exitCode int) (*Summary, error) {
 			s.Reports.XLSX = ""
 		}
 	}
-	if err := writeJSONAtomic(filepath.Join(w.dir, SummaryName), s); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(w.dir, SummaryName), 0o644, s); err != nil {
 		errs = append(errs, fmt.Errorf("cannot write %s: %w", SummaryName, err))
 	}
 	if len(errs) > 0 {

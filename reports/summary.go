@@ -1,11 +1,9 @@
 package reports
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -197,37 +195,6 @@ func RedactURL(u string) string {
 	p.RawQuery, p.ForceQuery = "", false
 	p.Fragment, p.RawFragment = "", ""
 	return p.String()
-}
-
-// writeJSONAtomic writes v to path through a temporary file in the same
-// folder and a rename, so a monitor never reads half a summary.
-func writeJSONAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".summary-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	// CreateTemp makes the file private; reports are shared like any other output.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Print writes the short terminal summary: counts per class, the top

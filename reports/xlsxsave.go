@@ -4,9 +4,8 @@ import (
 	"archive/zip"
 	"bufio"
 	"io"
-	"os"
-	"path/filepath"
 
+	"github.com/reten/reconcile/reconcile/atomicfile"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -19,28 +18,12 @@ import (
 // rows never reaches.) The workbook is written beside path and renamed, so a
 // reader never finds half a file.
 func saveXLSX(f *excelize.File, path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.xlsx")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	// CreateTemp makes the file private; reports are shared like any other output.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	bw := bufio.NewWriterSize(tmp, 256<<10)
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(bw) })
-	if err := f.Write(io.Discard); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 256<<10)
+		f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(bw) })
+		if err := f.Write(io.Discard); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/reconcile/atomicfile"
 	"github.com/reten/reconcile/reports"
 )
 
@@ -215,19 +215,11 @@ func worse(a, b int) int {
 	return a
 }
 
-// writeJSON writes v to path, creating its folder, through a temporary file
-// so that a reader never sees half of it.
+// writeJSON writes v to path, creating its folder, so that a reader never
+// sees half of it.
 func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteJSON(path, 0o644, v)
 }
