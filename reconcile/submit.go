@@ -107,6 +107,13 @@ type Stats struct {
 // recorded, for a worker.
 const maxAhead = 256
 
+// The finisher waits up to finishLinger for minFinish outcomes before it
+// records them.
+const (
+	minFinish    = 256
+	finishLinger = 5 * time.Millisecond
+)
+
 // Run sends every valid item and calls emit once for every item, valid or not,
 // with its outcome. Outcomes may arrive out of input order; emit is called
 // from one goroutine, never two at once. items is read by one goroutine, in
@@ -528,6 +535,14 @@ func (r *run) finisher() {
 	done := make([]LedgerDone, 0, maxAhead)
 	for first := range r.done {
 		group = append(group[:0], first)
+		// Fewer, larger commits cost less CPU: wait a little for more
+		// outcomes. Only the reports wait; the workers do not.
+		var linger <-chan time.Time
+		var timer *time.Timer
+		if l != nil {
+			timer = time.NewTimer(finishLinger)
+			linger = timer.C
+		}
 	gather:
 		for len(group) < maxAhead {
 			select {
@@ -536,9 +551,24 @@ func (r *run) finisher() {
 					break gather
 				}
 				group = append(group, f)
+				continue
 			default:
+			}
+			if len(group) >= minFinish || linger == nil {
+				break
+			}
+			select {
+			case f, ok := <-r.done:
+				if !ok {
+					break gather
+				}
+				group = append(group, f)
+			case <-linger:
 				break gather
 			}
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 		done = done[:0]
 		for _, f := range group {
