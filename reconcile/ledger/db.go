@@ -333,13 +333,31 @@ func foldTx(tx *bolt.Tx, as []Attempt) error {
 	slices.SortFunc(as, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
 	log := tx.Bucket(bucketLog)
 	for _, a := range as {
+		v := log.Get(seqKey(a.Seq))
+		if v == nil {
+			continue // folded already
+		}
+		if a.Outcome == nil {
+			// The record on disk is the truth: its outcome may have come
+			// since a was read.
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("ledger: the log record %d is damaged: %w", a.Seq, err)
+			}
+		}
 		e, err := getEntry(tx, a.Activity)
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(e.Attempts, func(b Attempt) bool { return b.Seq == a.Seq }) {
+		switch i := slices.IndexFunc(e.Attempts, func(b Attempt) bool { return b.Seq == a.Seq }); {
+		case i < 0:
 			e.Activity = a.Activity
 			e.Attempts = append(e.Attempts, a)
+			if err := putEntry(tx, &e); err != nil {
+				return err
+			}
+		case e.Attempts[i].Outcome == nil && a.Outcome != nil:
+			// Folded before its outcome came: the outcome is the news.
+			e.Attempts[i].Outcome = a.Outcome
 			if err := putEntry(tx, &e); err != nil {
 				return err
 			}
@@ -371,7 +389,13 @@ func (db *DB) fold(all bool) error {
 	db.logMu.Lock()
 	defer db.logMu.Unlock()
 	for _, a := range as {
-		if a.Outcome != nil {
+		cur, ok := db.logged[a.Seq]
+		if !ok || (cur.Outcome != nil) != (a.Outcome != nil) {
+			// Folded by another fold meanwhile, or finished since: the
+			// finished one is folded next time.
+			continue
+		}
+		if cur.Outcome != nil {
 			db.finished--
 		}
 		delete(db.logged, a.Seq)
