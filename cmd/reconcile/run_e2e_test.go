@@ -472,3 +472,46 @@ func TestDemo(t *testing.T) {
 		t.Error("the demo printed its key")
 	}
 }
+
+// Every result is stored and then answered 500 or dropped: the retry meets
+// 409, which is our own result. Every row ends ok after two attempts, stored
+// exactly once, with the ledger on as users run it.
+func TestRunEndToEndStoredButUnanswered(t *testing.T) {
+	tenant := e2eTenant(t, 40)
+	var rows []csvRow
+	for _, a := range tenant.Activities {
+		rows = append(rows, csvRow{activity: a.ID, commerce: a.CommerceExternalID, result: "SALE_COMPLETED"})
+	}
+	srv, base := e2eSandbox(t, tenant, sandbox.Faults{FailAfterStoreRate: 1, Seed: 11})
+	in := writeRows(t, rows)
+	dir := filepath.Join(t.TempDir(), "out")
+	state := filepath.Join(t.TempDir(), "state")
+	code, stdout, stderr := runMain(t, e2eEnv(base, e2eKey), "run", "--report-dir", dir, "--state-dir", state, "--retries", "3", in)
+	if code != exitOK {
+		t.Fatalf("exit %d, want %d\nstdout %s\nstderr %s", code, exitOK, stdout, stderr)
+	}
+	report := readRunReport(t, dir)
+	posts := postsByActivity(srv)
+	stats := srv.Stats()
+	var got500, dropped int
+	for n := 2; n < len(rows)+2; n++ {
+		r := report[n]
+		if r["outcome"] != "ok" || r.attempts(t) != 2 || !strings.Contains(r["message"], "stored by our earlier attempt") {
+			t.Errorf("row %d: %s after %s attempts: %s", n, r["outcome"], r["attempts"], r["message"])
+		}
+		if c := stats.Activities[r["activity_id"]]; c.Stored != 1 {
+			t.Errorf("row %d stored %d times", n, c.Stored)
+		}
+		switch reqs := posts[r["activity_id"]]; {
+		case len(reqs) != 2 || reqs[1].Status != 409:
+			t.Errorf("row %d: requests %+v", n, reqs)
+		case reqs[0].Dropped:
+			dropped++
+		case reqs[0].Status == 500:
+			got500++
+		}
+	}
+	if got500 == 0 || dropped == 0 {
+		t.Errorf("faults met: %d answered 500, %d dropped", got500, dropped)
+	}
+}
