@@ -38,6 +38,9 @@ type Ledger interface {
 type LedgerIntent struct {
 	Req *api.SubmitRequest
 	Pos importer.Position
+	// Digest is what Check returned in LedgerCheck.Digest for Req, so that the
+	// ledger need not compute it again; "" if Check was not asked.
+	Digest string
 }
 
 // LedgerDone is the final outcome of one request that Begin recorded.
@@ -58,6 +61,9 @@ type LedgerCheck struct {
 	// Message explains a Duplicate or Changed verdict in the user's terms
 	// (when and from which file and row the accepted result came).
 	Message string
+	// Digest is the ledger's own summary of req (a payload hash), handed back
+	// to Begin in LedgerIntent.Digest; the submitter does not read it.
+	Digest string
 }
 
 // LedgerVerdict says whether a request may be sent.

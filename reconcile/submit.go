@@ -509,7 +509,7 @@ func (r *run) begin(batch []*job) {
 	}
 	intents := make([]LedgerIntent, len(batch))
 	for i, j := range batch {
-		intents[i] = LedgerIntent{Req: &j.req, Pos: j.it.Row.Pos}
+		intents[i] = LedgerIntent{Req: &j.req, Pos: j.it.Row.Pos, Digest: j.check.Digest}
 	}
 	if err := l.Begin(r.reqCtx, intents); err != nil {
 		const reason = "not sent: the ledger could not record the submission"

@@ -42,12 +42,13 @@ func (r *Run) Check(ctx context.Context, req *api.SubmitRequest) (reconcile.Ledg
 	if !r.Force {
 		switch v, acc := e.Check(hash); v {
 		case Duplicate:
-			return reconcile.LedgerCheck{Verdict: reconcile.LedgerDuplicate, Message: DuplicateMessage(acc)}, nil
+			return reconcile.LedgerCheck{Verdict: reconcile.LedgerDuplicate, Message: DuplicateMessage(acc), Digest: hash}, nil
 		case Changed:
 			c = reconcile.LedgerCheck{Verdict: reconcile.LedgerChanged, Message: ChangedMessage(acc)}
 		}
 	}
 	c.Own = e.Unsettled(hash, r.ID) != nil
+	c.Digest = hash
 	return c, nil
 }
 
@@ -55,9 +56,14 @@ func (r *Run) Check(ctx context.Context, req *api.SubmitRequest) (reconcile.Ledg
 func (r *Run) Begin(ctx context.Context, intents []reconcile.LedgerIntent) error {
 	as := make([]Attempt, len(intents))
 	for i, in := range intents {
-		hash, err := PayloadHash(in.Req)
-		if err != nil {
-			return err
+		// Check's hash, unless Check was not asked. The request must not
+		// have changed since but for hard_override, which the hash leaves out.
+		hash := in.Digest
+		if hash == "" {
+			var err error
+			if hash, err = PayloadHash(in.Req); err != nil {
+				return err
+			}
 		}
 		as[i] = Attempt{
 			Activity: in.Req.ActivityKey(), Hash: hash, Override: in.Req.HardOverride,
