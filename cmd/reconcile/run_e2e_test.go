@@ -385,7 +385,7 @@ func TestRunInterrupted(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	var stdout, stderr bytes.Buffer
 	env := &environ{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return e2eEnv(base, e2eKey)[k] }}
-	code := Main(ctx, env, []string{"run", "--report-dir", dir, "--concurrency", "4", writeRows(t, rows)})
+	code := Main(ctx, env, []string{"run", "--report-dir", dir, "--state-dir", t.TempDir(), "--concurrency", "4", writeRows(t, rows)})
 	wg.Wait()
 	if code != exitInterrupted {
 		t.Fatalf("exit %d, want %d\n%s", code, exitInterrupted, stderr.String())
