@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench/ledger.sh: how many rows per second the ledger records, durably.
 #
-# Each row is what the submitter does: a Begin before its request and a Finish
-# after its answer, each committed with an fsync before it returns, from 1, 8
-# and 32 workers at once. Three ways of committing are compared: group (what
+# Each row is a Begin before its request and a Finish after its answer, each
+# committed with an fsync before it returns. "all/batch=N" is what the
+# submitter does: N rows begun in one BeginAll while the previous N are
+# finished in one FinishAll. The others call Begin and Finish per row from 1,
+# 8 and 32 workers at once (how the submitter used the ledger before). Three ways of committing are compared: group (what
 # reconcile uses: one transaction for every write already waiting), solo (one
 # transaction per write) and bbolt's DB.Batch (waits up to 2 ms to fill a
 # batch). The figure to read is rows/s. The ledger file lives in the system's
@@ -16,5 +18,5 @@ cd "$(dirname "$0")/.."
 ROWS=${ROWS:-2000}
 COUNT=${COUNT:-3}
 go test -run '^$' -bench BeginFinish -benchtime "${ROWS}x" -count "$COUNT" ./reconcile/ledger/ |
-  awk '/rows\/s/ { name=$1; sub(/^BenchmarkBeginFinish\//, "", name); sub(/-[0-9]+$/, "", name); r[name] = r[name] " " $(NF-1) }
+  awk '/rows\/s/ { name=$1; sub(/^BenchmarkBeginFinishAll\//, "all/", name); sub(/^BenchmarkBeginFinish\//, "", name); sub(/-[0-9]+$/, "", name); r[name] = r[name] " " $(NF-1) }
        END { for (n in r) printf "%-20s rows/s:%s\n", n, r[n] }' | sort

@@ -14,19 +14,42 @@ import (
 //
 // The ledger identifies an activity by req.ActivityKey() and compares bodies
 // as it likes (hard_override must not count: overriding does not change what
-// is stored). Begin must be durable before it returns: the request is sent
-// only after it. Methods are called from several goroutines at once, with a
-// context that an interrupt does not cancel, so that what was sent is always
-// recorded.
+// is stored). Begin and Finish take many requests at once so that a ledger
+// can make each call one durable write (one fsync) however many rows it
+// carries. Begin must be durable before it returns: the requests are sent only
+// after it; Finish must be durable before it returns: the rows count as done
+// only after it. Check may be called from several goroutines at once; Begin
+// and Finish are each called from one goroutine, possibly at the same time as
+// each other. Every call gets a context that an interrupt does not cancel, so
+// that what was sent is always recorded.
 type Ledger interface {
 	// Check says what earlier runs recorded about sending req.
 	Check(ctx context.Context, req *api.SubmitRequest) (LedgerCheck, error)
-	// Begin records that req, read at pos, is about to be sent.
-	Begin(ctx context.Context, req *api.SubmitRequest, pos importer.Position) error
-	// Finish records the final outcome of the req that Begin recorded. inDoubt
-	// says that the API may hold the result though no answer said so (a 5xx,
-	// timeout or lost connection that no later answer settled).
-	Finish(ctx context.Context, req *api.SubmitRequest, o Outcome, inDoubt bool) error
+	// Begin records that each intent's request is about to be sent. Some may
+	// never be: a run stopped or killed before sending them leaves them begun,
+	// which later runs must treat as possibly sent (in doubt).
+	Begin(ctx context.Context, intents []LedgerIntent) error
+	// Finish records the final outcome of requests that Begin recorded; each
+	// Req is the same pointer that Begin was given.
+	Finish(ctx context.Context, done []LedgerDone) error
+}
+
+// LedgerIntent is one request about to be sent, and where its row was read.
+type LedgerIntent struct {
+	Req *api.SubmitRequest
+	Pos importer.Position
+	// Digest is what Check returned in LedgerCheck.Digest for Req, so that the
+	// ledger need not compute it again; "" if Check was not asked.
+	Digest string
+}
+
+// LedgerDone is the final outcome of one request that Begin recorded.
+type LedgerDone struct {
+	Req     *api.SubmitRequest
+	Outcome Outcome
+	// InDoubt says that the API may hold the result though no answer said so
+	// (a 5xx, timeout or lost connection that no later answer settled).
+	InDoubt bool
 }
 
 // LedgerCheck is a Ledger's answer about one request.
@@ -38,6 +61,9 @@ type LedgerCheck struct {
 	// Message explains a Duplicate or Changed verdict in the user's terms
 	// (when and from which file and row the accepted result came).
 	Message string
+	// Digest is the ledger's own summary of req (a payload hash), handed back
+	// to Begin in LedgerIntent.Digest; the submitter does not read it.
+	Digest string
 }
 
 // LedgerVerdict says whether a request may be sent.

@@ -102,10 +102,29 @@ type Stats struct {
 	Stopped string
 }
 
+// maxAhead is how many rows the ledger's intents are recorded at once, ahead
+// of their requests: the most one Begin carries, and the most that wait,
+// recorded, for a worker.
+const maxAhead = 256
+
+// The finisher waits up to finishLinger for minFinish outcomes before it
+// records them.
+const (
+	minFinish    = 256
+	finishLinger = 5 * time.Millisecond
+)
+
 // Run sends every valid item and calls emit once for every item, valid or not,
 // with its outcome. Outcomes may arrive out of input order; emit is called
 // from one goroutine, never two at once. items is read by one goroutine, in
-// order, at most about 3·Concurrency items ahead of the emitted outcomes.
+// order, at most about 3·maxAhead+Concurrency items ahead of the emitted
+// outcomes.
+//
+// With a Ledger, rows go through it in batches: the valid rows ready at hand
+// (up to maxAhead) are checked and their intents recorded in one Begin before
+// any of them is handed to the workers, and outcomes are recorded in one
+// Finish per batch by a goroutine of their own, off the workers' path; an
+// outcome reaches emit only once Finish has returned.
 //
 // Run stops dispatching when ctx is cancelled, when the API answers 401 or 403
 // (every later request would fail the same way), or when the Ledger fails.
@@ -117,11 +136,11 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 	r := s.newRun(ctx)
 	defer r.cancel()
 
-	// Reading (parsing, validating) and emitting (writing reports) each run in
-	// a goroutine of their own beside the workers, so that neither holds up
-	// the requests; the channels between them keep memory bounded by the
-	// concurrency, whatever the size of the input.
-	in := make(chan Item, r.concurrency)
+	// Reading (parsing, validating), recording outcomes and emitting (writing
+	// reports) each run in a goroutine of their own beside the workers, so
+	// that none holds up the requests; the channels between them keep memory
+	// bounded, whatever the size of the input.
+	in := make(chan Item, maxAhead)
 	go func() {
 		defer close(in)
 		for it := range items {
@@ -136,38 +155,52 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 			emit(o)
 		}
 	}()
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		r.finisher()
+	}()
 
 	// Concurrency long-lived workers rather than a goroutine per row: each
 	// would grow its stack anew through the HTTP client, which cost more CPU
-	// than the goroutine itself.
+	// than the goroutine itself. work holds a batch whose intents are
+	// recorded while the next batch is being recorded.
 	var g errgroup.Group
-	work := make(chan Item)
+	work := make(chan *job, maxAhead)
 	for range r.concurrency {
 		g.Go(func() error {
-			for it := range work {
-				r.submit(it)
+			for j := range work {
+				r.send(j)
 			}
 			return nil
 		})
 	}
+	batch := make([]*job, 0, maxAhead)
 	for it := range in {
-		if o, offline := it.Offline(); offline {
-			r.emit(o)
-			continue
+		batch = r.take(batch[:0], it)
+	gather:
+		for len(batch) < maxAhead {
+			select {
+			case it, ok := <-in:
+				if !ok {
+					break gather
+				}
+				batch = r.take(batch, it)
+			default:
+				break gather
+			}
 		}
-		if s.DryRun {
-			r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: DryRunMessage})
-			continue
+		r.begin(batch)
+		for _, j := range batch {
+			if j != nil {
+				work <- j
+			}
 		}
-		if reason := r.stopReason(); reason != "" {
-			r.unsent.Add(1)
-			r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: reason})
-			continue
-		}
-		work <- it
 	}
 	close(work)
 	g.Wait()
+	close(r.done)
+	<-finished
 	close(r.out)
 	<-emitted
 	return r.finish()
@@ -220,7 +253,8 @@ type run struct {
 	requests   atomic.Int64
 	unsent     atomic.Int64 // rows skipped because the run stopped
 
-	out chan Outcome // to the one goroutine that calls the caller's emit
+	out  chan Outcome  // to the one goroutine that calls the caller's emit
+	done chan finished // to the one goroutine that records outcomes in the ledger
 
 	mu      sync.Mutex // guards the fields below
 	stats   Stats
@@ -270,6 +304,7 @@ func (s *Submitter) newRun(ctx context.Context) *run {
 		r.limiter = rate.NewLimiter(rate.Limit(s.Rate), burst)
 	}
 	r.out = make(chan Outcome, r.concurrency)
+	r.done = make(chan finished, maxAhead)
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	r.reqCtx = context.WithoutCancel(ctx)
 	return r
@@ -403,44 +438,169 @@ func (r *run) mayOverride(it Item) bool {
 	return r.policy == OverrideAlways || r.wantsOverride(it)
 }
 
-// submit sends one valid item until its outcome is settled, and emits it.
-func (r *run) submit(it Item) {
-	start := time.Now()
+// job is a valid row on its way to the API: its request as it will be sent,
+// and what the ledger said of it.
+type job struct {
+	it         Item
+	req        api.SubmitRequest
+	overriding bool // sent with hard_override to replace a result the ledger knows
+	check      LedgerCheck
+	began      bool // its intent is recorded in the ledger
+}
+
+// finished is a row's outcome on its way to the ledger, then to emit.
+type finished struct {
+	o       Outcome
+	req     *api.SubmitRequest // nil: nothing to record
+	inDoubt bool
+}
+
+// take settles it at once if it needs no request (invalid, dry run, run
+// stopped, or the ledger says so), else appends its job to batch.
+func (r *run) take(batch []*job, it Item) []*job {
+	if o, offline := it.Offline(); offline {
+		r.emit(o)
+		return batch
+	}
+	if r.s.DryRun {
+		r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: DryRunMessage})
+		return batch
+	}
+	if reason := r.stopReason(); reason != "" {
+		r.unsent.Add(1)
+		r.emit(Outcome{Row: it.Row, Class: ClassSkipped, Message: reason})
+		return batch
+	}
+	j := &job{it: it, req: *it.Request}
+	j.req.HardOverride = r.wantsOverride(it)
 	o := Outcome{Row: it.Row}
-	req := *it.Request
-	req.HardOverride = r.wantsOverride(it)
-	overriding := false
-	var check LedgerCheck
 	if l := r.s.Ledger; l != nil {
 		var err error
-		if check, err = l.Check(r.reqCtx, &req); err != nil {
+		if j.check, err = l.Check(r.reqCtx, &j.req); err != nil {
 			r.stop("not sent: the ledger could not be read", fmt.Errorf("reading the ledger: %w", err))
 			o.Class, o.Message = ClassSkipped, "not sent: the ledger could not be read"
 			r.emit(o)
-			return
+			return batch
 		}
-		switch check.Verdict {
+		switch j.check.Verdict {
 		case LedgerDuplicate:
-			o.Class, o.Message = ClassSkipped, cmp.Or(check.Message, "already accepted in an earlier run")
+			o.Class, o.Message = ClassSkipped, cmp.Or(j.check.Message, "already accepted in an earlier run")
 			r.emit(o)
-			return
+			return batch
 		case LedgerChanged:
 			if !r.mayOverride(it) {
-				o.Class, o.Message = ClassConflict, cmp.Or(check.Message, "a different result was accepted for this activity in an earlier run; nothing was sent")
+				o.Class, o.Message = ClassConflict, cmp.Or(j.check.Message, "a different result was accepted for this activity in an earlier run; nothing was sent")
 				r.emit(o)
-				return
+				return batch
 			}
-			req.HardOverride, overriding = true, true
+			j.req.HardOverride, j.overriding = true, true
 		}
 	}
+	return append(batch, j)
+}
 
-	// inDoubt: an earlier attempt got no answer at all (connection lost,
-	// timeout), here or in an earlier run, so the API may hold this row's
-	// result already. A 5xx is an answer, taken at its word: not stored.
+// begin records the intents of a batch in the ledger, in one call. If that
+// fails, the run stops and every row of the batch is skipped unsent; its
+// entries are set to nil.
+func (r *run) begin(batch []*job) {
+	l := r.s.Ledger
+	if l == nil || len(batch) == 0 {
+		return
+	}
+	intents := make([]LedgerIntent, len(batch))
+	for i, j := range batch {
+		intents[i] = LedgerIntent{Req: &j.req, Pos: j.it.Row.Pos, Digest: j.check.Digest}
+	}
+	if err := l.Begin(r.reqCtx, intents); err != nil {
+		const reason = "not sent: the ledger could not record the submission"
+		r.stop(reason, fmt.Errorf("recording in the ledger: %w", err))
+		for i, j := range batch {
+			r.unsent.Add(1)
+			r.emit(Outcome{Row: j.it.Row, Class: ClassSkipped, Message: reason})
+			batch[i] = nil
+		}
+		return
+	}
+	for _, j := range batch {
+		j.began = true
+	}
+}
+
+// finisher records outcomes in the ledger, every outcome waiting in one
+// Finish, and only then emits them: a row counts as done once its outcome is
+// durable. Workers hand their outcomes over and go on to the next request.
+func (r *run) finisher() {
+	l := r.s.Ledger
+	group := make([]finished, 0, maxAhead)
+	done := make([]LedgerDone, 0, maxAhead)
+	for first := range r.done {
+		group = append(group[:0], first)
+		// Fewer, larger commits cost less CPU: wait a little for more
+		// outcomes. Only the reports wait; the workers do not.
+		var linger <-chan time.Time
+		var timer *time.Timer
+		if l != nil {
+			timer = time.NewTimer(finishLinger)
+			linger = timer.C
+		}
+	gather:
+		for len(group) < maxAhead {
+			select {
+			case f, ok := <-r.done:
+				if !ok {
+					break gather
+				}
+				group = append(group, f)
+				continue
+			default:
+			}
+			if len(group) >= minFinish || linger == nil {
+				break
+			}
+			select {
+			case f, ok := <-r.done:
+				if !ok {
+					break gather
+				}
+				group = append(group, f)
+			case <-linger:
+				break gather
+			}
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		done = done[:0]
+		for _, f := range group {
+			if f.req != nil {
+				done = append(done, LedgerDone{Req: f.req, Outcome: f.o, InDoubt: f.inDoubt})
+			}
+		}
+		if l != nil && len(done) > 0 {
+			if err := l.Finish(r.reqCtx, done); err != nil {
+				r.stop("not sent: the ledger could not record an outcome", fmt.Errorf("recording in the ledger: %w", err))
+			}
+		}
+		for _, f := range group {
+			r.emit(f.o)
+		}
+	}
+}
+
+// send sends one job until its outcome is settled, and hands the outcome to
+// the finisher.
+func (r *run) send(j *job) {
+	start := time.Now()
+	it, check, overriding := j.it, j.check, j.overriding
+	req := &j.req
+	o := Outcome{Row: it.Row}
+	// inDoubt: an earlier attempt of this same payload got no clear answer
+	// (a 5xx, a timeout, a lost connection), here or in an earlier run, so the
+	// API may hold this row's result already: a 409 is then our own result.
+	// Without a ledger this is known within the run only.
 	inDoubt := check.Own
-	// answered5xx keeps the last 5xx this row got, to explain a 409 after it.
-	answered5xx := ""
-	began := false
+	// unclear keeps the last unclear answer of this run, to explain a 409 after it.
+	unclear := ""
 	failures := 0
 	var body []byte
 
@@ -454,17 +614,9 @@ func (r *run) submit(it Item) {
 			o.Class, o.Message = ClassSkipped, reason
 			break
 		}
-		if !began && r.s.Ledger != nil {
-			if err := r.s.Ledger.Begin(r.reqCtx, &req, it.Row.Pos); err != nil {
-				r.stop("not sent: the ledger could not record the submission", fmt.Errorf("recording in the ledger: %w", err))
-				o.Class, o.Message = ClassSkipped, "not sent: the ledger could not record the submission"
-				break
-			}
-		}
-		began = true
 		if body == nil {
 			var err error
-			if body, err = json.Marshal(&req); err != nil {
+			if body, err = json.Marshal(req); err != nil {
 				o.Class, o.Message = ClassFailed, "encoding the request: "+err.Error()
 				break
 			}
@@ -500,26 +652,28 @@ func (r *run) submit(it Item) {
 		case isAPI && apiErr.StatusCode == http.StatusConflict:
 			switch {
 			case inDoubt:
-				// The earlier attempt whose answer was lost got through.
+				// The earlier attempt whose answer was unclear got through.
 				o.Class = ClassOK
-				o.Message = "409 taken as this row's own result: an earlier attempt of it got no answer, so it was stored then"
+				if unclear != "" {
+					o.Message = "409 taken as this row's own result: stored by our earlier attempt, which was answered " + unclear
+				} else {
+					o.Message = "409 taken as this row's own result: stored by our earlier attempt in a run that got no clear answer"
+				}
 			case !req.HardOverride && r.mayOverride(it):
 				req.HardOverride, overriding, body = true, true, nil
 				continue
 			default:
 				o.Class = ClassConflict
-				if answered5xx != "" {
-					o.Message += fmt.Sprintf(" (an earlier attempt of this row was answered %s; if the API stored it all the same, the result it holds is this row's)", answered5xx)
-				}
 			}
 		case isAPI && !apiErr.Retryable():
 			o.Class = ClassRejected
 		case api.Retryable(r.reqCtx, err):
 			switch {
 			case !isAPI:
-				inDoubt = true
+				inDoubt, unclear = true, "with no answer ("+err.Error()+")"
 			case apiErr.StatusCode >= 500:
-				answered5xx = strconv.Itoa(apiErr.StatusCode)
+				// A 5xx does not say whether the result was stored.
+				inDoubt, unclear = true, strconv.Itoa(apiErr.StatusCode)+" "+apiErr.Err
 			}
 			if failures >= r.retries {
 				o.Class = ClassFailed
@@ -542,13 +696,14 @@ func (r *run) submit(it Item) {
 	}
 
 	o.Duration = time.Since(start)
-	if began && r.s.Ledger != nil {
-		doubt := inDoubt && (o.Class == ClassFailed || o.Class == ClassSkipped)
-		if err := r.s.Ledger.Finish(r.reqCtx, &req, o, doubt); err != nil {
-			r.stop("not sent: the ledger could not record an outcome", fmt.Errorf("recording in the ledger: %w", err))
-		}
+	f := finished{o: o}
+	if j.began {
+		// An intent recorded but never sent (the run stopped first) is
+		// finished as skipped: settled, not in doubt, unless an earlier
+		// run left it so.
+		f.req, f.inDoubt = req, inDoubt && (o.Class == ClassFailed || o.Class == ClassSkipped)
 	}
-	r.emit(o)
+	r.done <- f
 }
 
 // lastAnswer describes the latest answer kept in o.

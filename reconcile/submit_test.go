@@ -494,18 +494,20 @@ func TestSubmitInterruptDuringBackoff(t *testing.T) {
 func TestSubmitConcurrencyAndStreaming(t *testing.T) {
 	f := newFakeAPI(t)
 	f.fault = func(api.SubmitRequest, int) (int, string, bool) {
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 		return 0, "", false
 	}
 	s := fastSubmitter(f)
 	s.Concurrency = 5
-	var pulled, emitted, maxAhead atomic.Int64
+	// More rows than can be read ahead, so that unbounded reading shows.
+	const n = 5*maxAhead + 100
+	var pulled, emitted, ahead atomic.Int64
 	items := func(yield func(Item) bool) {
-		for i := range 100 {
-			ahead := pulled.Add(1) - emitted.Load()
+		for i := range n {
+			a := pulled.Add(1) - emitted.Load()
 			for {
-				m := maxAhead.Load()
-				if ahead <= m || maxAhead.CompareAndSwap(m, ahead) {
+				m := ahead.Load()
+				if a <= m || ahead.CompareAndSwap(m, a) {
 					break
 				}
 			}
@@ -515,15 +517,16 @@ func TestSubmitConcurrencyAndStreaming(t *testing.T) {
 		}
 	}
 	st, err := s.Run(context.Background(), items, func(Outcome) { emitted.Add(1) })
-	if err != nil || st.Counts[ClassOK] != 100 {
+	if err != nil || st.Counts[ClassOK] != n {
 		t.Fatalf("%v %+v", err, st)
 	}
 	if f.maxIn > 5 {
 		t.Errorf("%d requests in flight at once, limit 5", f.maxIn)
 	}
-	// In flight, waiting to be dispatched or emitted, and one in each
-	// goroutine's hands: 3·5+3.
-	if m := maxAhead.Load(); m > 3*5+3 {
+	// Read ahead, in the batch being recorded, waiting for a worker, waiting
+	// for the ledger, in flight, waiting to be emitted, and one in each
+	// goroutine's hands: 4·maxAhead+2·5+4.
+	if m := ahead.Load(); m > 4*maxAhead+2*5+4 {
 		t.Errorf("read %d items ahead of their outcomes; memory must be bounded by the concurrency", m)
 	}
 }
@@ -564,19 +567,23 @@ func (l *memLedger) Check(_ context.Context, req *api.SubmitRequest) (LedgerChec
 	return LedgerCheck{Own: e.inDoubt && e.body == bodyOf(req)}, nil
 }
 
-func (l *memLedger) Begin(_ context.Context, req *api.SubmitRequest, pos importer.Position) error {
+func (l *memLedger) Begin(_ context.Context, intents []LedgerIntent) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.entries[req.ActivityKey()] = &memEntry{body: bodyOf(req), open: true}
+	for _, in := range intents {
+		l.entries[in.Req.ActivityKey()] = &memEntry{body: bodyOf(in.Req), open: true}
+	}
 	return nil
 }
 
-func (l *memLedger) Finish(_ context.Context, req *api.SubmitRequest, o Outcome, inDoubt bool) error {
+func (l *memLedger) Finish(_ context.Context, done []LedgerDone) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e := l.entries[req.ActivityKey()]
-	e.open, e.inDoubt = false, inDoubt
-	e.accepted = o.Class == ClassOK || o.Class == ClassOverridden
+	for _, d := range done {
+		e := l.entries[d.Req.ActivityKey()]
+		e.open, e.inDoubt = false, d.InDoubt
+		e.accepted = d.Outcome.Class == ClassOK || d.Outcome.Class == ClassOverridden
+	}
 	return nil
 }
 

@@ -19,7 +19,16 @@ const testKey = "rtn_sk_configs_test_5f3a9c"
 func runMain(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	env := &environ{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	// A ledger of the test's own unless the test names one: the user's
+	// default state dir would outlive the test, and a later test whose
+	// sandbox got the same port would find this one's results there.
+	state := t.TempDir()
+	env := &environ{stdout: &stdout, stderr: &stderr, getenv: func(k string) string {
+		if v, ok := vars[k]; ok || k != "XDG_STATE_HOME" {
+			return v
+		}
+		return state
+	}}
 	code := Main(context.Background(), env, args)
 	return code, stdout.String(), stderr.String()
 }

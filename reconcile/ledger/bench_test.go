@@ -60,3 +60,53 @@ func BenchmarkBeginFinish(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBeginFinishAll measures the ledger as the submitter uses it since
+// it records intents ahead: batches of rows begun in one BeginAll and
+// finished in one FinishAll, a batch begun while the previous one is being
+// finished.
+//
+//	go test -run '^$' -bench BeginFinishAll -benchtime 20000x ./reconcile/ledger/
+func BenchmarkBeginFinishAll(b *testing.B) {
+	for _, batch := range []int{8, 64, 256} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			db, err := Open(filepath.Join(b.TempDir(), "ledger.db"), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			ctx := context.Background()
+			begun := make(chan []Ticket, 1)
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ts := range begun {
+					fs := make([]Finished, len(ts))
+					for i, t := range ts {
+						fs[i] = Finished{Ticket: t, Outcome: Outcome{Class: "ok", Status: 201, ResultID: "res-" + t.Activity}}
+					}
+					if err := db.FinishAll(ctx, fs); err != nil {
+						b.Error(err)
+					}
+				}
+			}()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += batch {
+				as := make([]Attempt, 0, batch)
+				for j := i; j < i+batch && j < b.N; j++ {
+					as = append(as, Attempt{Activity: fmt.Sprintf("act-%08d", j), Hash: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Run: "bench", File: "bench.csv", Row: j + 2})
+				}
+				ts, err := db.BeginAll(ctx, as)
+				if err != nil {
+					b.Fatal(err)
+				}
+				begun <- ts
+			}
+			close(begun)
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}

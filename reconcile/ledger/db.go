@@ -1,12 +1,15 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -15,15 +18,29 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// Bucket and key names of the file format. Version 1.
+// Bucket and key names of the file format. Version 2: version 1 and a log.
+//
+// activities holds each activity's Entry (JSON) under its key. log holds
+// attempts of the running process (JSON Attempt, its outcome once known)
+// under their sequence number, big-endian: recording one appends near the
+// end of the log's B+tree, where activities, keyed by activity id, would
+// rewrite a page at a random place per record. The log is folded into
+// activities in large transactions (a page rewritten once for many records)
+// when it holds enough finished attempts, on Close, and on Open after a
+// crash.
 var (
 	bucketMeta       = []byte("meta")
 	bucketActivities = []byte("activities")
+	bucketLog        = []byte("log")
 	keyVersion       = []byte("version")
 	keyBaseURL       = []byte("base_url")
 )
 
-const formatVersion = "1"
+const formatVersion = "2"
+
+// foldAt is how many finished attempts the log gathers before they are
+// folded into activities.
+var foldAt = 8192 // a variable for the tests
 
 // DefaultLockWait is how long Open waits for another run to release a ledger
 // when Options.LockWait is zero: long enough to ride out a run that is just
@@ -77,6 +94,13 @@ type DB struct {
 	closed bool
 	writes chan writeReq
 	done   chan struct{} // closed when the committer has stopped
+
+	// logMu guards the attempts committed to the log bucket and not yet
+	// folded, kept in memory so that Lookup and Finish need not read the log.
+	logMu    sync.Mutex
+	logged   map[uint64]Attempt
+	byAct    map[string][]uint64
+	finished int // attempts in logged with an outcome
 }
 
 var _ Store = (*DB)(nil)
@@ -143,6 +167,8 @@ func Open(path string, opts Options) (*DB, error) {
 		commit: opts.commit,
 		writes: make(chan writeReq),
 		done:   make(chan struct{}),
+		logged: make(map[uint64]Attempt),
+		byAct:  make(map[string][]uint64),
 	}
 	if db.commit == commitBatch {
 		bdb.MaxBatchDelay = 2 * time.Millisecond
@@ -169,12 +195,32 @@ func initFile(bdb *bolt.DB, path, baseURL string) error {
 		if _, err := tx.CreateBucketIfNotExists(bucketActivities); err != nil {
 			return err
 		}
-		if v := meta.Get(keyVersion); v == nil {
+		if _, err := tx.CreateBucketIfNotExists(bucketLog); err != nil {
+			return err
+		}
+		switch v := meta.Get(keyVersion); {
+		case v == nil || string(v) == "1": // version 1 is version 2 without a log
 			if err := meta.Put(keyVersion, []byte(formatVersion)); err != nil {
 				return err
 			}
-		} else if string(v) != formatVersion {
+		case string(v) != formatVersion:
 			return fmt.Errorf("the ledger %s has format %s, this reconcile reads format %s: use the reconcile version that wrote it", path, v, formatVersion)
+		}
+		// What a process that died left in the log: its attempts, finished
+		// or not, go to activities as they are.
+		var left []Attempt
+		if err := tx.Bucket(bucketLog).ForEach(func(k, v []byte) error {
+			var a Attempt
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("ledger: the log record %x is damaged: %w", k, err)
+			}
+			left = append(left, a)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := foldTx(tx, left); err != nil {
+			return err
 		}
 		if norm == "" {
 			return nil
@@ -224,6 +270,8 @@ func (db *DB) Path() string { return db.path }
 
 // Close waits for the writes in progress, then releases the file and its lock.
 func (db *DB) Close() error {
+	// Whatever fails here stays in the log, which the next Open folds.
+	db.fold(true)
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()
@@ -242,6 +290,13 @@ func (db *DB) Lookup(ctx context.Context, activity string) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, err
 	}
+	// The log first: an attempt folded meanwhile is then found in activities.
+	db.logMu.Lock()
+	var logged []Attempt
+	for _, seq := range db.byAct[activity] {
+		logged = append(logged, cloneAttempt(db.logged[seq]))
+	}
+	db.logMu.Unlock()
 	e := Entry{Activity: activity}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		e2, err := getEntry(tx, activity)
@@ -251,59 +306,241 @@ func (db *DB) Lookup(ctx context.Context, activity string) (Entry, error) {
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		err = ErrClosed
 	}
-	return e, err
+	if err != nil || len(logged) == 0 {
+		return e, err
+	}
+	for _, a := range logged {
+		if !slices.ContainsFunc(e.Attempts, func(b Attempt) bool { return b.Seq == a.Seq }) {
+			e.Attempts = append(e.Attempts, a)
+		}
+	}
+	slices.SortFunc(e.Attempts, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
+	return e, nil
 }
 
-// Begin implements Store. It returns once the attempt is on disk.
-func (db *DB) Begin(ctx context.Context, a Attempt) (Ticket, error) {
-	if err := ctx.Err(); err != nil {
-		return Ticket{}, err
+func cloneAttempt(a Attempt) Attempt {
+	if a.Outcome != nil {
+		o := *a.Outcome
+		a.Outcome = &o
 	}
-	if a.Started.IsZero() {
-		a.Started = now(db.now)
-	}
-	var t Ticket
-	err := db.write(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketActivities)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
+	return a
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// foldTx moves attempts from the log to their activities' entries, in seq order.
+func foldTx(tx *bolt.Tx, as []Attempt) error {
+	slices.SortFunc(as, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
+	log := tx.Bucket(bucketLog)
+	for _, a := range as {
+		v := log.Get(seqKey(a.Seq))
+		if v == nil {
+			continue // folded already
+		}
+		if a.Outcome == nil {
+			// The record on disk is the truth: its outcome may have come
+			// since a was read.
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("ledger: the log record %d is damaged: %w", a.Seq, err)
+			}
 		}
 		e, err := getEntry(tx, a.Activity)
 		if err != nil {
 			return err
 		}
-		a := a
-		a.Seq = seq
-		if err := addAttempt(&e, a); err != nil {
+		switch i := slices.IndexFunc(e.Attempts, func(b Attempt) bool { return b.Seq == a.Seq }); {
+		case i < 0:
+			e.Activity = a.Activity
+			e.Attempts = append(e.Attempts, a)
+			if err := putEntry(tx, &e); err != nil {
+				return err
+			}
+		case e.Attempts[i].Outcome == nil && a.Outcome != nil:
+			// Folded before its outcome came: the outcome is the news.
+			e.Attempts[i].Outcome = a.Outcome
+			if err := putEntry(tx, &e); err != nil {
+				return err
+			}
+		}
+		if err := log.Delete(seqKey(a.Seq)); err != nil {
 			return err
 		}
-		t = Ticket{Activity: a.Activity, Seq: seq}
-		return putEntry(tx, &e)
-	})
+	}
+	return nil
+}
+
+// fold moves the finished attempts of the log (all of them if all) to
+// activities, in one transaction.
+func (db *DB) fold(all bool) error {
+	db.logMu.Lock()
+	var as []Attempt
+	for _, a := range db.logged {
+		if all || a.Outcome != nil {
+			as = append(as, a)
+		}
+	}
+	db.logMu.Unlock()
+	if len(as) == 0 {
+		return nil
+	}
+	if err := db.write(func(tx *bolt.Tx) error { return foldTx(tx, as) }); err != nil {
+		return err
+	}
+	db.logMu.Lock()
+	defer db.logMu.Unlock()
+	for _, a := range as {
+		cur, ok := db.logged[a.Seq]
+		if !ok || (cur.Outcome != nil) != (a.Outcome != nil) {
+			// Folded by another fold meanwhile, or finished since: the
+			// finished one is folded next time.
+			continue
+		}
+		if cur.Outcome != nil {
+			db.finished--
+		}
+		delete(db.logged, a.Seq)
+		seqs := slices.DeleteFunc(db.byAct[a.Activity], func(s uint64) bool { return s == a.Seq })
+		if len(seqs) == 0 {
+			delete(db.byAct, a.Activity)
+		} else {
+			db.byAct[a.Activity] = seqs
+		}
+	}
+	return nil
+}
+
+// Begin implements Store. It returns once the attempt is on disk.
+func (db *DB) Begin(ctx context.Context, a Attempt) (Ticket, error) {
+	ts, err := db.BeginAll(ctx, []Attempt{a})
 	if err != nil {
 		return Ticket{}, err
 	}
-	return t, nil
+	return ts[0], nil
+}
+
+// BeginAll implements Store. It returns once the attempts are on disk, all
+// committed in one transaction.
+func (db *DB) BeginAll(ctx context.Context, as []Attempt) ([]Ticket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	started := now(db.now)
+	ts := make([]Ticket, len(as))
+	recorded := make([]Attempt, len(as))
+	err := db.write(func(tx *bolt.Tx) error {
+		b, log := tx.Bucket(bucketActivities), tx.Bucket(bucketLog)
+		for i, a := range as {
+			var check Entry
+			if err := addAttempt(&check, a); err != nil {
+				return err
+			}
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			a.Seq, a.Outcome = seq, nil
+			if a.Started.IsZero() {
+				a.Started = started
+			}
+			data, err := json.Marshal(&a)
+			if err != nil {
+				return err
+			}
+			if err := log.Put(seqKey(seq), data); err != nil {
+				return err
+			}
+			recorded[i] = a
+			ts[i] = Ticket{Activity: a.Activity, Seq: seq}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.logMu.Lock()
+	for _, a := range recorded {
+		db.logged[a.Seq] = a
+		db.byAct[a.Activity] = append(db.byAct[a.Activity], a.Seq)
+	}
+	db.logMu.Unlock()
+	return ts, nil
 }
 
 // Finish implements Store. It returns once the outcome is on disk, and records
 // it even when ctx is done: an answer received must not be forgotten because
 // the run is stopping.
 func (db *DB) Finish(ctx context.Context, t Ticket, o Outcome) error {
-	if o.Finished.IsZero() {
-		o.Finished = now(db.now)
-	}
-	return db.write(func(tx *bolt.Tx) error {
-		e, err := getEntry(tx, t.Activity)
-		if err != nil {
-			return err
+	return db.FinishAll(ctx, []Finished{{Ticket: t, Outcome: o}})
+}
+
+// FinishAll implements Store. It returns once the outcomes are on disk, all
+// committed in one transaction; one that names no attempt begun is not
+// recorded, and reported, without holding back the others.
+func (db *DB) FinishAll(ctx context.Context, fs []Finished) error {
+	finished := now(db.now)
+	var bad []error
+	var inLog []Attempt // attempts of the log with their outcome, once committed
+	err := db.write(func(tx *bolt.Tx) error {
+		bad, inLog = bad[:0], inLog[:0]
+		log := tx.Bucket(bucketLog)
+		for _, f := range fs {
+			o := f.Outcome
+			if o.Finished.IsZero() {
+				o.Finished = finished
+			}
+			db.logMu.Lock()
+			a, ok := db.logged[f.Ticket.Seq]
+			db.logMu.Unlock()
+			if ok && a.Activity == f.Ticket.Activity {
+				e := Entry{Activity: a.Activity, Attempts: []Attempt{a}}
+				if err := setOutcome(&e, a.Seq, o); err != nil {
+					bad = append(bad, err)
+					continue
+				}
+				a = e.Attempts[0]
+				data, err := json.Marshal(&a)
+				if err != nil {
+					return err
+				}
+				if err := log.Put(seqKey(a.Seq), data); err != nil {
+					return err
+				}
+				inLog = append(inLog, a)
+				continue
+			}
+			// Begun before this DB was opened, or already folded.
+			e, err := getEntry(tx, f.Ticket.Activity)
+			if err != nil {
+				return err
+			}
+			if err := setOutcome(&e, f.Ticket.Seq, o); err != nil {
+				bad = append(bad, err)
+				continue
+			}
+			if err := putEntry(tx, &e); err != nil {
+				return err
+			}
 		}
-		if err := setOutcome(&e, t.Seq, o); err != nil {
-			return err
-		}
-		return putEntry(tx, &e)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	db.logMu.Lock()
+	for _, a := range inLog {
+		if db.logged[a.Seq].Outcome == nil {
+			db.finished++
+		}
+		db.logged[a.Seq] = a
+	}
+	full := db.finished >= foldAt
+	db.logMu.Unlock()
+	if full {
+		// The outcomes are durable in the log already; a fold that fails
+		// is tried again later, and by the next Open at the latest.
+		db.fold(false)
+	}
+	return errors.Join(bad...)
 }
 
 func getEntry(tx *bolt.Tx, activity string) (Entry, error) {

@@ -348,3 +348,77 @@ func TestDBKilledWriterLosesNothing(t *testing.T) {
 		}
 	}
 }
+
+// Attempts go to the log first and are folded into activities in bulk: what
+// Lookup returns must not depend on where a record is, before or after a
+// fold, a Close or a crash.
+func TestDBLogFold(t *testing.T) {
+	defer func(n int) { foldAt = n }(foldAt)
+	foldAt = 50
+	ctx := context.Background()
+	db, path := openTemp(t, Options{})
+	var all []Ticket
+	for round := range 4 {
+		var as []Attempt
+		for i := range 40 {
+			as = append(as, Attempt{Activity: fmt.Sprintf("act-%03d", i), Hash: "h" + strconv.Itoa(round), Run: "r", File: "f.csv", Row: i + 2})
+		}
+		ts, err := db.BeginAll(ctx, as)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, ts...)
+		var fs []Finished
+		for i, tk := range ts {
+			if round < 3 || i%2 == 0 { // the last round leaves half in flight
+				fs = append(fs, Finished{Ticket: tk, Outcome: Outcome{Class: "failed", Status: 500, InDoubt: true}})
+			}
+		}
+		if err := db.FinishAll(ctx, fs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.logMu.Lock()
+	inLog := len(db.logged)
+	db.logMu.Unlock()
+	if inLog == 0 || inLog >= len(all) {
+		t.Fatalf("%d of %d attempts in the log: the test folds nothing, or everything", inLog, len(all))
+	}
+	check := func(db *DB, when string) {
+		t.Helper()
+		for i := range 40 {
+			e, err := db.Lookup(ctx, fmt.Sprintf("act-%03d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(e.Attempts) != 4 {
+				t.Fatalf("%s: act-%03d has %d attempts, want 4", when, i, len(e.Attempts))
+			}
+			for r, a := range e.Attempts {
+				open := r == 3 && i%2 == 1
+				if a.Hash != "h"+strconv.Itoa(r) || (a.Outcome == nil) != open || (r > 0 && a.Seq <= e.Attempts[r-1].Seq) {
+					t.Errorf("%s: act-%03d attempt %d: %+v", when, i, r, a)
+				}
+			}
+		}
+	}
+	check(db, "running")
+	// A crash: the file as it is, without Close's fold.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := filepath.Join(t.TempDir(), "crashed.db")
+	if err := os.WriteFile(crashed, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, p := range []string{path, crashed} {
+		db2, err := Open(p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(db2, "reopened "+filepath.Base(p))
+		db2.Close()
+	}
+}

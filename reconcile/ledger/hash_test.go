@@ -77,3 +77,29 @@ func TestPayloadHashBadRaw(t *testing.T) {
 		t.Fatal("no error for a raw_payload that is not JSON")
 	}
 }
+
+// The fast canonical form must be byte for byte the one the hash is defined
+// by, or every ledger written before would see its rows as changed.
+func TestCanonicalRequestMatchesDefinition(t *testing.T) {
+	reqs := []api.SubmitRequest{baseRequest(), {}}
+	r := baseRequest()
+	r.ProviderActivityID, r.ExternalStatus, r.HardOverride = "P-1", "Visitado <ok> & \"listo\"", true
+	r.TaskResult.ContactType, r.TaskResult.OperatorExternalID, r.TaskResult.FutureScheduledAt = "PHONE", "OP\u2028-7", "2026-12-01T09:00:00.000Z"
+	r.RawPayload = json.RawMessage(" [1, 2.50, {\"z\": null, \"a\": \"<b>\"}] ")
+	r.TaskResult.Payload = json.RawMessage(`"\u003c"`)
+	reqs = append(reqs, r)
+	r = baseRequest()
+	r.RawPayload, r.TaskResult.Payload = json.RawMessage("null"), nil
+	r.TaskResult.Comment = "tab\tnew\nline \x01 émoji 🙂"
+	reqs = append(reqs, r)
+	r = baseRequest()
+	r.TaskResult.Comment = "bad \xff utf-8"
+	reqs = append(reqs, r)
+	for i, r := range reqs {
+		fast, err1 := canonicalRequest(&r)
+		slow, err2 := slowCanonicalRequest(&r)
+		if err1 != nil || err2 != nil || string(fast) != string(slow) {
+			t.Errorf("request %d:\n fast %s (%v)\n slow %s (%v)", i, fast, err1, slow, err2)
+		}
+	}
+}

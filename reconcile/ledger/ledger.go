@@ -30,6 +30,18 @@ type Store interface {
 	Begin(ctx context.Context, a Attempt) (Ticket, error)
 	// Finish records the final outcome of the attempt t names.
 	Finish(ctx context.Context, t Ticket, o Outcome) error
+	// BeginAll records many attempts at once, durably in one write, and
+	// returns their tickets in the same order. It records all or none.
+	BeginAll(ctx context.Context, as []Attempt) ([]Ticket, error)
+	// FinishAll records many outcomes at once, durably in one write. It
+	// records them even when ctx is done.
+	FinishAll(ctx context.Context, fs []Finished) error
+}
+
+// Finished is the outcome of the attempt a Ticket names.
+type Finished struct {
+	Ticket  Ticket
+	Outcome Outcome
 }
 
 // Ticket names one recorded attempt.

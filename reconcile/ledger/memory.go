@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -70,6 +71,38 @@ func (m *Memory) Finish(ctx context.Context, t Ticket, o Outcome) error {
 		o.Finished = now(m.Now)
 	}
 	return setOutcome(e, t.Seq, o)
+}
+
+// BeginAll implements Store; it records all or none.
+func (m *Memory) BeginAll(ctx context.Context, as []Attempt) ([]Ticket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		if a.Activity == "" || a.Hash == "" {
+			return nil, addAttempt(&Entry{}, a)
+		}
+	}
+	ts := make([]Ticket, len(as))
+	for i, a := range as {
+		t, err := m.Begin(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		ts[i] = t
+	}
+	return ts, nil
+}
+
+// FinishAll implements Store.
+func (m *Memory) FinishAll(ctx context.Context, fs []Finished) error {
+	var bad []error
+	for _, f := range fs {
+		if err := m.Finish(ctx, f.Ticket, f.Outcome); err != nil {
+			bad = append(bad, err)
+		}
+	}
+	return errors.Join(bad...)
 }
 
 func cloneEntry(e *Entry) Entry {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/reten/reconcile/importer"
 	"github.com/reten/reconcile/reconcile"
 	"github.com/reten/reconcile/reconcile/api"
 )
@@ -24,7 +23,7 @@ type Run struct {
 	Force bool
 
 	mu      sync.Mutex
-	tickets map[string][]Ticket // activity+"\x00"+hash → attempts begun, not finished
+	tickets map[*api.SubmitRequest]Ticket // attempts begun, not finished
 }
 
 var _ reconcile.Ledger = (*Run)(nil)
@@ -43,68 +42,70 @@ func (r *Run) Check(ctx context.Context, req *api.SubmitRequest) (reconcile.Ledg
 	if !r.Force {
 		switch v, acc := e.Check(hash); v {
 		case Duplicate:
-			return reconcile.LedgerCheck{Verdict: reconcile.LedgerDuplicate, Message: DuplicateMessage(acc)}, nil
+			return reconcile.LedgerCheck{Verdict: reconcile.LedgerDuplicate, Message: DuplicateMessage(acc), Digest: hash}, nil
 		case Changed:
 			c = reconcile.LedgerCheck{Verdict: reconcile.LedgerChanged, Message: ChangedMessage(acc)}
 		}
 	}
 	c.Own = e.Unsettled(hash, r.ID) != nil
+	c.Digest = hash
 	return c, nil
 }
 
-// Begin implements reconcile.Ledger.
-func (r *Run) Begin(ctx context.Context, req *api.SubmitRequest, pos importer.Position) error {
-	hash, err := PayloadHash(req)
-	if err != nil {
-		return err
+// Begin implements reconcile.Ledger: every intent in one Store.BeginAll.
+func (r *Run) Begin(ctx context.Context, intents []reconcile.LedgerIntent) error {
+	as := make([]Attempt, len(intents))
+	for i, in := range intents {
+		// Check's hash, unless Check was not asked. The request must not
+		// have changed since but for hard_override, which the hash leaves out.
+		hash := in.Digest
+		if hash == "" {
+			var err error
+			if hash, err = PayloadHash(in.Req); err != nil {
+				return err
+			}
+		}
+		as[i] = Attempt{
+			Activity: in.Req.ActivityKey(), Hash: hash, Override: in.Req.HardOverride,
+			Run: r.ID, File: in.Pos.File, Sheet: in.Pos.Sheet, Row: in.Pos.Row,
+		}
 	}
-	key := req.ActivityKey()
-	t, err := r.Store.Begin(ctx, Attempt{
-		Activity: key, Hash: hash, Override: req.HardOverride,
-		Run: r.ID, File: pos.File, Sheet: pos.Sheet, Row: pos.Row,
-	})
+	ts, err := r.Store.BeginAll(ctx, as)
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.tickets == nil {
-		r.tickets = make(map[string][]Ticket)
+		r.tickets = make(map[*api.SubmitRequest]Ticket)
 	}
-	k := key + "\x00" + hash
-	r.tickets[k] = append(r.tickets[k], t)
+	for i, in := range intents {
+		r.tickets[in.Req] = ts[i]
+	}
 	return nil
 }
 
-// Finish implements reconcile.Ledger.
-func (r *Run) Finish(ctx context.Context, req *api.SubmitRequest, o reconcile.Outcome, inDoubt bool) error {
-	hash, err := PayloadHash(req)
-	if err != nil {
-		return err
-	}
-	key := req.ActivityKey()
-	k := key + "\x00" + hash
+// Finish implements reconcile.Ledger: every outcome in one Store.FinishAll.
+func (r *Run) Finish(ctx context.Context, done []reconcile.LedgerDone) error {
+	fs := make([]Finished, len(done))
 	r.mu.Lock()
-	ts := r.tickets[k]
-	var t Ticket
-	if len(ts) > 0 {
-		t = ts[0]
-		if len(ts) == 1 {
-			delete(r.tickets, k)
-		} else {
-			r.tickets[k] = ts[1:]
+	for i, d := range done {
+		t, ok := r.tickets[d.Req]
+		if !ok {
+			r.mu.Unlock()
+			return fmt.Errorf("ledger: %s: no attempt of activity %s was begun in this run", d.Outcome.Row.Pos, d.Req.ActivityKey())
 		}
+		delete(r.tickets, d.Req)
+		o := d.Outcome
+		fs[i] = Finished{Ticket: t, Outcome: Outcome{
+			Class:    string(o.Class),
+			Status:   o.HTTPStatus,
+			ResultID: o.ResultID,
+			Message:  o.Message,
+			Requests: o.Attempts,
+			InDoubt:  d.InDoubt,
+		}}
 	}
 	r.mu.Unlock()
-	if t.Activity == "" {
-		return fmt.Errorf("ledger: %s: no attempt of activity %s was begun in this run", o.Row.Pos, key)
-	}
-	return r.Store.Finish(ctx, t, Outcome{
-		Class:    string(o.Class),
-		Status:   o.HTTPStatus,
-		ResultID: o.ResultID,
-		Message:  o.Message,
-		Requests: o.Attempts,
-		InDoubt:  inDoubt,
-	})
+	return r.Store.FinishAll(ctx, fs)
 }

@@ -185,7 +185,7 @@ func TestRunRecognisesOwnConflict(t *testing.T) {
 
 	// A run killed with "killed" in flight: the request landed, nothing was recorded after Begin.
 	dead := &ledger.Run{ID: "dead", Store: st}
-	if err := dead.Begin(ctx, killed.Request, killed.Row.Pos); err != nil {
+	if err := dead.Begin(ctx, []reconcile.LedgerIntent{{Req: killed.Request, Pos: killed.Row.Pos}}); err != nil {
 		t.Fatal(err)
 	}
 	// A run whose request for "lost" was stored but its answer lost.
@@ -240,5 +240,120 @@ func TestRunRecordsWhere(t *testing.T) {
 	if a.Run != "r1" || a.File != "junio.xlsx" || a.Sheet != "Hoja1" || a.Row != 7 || a.Hash != hash ||
 		a.Outcome == nil || a.Outcome.Class != "ok" || a.Outcome.Status != 201 || a.Outcome.ResultID == "" || a.Outcome.Requests != 1 {
 		t.Errorf("recorded %+v / %+v", a, a.Outcome)
+	}
+}
+
+// A 500 does not say whether the result was stored: a run whose only answer
+// was a 500 after the API stored the result leaves the row in doubt, and the
+// next run takes the 409 for it as its own.
+func TestRunRecognisesOwnConflictAfter5xx(t *testing.T) {
+	sb, tenant, c := tenantSandbox(t)
+	st := &ledger.Memory{}
+	ctx := context.Background()
+	acts := open(tenant)
+	row := item(acts[0], "in.csv", 2, "x")
+	// This seed answers the first fault with a 500, not a dropped connection.
+	sb.SetFaults(sandbox.Faults{FailAfterStoreRate: 1, Seed: 1})
+	got := submit(t, c, st, &ledger.Run{ID: "r1"}, reconcile.OverrideNever, []reconcile.Item{row})
+	if o := got[acts[0].ID]; o.Class != reconcile.ClassFailed || o.HTTPStatus != 500 {
+		t.Fatalf("first run: %+v", o)
+	}
+	if e, _ := st.Lookup(ctx, acts[0].ID); len(e.Attempts) != 1 || !e.Attempts[0].Outcome.InDoubt {
+		t.Fatalf("a 500 was not recorded in doubt: %+v", e.Attempts)
+	}
+	sb.SetFaults(sandbox.Faults{})
+	got = submit(t, c, st, &ledger.Run{ID: "r2"}, reconcile.OverrideNever, []reconcile.Item{row})
+	if o := got[acts[0].ID]; o.Class != reconcile.ClassOK || o.HTTPStatus != 409 || !strings.Contains(o.Message, "earlier attempt") {
+		t.Errorf("second run: %+v", o)
+	}
+	if n := sb.Stats().Activities[acts[0].ID].Stored; n != 1 {
+		t.Errorf("stored %d times", n)
+	}
+}
+
+// Intents are recorded ahead of their requests, in batches: a run killed
+// between recording and sending leaves intents never sent. The next run sends
+// each once, and it is stored once.
+func TestRunKilledBetweenIntentAndSend(t *testing.T) {
+	sb, tenant, c := tenantSandbox(t)
+	path := filepath.Join(t.TempDir(), "l.db")
+	db, err := ledger.Open(path, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	acts := open(tenant)[:5]
+	var items []reconcile.Item
+	var intents []reconcile.LedgerIntent
+	for i, a := range acts {
+		it := item(a, "in.csv", i+2, "x")
+		items = append(items, it)
+		intents = append(intents, reconcile.LedgerIntent{Req: it.Request, Pos: it.Row.Pos})
+	}
+	if err := (&ledger.Run{ID: "dead", Store: db}).Begin(ctx, intents); err != nil {
+		t.Fatal(err)
+	}
+	db.Close() // the kill: nothing recorded after the intents, nothing sent
+	if db, err = ledger.Open(path, ledger.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := submit(t, c, db, &ledger.Run{ID: "r2"}, reconcile.OverrideNever, items)
+	st := sb.Stats()
+	for _, a := range acts {
+		if o := got[a.ID]; o.Class != reconcile.ClassOK || o.HTTPStatus != 201 || o.Attempts != 1 {
+			t.Errorf("intent never sent: %+v", o)
+		}
+		if n := st.Activities[a.ID]; n.Posts != 1 || n.Stored != 1 {
+			t.Errorf("activity %s: %d POSTs, stored %d times", a.ID, n.Posts, n.Stored)
+		}
+	}
+}
+
+// A run that stops (here on 401) with intents recorded but not sent finishes
+// them as skipped, not in doubt: the next run sends them as new, and a 409
+// for them would not be taken as ours.
+func TestRunStoppedWithIntentsRecorded(t *testing.T) {
+	sb, tenant, good := tenantSandbox(t)
+	bad, err := api.NewClient(good.BaseURL, "rtn_sk_wrong")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := stores(t)["DB"]()
+	ctx := context.Background()
+	acts := open(tenant)[:20]
+	var items []reconcile.Item
+	for i, a := range acts {
+		items = append(items, item(a, "in.csv", i+2, "x"))
+	}
+	run := &ledger.Run{ID: "r1", Store: st}
+	s := &reconcile.Submitter{Client: bad, Ledger: run, Concurrency: 1, Retries: -1}
+	if _, err := s.Run(ctx, slices.Values(items), func(reconcile.Outcome) {}); err == nil {
+		t.Fatal("a refused key did not stop the run")
+	}
+	if n := sb.Stats().Requests; n != 1 {
+		t.Errorf("%d requests after a 401, want 1", n)
+	}
+	begun := 0
+	for _, a := range acts {
+		e, err := st.Lookup(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range e.Attempts {
+			begun++
+			if at.Outcome == nil || at.Outcome.InDoubt || at.Outcome.Accepted() {
+				t.Errorf("activity %s: intent left %+v", a.ID, at.Outcome)
+			}
+		}
+	}
+	if begun < 2 {
+		t.Errorf("only %d intents were recorded ahead: the test shows nothing", begun)
+	}
+	got := submit(t, good, st, &ledger.Run{ID: "r2"}, reconcile.OverrideNever, items)
+	for _, a := range acts {
+		if o := got[a.ID]; o.Class != reconcile.ClassOK || o.HTTPStatus != 201 {
+			t.Errorf("after the stop: %+v", o)
+		}
 	}
 }
