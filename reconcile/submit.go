@@ -594,13 +594,18 @@ func (r *run) send(j *job) {
 	it, check, overriding := j.it, j.check, j.overriding
 	req := &j.req
 	o := Outcome{Row: it.Row}
-	// inDoubt: an earlier attempt of this same payload got no clear answer
-	// (a 5xx, a timeout, a lost connection), here or in an earlier run, so the
-	// API may hold this row's result already: a 409 is then our own result.
-	// Without a ledger this is known within the run only.
+	// inDoubt: an earlier attempt of this same payload got no answer (a
+	// timeout, a lost connection, a gateway's 504), here or in an earlier run,
+	// so the API may hold this row's result already: a 409 is then our own
+	// result. Without a ledger this is known within the run only.
 	inDoubt := check.Own
-	// unclear keeps the last unclear answer of this run, to explain a 409 after it.
+	// unclear keeps the last unanswered attempt of this run, to explain a 409 after it.
 	unclear := ""
+	// answered5xx keeps the last other 5xx. The API answered, so it most likely
+	// did not store the result; but it may have, so a 409 after it is a
+	// conflict that says so. Taking that 409 as ours instead would report an
+	// activity that already held someone else's result as ok: a lost row.
+	answered5xx := ""
 	failures := 0
 	var body []byte
 
@@ -664,6 +669,9 @@ func (r *run) send(j *job) {
 				continue
 			default:
 				o.Class = ClassConflict
+				if answered5xx != "" {
+					o.Message += " (an earlier attempt of this row was answered " + answered5xx + "; if the API stored it all the same, the result it holds is this row's: check it, or send it again with --hard-override)"
+				}
 			}
 		case isAPI && !apiErr.Retryable():
 			o.Class = ClassRejected
@@ -671,9 +679,11 @@ func (r *run) send(j *job) {
 			switch {
 			case !isAPI:
 				inDoubt, unclear = true, "with no answer ("+err.Error()+")"
-			case apiErr.StatusCode >= 500:
-				// A 5xx does not say whether the result was stored.
+			case apiErr.StatusCode == http.StatusGatewayTimeout:
+				// The gateway gave up waiting: the API may have stored it.
 				inDoubt, unclear = true, strconv.Itoa(apiErr.StatusCode)+" "+apiErr.Err
+			case apiErr.StatusCode >= 500:
+				answered5xx = strconv.Itoa(apiErr.StatusCode) + " " + apiErr.Err
 			}
 			if failures >= r.retries {
 				o.Class = ClassFailed

@@ -744,3 +744,32 @@ func TestSubmitInterruptAfterTheLastRowChangesNothing(t *testing.T) {
 		t.Errorf("%v %+v: an interrupt after every row was settled must not fail the run", err, st)
 	}
 }
+
+// A gateway's 504 means the API may have stored the result: a 409 after it is
+// this row's own. Any other 5xx is an answer: a 409 after it may be someone
+// else's result, so it stays a conflict and says what happened.
+func TestSubmitConflictAfter5xx(t *testing.T) {
+	f := newFakeAPI(t)
+	// Both activities hold a result by the time the retry arrives: stored by
+	// the app behind the gateway (gw), or by someone else (other).
+	f.stored["gw"], f.stored["other"] = 1, 1
+	f.fault = func(req api.SubmitRequest, n int) (int, string, bool) {
+		switch {
+		case req.ActivityID == "gw" && n == 1:
+			return http.StatusGatewayTimeout, "", false
+		case req.ActivityID == "other" && n == 1:
+			return http.StatusInternalServerError, "", false
+		}
+		return 0, "", false
+	}
+	got, _, err := collect(t, context.Background(), fastSubmitter(f), []Item{item("gw", 2), item("other", 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := got["gw"]; o.Class != ClassOK || o.Attempts != 2 || !strings.Contains(o.Message, "stored by our earlier attempt, which was answered 504") {
+		t.Errorf("gw: %s after %d attempts: %s", o.Class, o.Attempts, o.Message)
+	}
+	if o := got["other"]; o.Class != ClassConflict || o.Attempts != 2 || !strings.Contains(o.Message, "answered 500 Internal Server Error") {
+		t.Errorf("other: %s after %d attempts: %s", o.Class, o.Attempts, o.Message)
+	}
+}
