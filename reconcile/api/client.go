@@ -149,7 +149,9 @@ func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*SubmitResponse, e
 	if len(withID.ID) > 0 {
 		var s string
 		var n json.Number
-		switch {
+		switch plain, ok := plainString(withID.ID); {
+		case ok:
+			resp.ID = plain
 		case json.Unmarshal(withID.ID, &s) == nil:
 			resp.ID = s
 		case json.Unmarshal(withID.ID, &n) == nil:
