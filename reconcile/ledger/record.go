@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -23,8 +24,19 @@ var errRecord = errors.New("truncated or malformed record")
 
 // appendAttempt appends a's binary record to b.
 func appendAttempt(b []byte, a *Attempt) []byte {
+	b = slices.Grow(b, attemptSize(a)+1)
 	b = append(b, tagAttempt)
 	return appendAttemptBody(b, a)
+}
+
+// attemptSize is a bound on the length of a's record body, so that it is
+// encoded in one allocation.
+func attemptSize(a *Attempt) int {
+	n := 10 + 6*5 + 10 + 2*17 + 2 + len(a.Activity) + len(a.Hash) + len(a.Run) + len(a.File) + len(a.Sheet)
+	if o := a.Outcome; o != nil {
+		n += 4*10 + 2*5 + len(o.Class) + len(o.ResultID) + len(o.Message)
+	}
+	return n
 }
 
 func appendAttemptBody(b []byte, a *Attempt) []byte {
@@ -53,6 +65,11 @@ func appendAttemptBody(b []byte, a *Attempt) []byte {
 
 // appendEntry appends e's binary record to b.
 func appendEntry(b []byte, e *Entry) []byte {
+	n := 1 + 10 + len(e.Activity) + 10
+	for i := range e.Attempts {
+		n += attemptSize(&e.Attempts[i])
+	}
+	b = slices.Grow(b, n)
 	b = append(b, tagEntry)
 	b = appendString(b, e.Activity)
 	b = binary.AppendUvarint(b, uint64(len(e.Attempts)))
