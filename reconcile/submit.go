@@ -3,7 +3,6 @@ package reconcile
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -621,7 +620,7 @@ func (r *run) send(j *job) {
 		}
 		if body == nil {
 			var err error
-			if body, err = json.Marshal(req); err != nil {
+			if body, err = api.MarshalRequest(req); err != nil {
 				o.Class, o.Message = ClassFailed, "encoding the request: "+err.Error()
 				break
 			}

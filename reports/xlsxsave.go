@@ -3,6 +3,7 @@ package reports
 import (
 	"archive/zip"
 	"bufio"
+	"compress/flate"
 	"io"
 
 	"github.com/reten/reconcile/reconcile/atomicfile"
@@ -20,10 +21,22 @@ import (
 func saveXLSX(f *excelize.File, path string) error {
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 256<<10)
-		f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(bw) })
+		f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
+			zw := zip.NewWriter(bw)
+			zw.RegisterCompressor(zip.Deflate, fastDeflate)
+			return zw
+		})
 		if err := f.Write(io.Discard); err != nil {
 			return err
 		}
 		return bw.Flush()
 	})
+}
+
+// fastDeflate compresses at flate.BestSpeed. The Rows sheet is XML that
+// repeats itself (about 680 bytes a row): at the default level zipping it took
+// about 8% of a run's CPU, after the last row was sent, for a file about 30%
+// smaller (20,000 rows: 1.08 MB instead of 1.49 MB).
+func fastDeflate(w io.Writer) (io.WriteCloser, error) {
+	return flate.NewWriter(w, flate.BestSpeed)
 }

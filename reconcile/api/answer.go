@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // topLevelID finds the value of the "id" member of the JSON object in data,
@@ -125,4 +126,23 @@ func skipValue(data []byte, i int) int {
 		i++
 	}
 	return -1
+}
+
+// plainString returns the JSON string token v unquoted when it needs no
+// decoding (no escapes, no control characters, valid UTF-8), as
+// json.Unmarshal would give it; every answer's id takes this path.
+func plainString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	in := v[1 : len(v)-1]
+	for _, c := range in {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }

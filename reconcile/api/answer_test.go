@@ -43,3 +43,45 @@ func FuzzTopLevelID(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { sameAsDecode(t, data) })
 }
+
+// plainString must agree with json.Unmarshal whenever it takes a token.
+func samePlainString(t *testing.T, v []byte) {
+	got, ok := plainString(v)
+	if !ok {
+		return
+	}
+	var want string
+	if err := json.Unmarshal(v, &want); err != nil || got != want {
+		t.Errorf("plainString(%q) = %q, json.Unmarshal gives %q, %v", v, got, want, err)
+	}
+}
+
+func TestPlainString(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{`"00000000-0000-4000-8000-000000000001"`, true},
+		{`""`, true},
+		{`"ñandú"`, true},
+		{`"a\"b"`, false},
+		{`"a\u0041"`, false},
+		{"\"a\tb\"", false},
+		{"\"a\xffb\"", false},
+		{`"a`, false},
+		{`123`, false},
+		{`"`, false},
+	} {
+		if _, ok := plainString([]byte(tc.in)); ok != tc.ok {
+			t.Errorf("plainString(%q) ok = %v, want %v", tc.in, ok, tc.ok)
+		}
+		samePlainString(t, []byte(tc.in))
+	}
+}
+
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b"`, `""`, "\"\xff\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) { samePlainString(t, v) })
+}

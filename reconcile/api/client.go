@@ -120,7 +120,7 @@ func (c *Client) ActivitiesPage(ctx context.Context, f ActivityFilter, page, per
 // SubmitResult posts one result. Any 2xx is an acceptance; everything else is an
 // *Error (or a transport error, see Retryable).
 func (c *Client) SubmitResult(ctx context.Context, req *SubmitRequest) (*SubmitResponse, error) {
-	body, err := json.Marshal(req)
+	body, err := MarshalRequest(req)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the request: %w", err)
 	}
@@ -149,7 +149,9 @@ func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*SubmitResponse, e
 	if len(withID.ID) > 0 {
 		var s string
 		var n json.Number
-		switch {
+		switch plain, ok := plainString(withID.ID); {
+		case ok:
+			resp.ID = plain
 		case json.Unmarshal(withID.ID, &s) == nil:
 			resp.ID = s
 		case json.Unmarshal(withID.ID, &n) == nil:

@@ -19,9 +19,11 @@ import (
 )
 
 // Bucket and key names of the file format. Version 2: version 1 and a log.
+// Version 3: version 2 with binary records (record.go); records of versions
+// 1 and 2 (JSON) are still read, so those files are opened as version 3.
 //
-// activities holds each activity's Entry (JSON) under its key. log holds
-// attempts of the running process (JSON Attempt, its outcome once known)
+// activities holds each activity's Entry under its key. log holds
+// attempts of the running process (Attempt, its outcome once known)
 // under their sequence number, big-endian: recording one appends near the
 // end of the log's B+tree, where activities, keyed by activity id, would
 // rewrite a page at a random place per record. The log is folded into
@@ -36,7 +38,7 @@ var (
 	keyBaseURL       = []byte("base_url")
 )
 
-const formatVersion = "2"
+const formatVersion = "3"
 
 // foldAt is how many finished attempts the log gathers before they are
 // folded into activities.
@@ -199,7 +201,7 @@ func initFile(bdb *bolt.DB, path, baseURL string) error {
 			return err
 		}
 		switch v := meta.Get(keyVersion); {
-		case v == nil || string(v) == "1": // version 1 is version 2 without a log
+		case v == nil || string(v) == "1" || string(v) == "2": // version 1 is version 2 without a log; both are read as they are
 			if err := meta.Put(keyVersion, []byte(formatVersion)); err != nil {
 				return err
 			}
@@ -211,7 +213,7 @@ func initFile(bdb *bolt.DB, path, baseURL string) error {
 		var left []Attempt
 		if err := tx.Bucket(bucketLog).ForEach(func(k, v []byte) error {
 			var a Attempt
-			if err := json.Unmarshal(v, &a); err != nil {
+			if err := decodeAttempt(v, &a); err != nil {
 				return fmt.Errorf("ledger: the log record %x is damaged: %w", k, err)
 			}
 			left = append(left, a)
@@ -340,7 +342,7 @@ func foldTx(tx *bolt.Tx, as []Attempt) error {
 		if a.Outcome == nil {
 			// The record on disk is the truth: its outcome may have come
 			// since a was read.
-			if err := json.Unmarshal(v, &a); err != nil {
+			if err := decodeAttempt(v, &a); err != nil {
 				return fmt.Errorf("ledger: the log record %d is damaged: %w", a.Seq, err)
 			}
 		}
@@ -442,11 +444,7 @@ func (db *DB) BeginAll(ctx context.Context, as []Attempt) ([]Ticket, error) {
 			if a.Started.IsZero() {
 				a.Started = started
 			}
-			data, err := json.Marshal(&a)
-			if err != nil {
-				return err
-			}
-			if err := log.Put(seqKey(seq), data); err != nil {
+			if err := log.Put(seqKey(seq), appendAttempt(nil, &a)); err != nil {
 				return err
 			}
 			recorded[i] = a
@@ -498,11 +496,7 @@ func (db *DB) FinishAll(ctx context.Context, fs []Finished) error {
 					continue
 				}
 				a = e.Attempts[0]
-				data, err := json.Marshal(&a)
-				if err != nil {
-					return err
-				}
-				if err := log.Put(seqKey(a.Seq), data); err != nil {
+				if err := log.Put(seqKey(a.Seq), appendAttempt(nil, &a)); err != nil {
 					return err
 				}
 				inLog = append(inLog, a)
@@ -549,18 +543,14 @@ func getEntry(tx *bolt.Tx, activity string) (Entry, error) {
 	if v == nil {
 		return e, nil
 	}
-	if err := json.Unmarshal(v, &e); err != nil {
+	if err := decodeEntry(v, &e); err != nil {
 		return e, fmt.Errorf("ledger: the record of activity %q is damaged: %w", activity, err)
 	}
 	return e, nil
 }
 
 func putEntry(tx *bolt.Tx, e *Entry) error {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return tx.Bucket(bucketActivities).Put([]byte(e.Activity), data)
+	return tx.Bucket(bucketActivities).Put([]byte(e.Activity), appendEntry(nil, e))
 }
 
 // writeReq is one write waiting for the committer.
