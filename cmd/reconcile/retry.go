@@ -12,7 +12,6 @@ import (
 
 	"github.com/reten/reconcile/importer"
 	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/api"
 	"github.com/reten/reconcile/reconcile/ledger"
 	"github.com/reten/reconcile/reports"
 )
@@ -36,12 +35,7 @@ func runRetry(ctx context.Context, env *environ, args []string) error {
 	j := &job{command: "retry"}
 	var imp inputFlags
 	imp.register(fs)
-	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "`N` requests in flight at once")
-	fs.Float64Var(&j.sub.Rate, "rate", 0, "at most `N` requests per second, retries included (0: no limit)")
-	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
-	fs.StringVar(&j.configsFile, "configs", "", "`FILE` of result types written by `reconcile configs pull` (default: download them now)")
-	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the new reports (default: a new reports-DATE folder here)")
-	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "`DURATION` each request may take, answer included")
+	j.registerSendFlags(fs)
 	conflicts := fs.Bool("conflicts", false, "also send the rows that ended conflict, with hard_override: they replace the activity's result")
 	led := addLedgerFlags(fs)
 	if err := fs.Parse(args); err != nil {

@@ -33,14 +33,9 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 	j := &job{command: "run"}
 	var imp inputFlags
 	imp.register(fs)
-	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "`N` requests in flight at once")
-	fs.Float64Var(&j.sub.Rate, "rate", 0, "at most `N` requests per second, retries included (0: no limit)")
-	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
+	j.registerSendFlags(fs)
 	policy := fs.String("hard-override", string(reconcile.OverrideNever), "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
-	fs.StringVar(&j.configsFile, "configs", "", "`FILE` of result types written by `reconcile configs pull` (default: download them now)")
-	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
 	fs.BoolVar(&j.sub.DryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")
-	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "`DURATION` each request may take, answer included")
 	led := addLedgerFlags(fs)
 	inbox := fs.String("inbox", "", "`DIR` whose spreadsheets are processed one by one, oldest first, each moved with its reports to DIR/done or DIR/failed (for cron)")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +98,17 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 
 // job is one run of the whole flow: files in, requests out, reports written.
 // `run` and `demo` fill it from different places.
+// registerSendFlags defines the flags run and retry share: how to reach and
+// pace the API, and where the reports go.
+func (j *job) registerSendFlags(fs *flag.FlagSet) {
+	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "`N` requests in flight at once")
+	fs.Float64Var(&j.sub.Rate, "rate", 0, "at most `N` requests per second, retries included (0: no limit)")
+	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
+	fs.StringVar(&j.configsFile, "configs", "", "`FILE` of result types written by `reconcile configs pull` (default: download them now)")
+	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
+	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "`DURATION` each request may take, answer included")
+}
+
 type job struct {
 	command     string
 	files       []string
