@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/importer"
-	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/reconcile/sandbox"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from the current output")
@@ -21,14 +21,8 @@ var update = flag.Bool("update", false, "rewrite the golden files from the curre
 // tenantCatalogue is the demo tenant's result types, as configs pull would save them.
 func tenantCatalogue(t testing.TB) *Catalogue {
 	t.Helper()
-	data, err := os.ReadFile("../samples/tenant.json")
+	tenant, err := sandbox.LoadTenant("../samples/tenant.json")
 	if err != nil {
-		t.Fatal(err)
-	}
-	var tenant struct {
-		Configs []api.ResultTypeConfig `json:"configs"`
-	}
-	if err := json.Unmarshal(data, &tenant); err != nil {
 		t.Fatal(err)
 	}
 	return &Catalogue{Configs: tenant.Configs}

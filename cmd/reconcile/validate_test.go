@@ -2,27 +2,20 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/reconcile/sandbox"
 )
 
 // tenantCache writes the demo tenant's result types as `configs pull` would.
 func tenantCache(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile("../../samples/tenant.json")
+	tenant, err := sandbox.LoadTenant("../../samples/tenant.json")
 	if err != nil {
-		t.Fatal(err)
-	}
-	var tenant struct {
-		Configs []api.ResultTypeConfig `json:"configs"`
-	}
-	if err := json.Unmarshal(data, &tenant); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "configs.json")
