@@ -59,7 +59,7 @@ type keySet struct {
 
 	hit    int      // the run the last key found on disk was in
 	order  []uint64 // scratch for spill
-	counts []uint32 // scratch for spill
+	counts []uint32 // keys in memory by top bits of their hash, from counts[1], for spill
 	wbuf   []byte   // scratch for writing runs
 	block  []byte   // scratch for one block read
 }
@@ -152,6 +152,10 @@ func (s *keySet) insert(k *[16]byte, at rowRef, slot int, h uint64) {
 	s.keys[c] = append(s.keys[c], *k)
 	s.rows[c] = append(s.rows[c], at)
 	s.n++
+	if s.counts == nil {
+		s.counts = make([]uint32, 1<<s.bucketBits()+1)
+	}
+	s.counts[h>>(64-s.bucketBits())+1]++
 	s.slots[slot] = uint32(s.n) | uint32(h>>32)&^(1<<s.shift-1)
 }
 
@@ -190,7 +194,7 @@ type keyRun struct {
 	f     *os.File
 	name  string   // to remove on close, where the file could not be unlinked while open
 	n     int      // entries
-	first []uint64 // the hash of every blockKeys-th entry
+	first []uint64 // the hash of every blockKeys-th entry, but its low 16 bits
 	level int      // 0 written by spill; merging mergeRuns runs of level l gives l+1
 }
 
@@ -216,13 +220,11 @@ func (s *keySet) spill() error {
 	w := runWriter{s: s, r: r}
 	for _, o := range order {
 		i := int(o & 0xFFFF)
-		k := s.key(i)
-		h := s.hash(k)
 		if !rebuild {
 			// In hash order, so through the filter front to back.
-			s.filter.add(h)
+			s.filter.add(o)
 		}
-		w.add(k, s.row(i), h)
+		w.add(s.key(i), s.row(i), o)
 	}
 	if err := w.close(); err != nil {
 		return err
@@ -235,6 +237,7 @@ func (s *keySet) spill() error {
 		s.rows[c] = s.rows[c][:0]
 	}
 	clear(s.slots)
+	clear(s.counts)
 	for len(s.runs) >= mergeRuns {
 		tail := s.runs[len(s.runs)-mergeRuns:]
 		if tail[0].level != tail[mergeRuns-1].level {
@@ -257,15 +260,9 @@ func (s *keySet) spill() error {
 // buckets and a sort of each (a few entries) does it in linear time: a
 // general sort took a quarter of the validator's time at a million keys.
 func (s *keySet) sorted() []uint64 {
-	b := uint(max(bits.Len(uint(s.n))-2, 1))
-	if cap(s.counts) < 1<<b+1 {
-		s.counts = make([]uint32, 1<<b+1)
-	}
-	starts := s.counts[:1<<b+1]
-	clear(starts)
-	for i := 0; i < s.n; i++ {
-		starts[s.hash(s.key(i))>>(64-b)+1]++
-	}
+	b := s.bucketBits()
+	// insert counted the keys of each bucket in counts[1:].
+	starts := s.counts
 	for i := 1; i < len(starts); i++ {
 		starts[i] += starts[i-1]
 	}
@@ -320,6 +317,12 @@ func (s *keySet) sorted() []uint64 {
 	return o
 }
 
+// bucketBits is how many top bits of a key's hash pick its bucket for
+// sorted: about limit/4 buckets.
+func (s *keySet) bucketBits() uint {
+	return uint(max(bits.Len(uint(s.limit))-3, 1))
+}
+
 // create opens an empty run file and unlinks it where the system allows.
 func (s *keySet) create(level int) (*keyRun, error) {
 	f, err := os.CreateTemp(s.dir, "reconcile-seen-*")
@@ -359,10 +362,11 @@ type runWriter struct {
 	err error
 }
 
-// add appends k, which follows every key added before; h is its hash.
+// add appends k, which follows every key added before; h is its hash
+// (only the bits above the low 16 are used).
 func (w *runWriter) add(k *[16]byte, at rowRef, h uint64) {
 	if w.r.n%w.s.blockKeys == 0 {
-		w.r.first = append(w.r.first, h)
+		w.r.first = append(w.r.first, h&^0xFFFF)
 	}
 	w.r.n++
 	if w.buf == nil {
@@ -417,9 +421,11 @@ func (s *keySet) onDisk(k *[16]byte, h uint64) (rowRef, bool) {
 		}
 		r := s.runs[i]
 		// Entries of hash h start in the last block whose first hash is
-		// below h, and may run on into blocks that start with h.
-		start := max(sort.Search(len(r.first), func(j int) bool { return r.first[j] >= h })-1, 0)
-		for b := start; b < len(r.first) && (b == start || r.first[b] <= h); b++ {
+		// below h, and may run on into blocks that start with h (all
+		// without their low 16 bits, as the index has them).
+		hi := h &^ 0xFFFF
+		start := max(sort.Search(len(r.first), func(j int) bool { return r.first[j] >= hi })-1, 0)
+		for b := start; b < len(r.first) && (b == start || r.first[b] <= hi); b++ {
 			lo := b * s.blockKeys
 			cnt := min(s.blockKeys, r.n-lo)
 			blk := s.block[:cnt*entrySize]
@@ -569,6 +575,7 @@ func (s *keySet) close() {
 
 // bloom is a split-block Bloom filter (as Parquet's): a key sets one bit in
 // each of the 8 words of one 32-byte block, so a probe reads one cache line.
+// It uses the hash's top 48 bits only, which sorted keeps.
 // At 16 bits a key about 1 in 2,000 keys not in it is a false "maybe".
 type bloom struct {
 	blocks [][8]uint32
@@ -586,7 +593,7 @@ func (f *bloom) block(h uint64) *[8]uint32 {
 }
 
 func (f *bloom) add(h uint64) {
-	b, x := f.block(h), uint32(h)
+	b, x := f.block(h), uint32(h>>16)
 	for i := range b {
 		b[i] |= 1 << (x * bloomSalt[i] >> 27)
 	}
@@ -597,13 +604,14 @@ func (f *bloom) has(h uint64) bool {
 	if len(f.blocks) == 0 {
 		return false
 	}
-	b, x := f.block(h), uint32(h)
+	// Every word tested, without a branch: whether the first one misses is
+	// a coin toss the processor cannot predict.
+	b, x := f.block(h), uint32(h>>16)
+	miss := uint32(0)
 	for i := range b {
-		if b[i]&(1<<(x*bloomSalt[i]>>27)) == 0 {
-			return false
-		}
+		miss |= ^b[i] & (1 << (x * bloomSalt[i] >> 27))
 	}
-	return true
+	return miss == 0
 }
 
 // places turns rowRefs back into positions. Each file (and sheet) read gets
