@@ -16,35 +16,36 @@ import (
 
 // keySet remembers 16-byte activity keys and, for each, the first row that
 // held it (as a rowRef): the validator's memory of a batch. It answers
-// exactly ("seen before, and where?"; "remember it") for any number of keys
-// in memory that does not grow with them but for 2 bytes a key:
+// exactly ("seen before, and where?"; "remember it") for any number of keys,
+// in memory that grows with them by 3 bytes a key only:
 //
 //   - the newest keys (up to limit) are held in memory, densely, in
 //     insertion order, in fixed-size chunks that are never copied (20 bytes a
-//     key), with a hash index of uint32 slots pointing into them: the key's
-//     number plus one (0 is an empty slot) in the low bits, and the top bits
-//     of the key's hash in the bits the numbers do not need yet, so a probe
-//     rarely reads a key that is not the one asked for. The index is kept at
-//     most half full, 8 to 16 bytes a key.
+//     key with its row), with a hash index of uint32 slots pointing into
+//     them: the key's number plus one (0 is an empty slot) in the low bits,
+//     and the top bits of the key's hash in the bits the numbers do not need
+//     yet, so a probe rarely reads a key that is not the one asked for. The
+//     index is kept at most half full, 8 to 16 bytes a key.
 //   - when limit keys are held, they are sorted by hash and written out to a
 //     temporary file as a run, and the memory is reused. Of a run only the
 //     hash of every blockKeys-th entry stays in memory (a sparse index), and
 //     one Bloom filter over every key written out (2 bytes a key, one cache
 //     line a probe) tells that a key is surely not on disk. Only when it says
-//     "maybe" is one block of each run read (pread) and searched.
+//     "maybe" are the runs asked: each has a filter of its own (1 byte a key),
+//     and only a run whose filter says "maybe" has one block read (pread) and
+//     searched.
 //   - once mergeRuns runs of one size pile up they are merged into one, so a
-//     key found on disk (a real duplicate) costs a few block reads at most.
+//     lookup asks few runs.
 //
 // Keys are compared whole: a hash collision only costs a comparison. The
 // temporary files are unlinked as soon as they are created (where the
 // system allows it), so nothing is left behind even if the process is
 // killed; their space goes back when the set is closed or collected.
 type keySet struct {
-	keys  [][]([16]byte) // chunks of chunkKeys keys
-	rows  [][]rowRef     // aligned with keys
-	n     int            // keys in memory
-	slots []uint32       // len a power of two, or 0
-	shift uint           // bits of a slot that hold the key's number; the rest hold the hash's top bits
+	keys  [][]keyEntry // chunks of chunkKeys keys
+	n     int          // keys in memory
+	slots []uint32     // len a power of two, or 0
+	shift uint         // bits of a slot that hold the key's number; the rest hold the hash's top bits
 	seed  uint64
 	hmask uint64 // ANDed into every hash: all ones, but tests narrow it to force collisions
 
@@ -70,15 +71,20 @@ const (
 
 	// SpillKeys is how many activity keys of each kind (activity_id and
 	// provider_activity_id) the validator holds in memory before it writes
-	// them, sorted, to a temporary file: 1.75 MiB a kind (20 bytes a key and
-	// its index). Beyond it memory grows by the Bloom filter's 2 bytes a key.
+	// them, sorted, to a temporary file: 1.75 MiB a kind (20 bytes a key
+	// with its row, 8 of index). Past it, what stays in memory is a Bloom
+	// filter sized for 1<<20 keys of the kind (2 MiB, doubled when full),
+	// 1 byte a key for the runs' own filters and 8 bytes per 128 keys of
+	// sparse index. The files take 20 bytes a key, up to twice while runs
+	// are merged.
 	SpillKeys = 1 << 16
 
 	spillBlockKeys = 128 // 2.5 KiB read per run when the filter says maybe
 	mergeRuns      = 8
 	entrySize      = 16 + 4 // a key and its rowRef, little-endian, in a run file
 	filterBits     = 16     // Bloom filter bits a spilled key
-	filterKeys     = 1 << 20
+	runFilterBits  = 8      // and in its run's own filter
+	filterKeys     = 1 << 20 // keys the first global filter is sized for
 )
 
 // rowRef is a row of the batch in 4 bytes: the place's base plus the row number.
@@ -114,8 +120,15 @@ func (s *keySet) find(k *[16]byte, h uint64) (slot int, found bool) {
 	}
 }
 
-func (s *keySet) key(i int) *[16]byte { return &s.keys[i>>chunkBits][i&(chunkKeys-1)] }
-func (s *keySet) row(i int) rowRef    { return s.rows[i>>chunkBits][i&(chunkKeys-1)] }
+// keyEntry is a key and its first row, side by side so that spill reads
+// each with one cache miss.
+type keyEntry struct {
+	k  [16]byte
+	at rowRef
+}
+
+func (s *keySet) key(i int) *[16]byte { return &s.keys[i>>chunkBits][i&(chunkKeys-1)].k }
+func (s *keySet) row(i int) rowRef    { return s.keys[i>>chunkBits][i&(chunkKeys-1)].at }
 
 // lookup returns the row that first held k, and the slot where k would go
 // (valid until the next insert into s). h is s.hash(k), which depends only
@@ -146,11 +159,9 @@ func (s *keySet) lookup(k *[16]byte, h uint64) (first rowRef, found bool, slot i
 func (s *keySet) insert(k *[16]byte, at rowRef, slot int, h uint64) {
 	c := s.n >> chunkBits
 	if c == len(s.keys) {
-		s.keys = append(s.keys, make([][16]byte, 0, chunkKeys))
-		s.rows = append(s.rows, make([]rowRef, 0, chunkKeys))
+		s.keys = append(s.keys, make([]keyEntry, 0, chunkKeys))
 	}
-	s.keys[c] = append(s.keys[c], *k)
-	s.rows[c] = append(s.rows[c], at)
+	s.keys[c] = append(s.keys[c], keyEntry{*k, at})
 	s.n++
 	if s.counts == nil {
 		s.counts = make([]uint32, 1<<s.bucketBits()+1)
@@ -182,9 +193,9 @@ func (s *keySet) grow() {
 
 // bytes is the memory s holds: keys, rows, index, filter and sparse indexes.
 func (s *keySet) bytes() int {
-	b := len(s.keys)*chunkKeys*(16+4) + 4*len(s.slots) + 32*len(s.filter.blocks)
+	b := len(s.keys)*chunkKeys*entrySize + 4*len(s.slots) + 32*len(s.filter.blocks)
 	for _, r := range s.runs {
-		b += 8 * len(r.first)
+		b += 8*len(r.first) + 32*len(r.filter.blocks)
 	}
 	return b
 }
@@ -196,6 +207,10 @@ type keyRun struct {
 	n     int      // entries
 	first []uint64 // the hash of every blockKeys-th entry, but its low 16 bits
 	level int      // 0 written by spill; merging mergeRuns runs of level l gives l+1
+	// filter holds the run's keys (1 byte a key), so that a key the
+	// global filter may have seen is looked for in the run that has it,
+	// not in every run.
+	filter bloom
 }
 
 // entryLess orders run entries: by hash, then key.
@@ -213,7 +228,7 @@ func (s *keySet) spill() error {
 	total := s.spilled + s.n
 	rebuild := total > s.filter.keys
 	order := s.sorted()
-	r, err := s.create(0)
+	r, err := s.create(0, s.n)
 	if err != nil {
 		return err
 	}
@@ -224,7 +239,8 @@ func (s *keySet) spill() error {
 			// In hash order, so through the filter front to back.
 			s.filter.add(o)
 		}
-		w.add(s.key(i), s.row(i), o)
+		e := &s.keys[i>>chunkBits][i&(chunkKeys-1)]
+		w.add(&e.k, e.at, o)
 	}
 	if err := w.close(); err != nil {
 		return err
@@ -234,7 +250,6 @@ func (s *keySet) spill() error {
 	s.n = 0
 	for c := range s.keys {
 		s.keys[c] = s.keys[c][:0]
-		s.rows[c] = s.rows[c][:0]
 	}
 	clear(s.slots)
 	clear(s.counts)
@@ -324,12 +339,12 @@ func (s *keySet) bucketBits() uint {
 }
 
 // create opens an empty run file and unlinks it where the system allows.
-func (s *keySet) create(level int) (*keyRun, error) {
+func (s *keySet) create(level, n int) (*keyRun, error) {
 	f, err := os.CreateTemp(s.dir, "reconcile-seen-*")
 	if err != nil {
 		return nil, s.failed("creating", err)
 	}
-	r := &keyRun{f: f, level: level}
+	r := &keyRun{f: f, level: level, filter: newBloom(n, runFilterBits)}
 	if os.Remove(f.Name()) != nil {
 		r.name = f.Name()
 	}
@@ -369,6 +384,7 @@ func (w *runWriter) add(k *[16]byte, at rowRef, h uint64) {
 		w.r.first = append(w.r.first, h&^0xFFFF)
 	}
 	w.r.n++
+	w.r.filter.add(h)
 	if w.buf == nil {
 		if w.s.wbuf == nil {
 			w.s.wbuf = make([]byte, 0, 64<<10)
@@ -420,6 +436,9 @@ func (s *keySet) onDisk(k *[16]byte, h uint64) (rowRef, bool) {
 			}
 		}
 		r := s.runs[i]
+		if !r.filter.has(h) {
+			continue
+		}
 		// Entries of hash h start in the last block whose first hash is
 		// below h, and may run on into blocks that start with h (all
 		// without their low 16 bits, as the index has them).
@@ -491,7 +510,11 @@ func (rr *runReader) next(s *keySet) (bool, error) {
 // merge replaces the last mergeRuns runs by one.
 func (s *keySet) merge() error {
 	from := s.runs[len(s.runs)-mergeRuns:]
-	out, err := s.create(from[0].level + 1)
+	n := 0
+	for _, r := range from {
+		n += r.n
+	}
+	out, err := s.create(from[0].level+1, n)
 	if err != nil {
 		return err
 	}
@@ -547,7 +570,7 @@ func (s *keySet) rebuildFilter(keys int) error {
 		c *= 2
 	}
 	s.filter = bloom{} // a failed rebuild must not leave a filter that misses keys
-	f := newBloom(c)
+	f := newBloom(c, filterBits)
 	for _, r := range s.runs {
 		rr := s.reader(r)
 		for {
@@ -582,8 +605,8 @@ type bloom struct {
 	keys   int // what it was sized for
 }
 
-func newBloom(keys int) bloom {
-	return bloom{blocks: make([][8]uint32, max(keys*filterBits/256, 1)), keys: keys}
+func newBloom(keys, bitsPerKey int) bloom {
+	return bloom{blocks: make([][8]uint32, max(keys*bitsPerKey/256, 1)), keys: keys}
 }
 
 var bloomSalt = [8]uint32{0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31}

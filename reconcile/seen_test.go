@@ -276,7 +276,7 @@ func TestKeySetSpills(t *testing.T) {
 // The filter never forgets a key, and rarely says "maybe" to others.
 func TestBloom(t *testing.T) {
 	s := newKeySet()
-	f := newBloom(10_000)
+	f := newBloom(10_000, filterBits)
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 10_000; i++ {
 		k := randomKey(rng)
