@@ -81,9 +81,9 @@ const (
 
 	spillBlockKeys = 128 // 2.5 KiB read per run when the filter says maybe
 	mergeRuns      = 8
-	entrySize      = 16 + 4 // a key and its rowRef, little-endian, in a run file
-	filterBits     = 16     // Bloom filter bits a spilled key
-	runFilterBits  = 8      // and in its run's own filter
+	entrySize      = 16 + 4  // a key and its rowRef, little-endian, in a run file
+	filterBits     = 16      // Bloom filter bits a spilled key
+	runFilterBits  = 8       // and in its run's own filter
 	filterKeys     = 1 << 20 // keys the first global filter is sized for
 )
 
