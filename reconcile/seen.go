@@ -333,9 +333,9 @@ func (s *keySet) sorted() []uint64 {
 }
 
 // bucketBits is how many top bits of a key's hash pick its bucket for
-// sorted: about limit/4 buckets.
+// sorted: about limit/4 buckets (limit is at most 1<<16).
 func (s *keySet) bucketBits() uint {
-	return uint(max(bits.Len(uint(s.limit))-3, 1))
+	return uint(min(max(bits.Len(uint(s.limit))-3, 1), 14))
 }
 
 // create opens an empty run file and unlinks it where the system allows.
