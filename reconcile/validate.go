@@ -16,7 +16,7 @@ import (
 // activities it has seen, so rows must be checked in input order, by one
 // goroutine at a time (Check, or CheckAll, which uses a second one inside).
 // What it remembers of the batch is bounded: SpillKeys activities of each
-// kind in memory, the older ones in temporary files, plus 2 bytes an
+// kind in memory, the older ones in temporary files, plus 3 bytes an
 // activity (see keySet). Close lets go of the files.
 //
 // The rules are the contract's: one of activity_id (a UUID) or
