@@ -365,7 +365,7 @@ func (s *keySet) failed(doing string, err error) error {
 		dir = os.TempDir()
 	}
 	return fmt.Errorf("checking for duplicate activities: %s a temporary file in %s: %w\n"+
-		"  what to do: make room in %s (about 60 bytes a row, for a few minutes), or set TMPDIR to a folder on a disk with room, and run again", doing, dir, err, dir)
+		"  what to do: check that %s exists, is writable and has room (about 60 bytes a row while the batch is checked), or set TMPDIR to a folder that does, and run again", doing, dir, err, dir)
 }
 
 // runWriter writes entries to a new run, in order, keeping its sparse index.
