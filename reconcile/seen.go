@@ -226,6 +226,10 @@ func entryLess(ha uint64, a *[16]byte, hb uint64, b *[16]byte) bool {
 // stay in memory and no run is added.
 func (s *keySet) spill() error {
 	total := s.spilled + s.n
+	if s.spilled == 0 {
+		// The first filter is made empty, not read back from disk.
+		s.filter = newBloom(s.filterSize(total), filterBits)
+	}
 	rebuild := total > s.filter.keys
 	order := s.sorted()
 	r, err := s.create(0, s.n)
@@ -559,18 +563,10 @@ func (s *keySet) merge() error {
 	return nil
 }
 
-// rebuildFilter makes a filter for at least keys keys from the runs on
-// disk. The first is made for filterKeys keys (so that a million keys of
-// one kind need no rebuild, and memory is as flat as it can be from the
-// first spill on), the next ones twice the size of the last, so that
-// rebuilds cost each key a constant number of reads.
+// rebuildFilter makes a filter for at least keys keys from the runs on disk.
 func (s *keySet) rebuildFilter(keys int) error {
-	c := max(s.filter.keys, min(16*s.limit, filterKeys))
-	for c < keys {
-		c *= 2
-	}
 	s.filter = bloom{} // a failed rebuild must not leave a filter that misses keys
-	f := newBloom(c, filterBits)
+	f := newBloom(s.filterSize(keys), filterBits)
 	for _, r := range s.runs {
 		rr := s.reader(r)
 		for {
@@ -586,6 +582,19 @@ func (s *keySet) rebuildFilter(keys int) error {
 	}
 	s.filter = f
 	return nil
+}
+
+// filterSize is how many keys a filter for keys keys is made for: the
+// first for filterKeys (so that a million keys of one kind need no rebuild,
+// and memory is as flat as it can be from the first spill on), the next
+// ones twice the last, so that rebuilds cost each key a constant number of
+// reads.
+func (s *keySet) filterSize(keys int) int {
+	c := max(s.filter.keys, min(16*s.limit, filterKeys))
+	for c < keys {
+		c *= 2
+	}
+	return c
 }
 
 // close lets go of the temporary files.
