@@ -34,8 +34,9 @@ import (
 //     "maybe" are the runs asked: each has a filter of its own (1 byte a key),
 //     and only a run whose filter says "maybe" has one block read (pread) and
 //     searched.
-//   - once mergeRuns runs of one size pile up they are merged into one, so a
-//     lookup asks few runs.
+//   - mergeRuns runs of one size are merged into one, so that lookups ask
+//     few runs: as soon as lookups reach the runs often (duplicates), else
+//     once maxRuns runs pile up.
 //
 // Keys are compared whole: a hash collision only costs a comparison. The
 // temporary files are unlinked as soon as they are created (where the
@@ -59,6 +60,7 @@ type keySet struct {
 	err     error     // the first failure of a temporary file; the set's answers are no longer complete
 
 	hit    int      // the run the last key found on disk was in
+	asked  int      // lookups that reached the runs since the last merge
 	order  []uint64 // scratch for spill
 	counts []uint32 // keys in memory by top bits of their hash, from counts[1], for spill
 	wbuf   []byte   // scratch for writing runs
@@ -79,8 +81,9 @@ const (
 	// are merged.
 	SpillKeys = 1 << 16
 
-	spillBlockKeys = 128 // 2.5 KiB read per run when the filter says maybe
-	mergeRuns      = 8
+	spillBlockKeys = 128     // 2.5 KiB read per run when the filter says maybe
+	mergeRuns      = 8       // runs merged at once
+	maxRuns        = 32      // runs kept before merging even if lookups rarely reach them
 	entrySize      = 16 + 4  // a key and its rowRef, little-endian, in a run file
 	filterBits     = 16      // Bloom filter bits a spilled key
 	runFilterBits  = 8       // and in its run's own filter
@@ -148,6 +151,7 @@ func (s *keySet) lookup(k *[16]byte, h uint64) (first rowRef, found bool, slot i
 		return s.row(int(s.slots[slot]&(1<<s.shift-1)) - 1), true, slot
 	}
 	if s.spilled > 0 && s.filter.has(h) {
+		s.asked++
 		if first, found = s.onDisk(k, h); found {
 			return first, true, slot
 		}
@@ -257,14 +261,19 @@ func (s *keySet) spill() error {
 	}
 	clear(s.slots)
 	clear(s.counts)
-	for len(s.runs) >= mergeRuns {
-		tail := s.runs[len(s.runs)-mergeRuns:]
-		if tail[0].level != tail[mergeRuns-1].level {
-			break // runs only grow older to the left: levels never increase to the right
+	// Merging costs a read and a write of the runs merged; it pays when
+	// lookups reach the runs often (each asks every run's filter). When
+	// they rarely do (few duplicates, the filter's rare false "maybe"),
+	// runs pile up to maxRuns first.
+	for len(s.runs) >= maxRuns || s.asked >= s.spilled/64 {
+		j := s.mergeable()
+		if j < 0 {
+			break
 		}
-		if err := s.merge(); err != nil {
+		if err := s.merge(j); err != nil {
 			return err
 		}
+		s.asked = 0
 	}
 	if rebuild {
 		return s.rebuildFilter(total)
@@ -511,9 +520,21 @@ func (rr *runReader) next(s *keySet) (bool, error) {
 	return true, nil
 }
 
-// merge replaces the last mergeRuns runs by one.
-func (s *keySet) merge() error {
-	from := s.runs[len(s.runs)-mergeRuns:]
+// mergeable returns where the first mergeRuns runs of one level in a row
+// start, or -1. Levels never increase from the oldest run to the newest,
+// and merging the first such runs keeps it so.
+func (s *keySet) mergeable() int {
+	for j := 0; j+mergeRuns <= len(s.runs); j++ {
+		if s.runs[j].level == s.runs[j+mergeRuns-1].level {
+			return j
+		}
+	}
+	return -1
+}
+
+// merge replaces the mergeRuns runs from j on by one.
+func (s *keySet) merge(j int) error {
+	from := slices.Clone(s.runs[j : j+mergeRuns])
 	n := 0
 	for _, r := range from {
 		n += r.n
@@ -559,7 +580,7 @@ func (s *keySet) merge() error {
 	for _, r := range from {
 		r.close()
 	}
-	s.runs = append(s.runs[:len(s.runs)-mergeRuns], out)
+	s.runs = slices.Replace(s.runs, j, j+mergeRuns, out)
 	return nil
 }
 

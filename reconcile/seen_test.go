@@ -214,6 +214,10 @@ func TestKeySetSpills(t *testing.T) {
 			mixed = append(mixed, randomKey(rng))
 		}
 	}
+	var distinct [][16]byte
+	for i := 0; i < 20_000; i++ {
+		distinct = append(distinct, randomKey(rng))
+	}
 	// The same export pasted twice, then a third time shuffled: every key
 	// of the second half is found on disk.
 	var pasted [][16]byte
@@ -246,6 +250,8 @@ func TestKeySetSpills(t *testing.T) {
 		hmask        uint64
 	}{
 		{"random", mixed, 100, 8, ^uint64(0)},
+		// No repeats: runs pile up to maxRuns before they are merged.
+		{"distinct", distinct, 50, 8, ^uint64(0)},
 		{"random, one key a run", mixed[:3000], 1, 1, ^uint64(0)},
 		{"pasted twice", pasted, 64, 4, ^uint64(0)},
 		{"sequential", seq, 128, 16, ^uint64(0)},
@@ -263,7 +269,7 @@ func TestKeySetSpills(t *testing.T) {
 			for _, r := range s.runs {
 				merged = merged || r.level > 0
 			}
-			if !merged || len(s.runs) >= 2*mergeRuns {
+			if !merged || len(s.runs) > maxRuns {
 				t.Errorf("%d runs, merged %v: runs are not being merged", len(s.runs), merged)
 			}
 			if s.filter.keys < s.spilled {
