@@ -226,8 +226,9 @@ func entryLess(ha uint64, a *[16]byte, hb uint64, b *[16]byte) bool {
 }
 
 // spill writes the keys in memory out as a run and empties the memory,
-// merging runs and enlarging the filter as needed. On an error the keys
-// stay in memory and no run is added.
+// merging runs and enlarging the filter as needed. If the run cannot be
+// written the keys stay in memory; after any error the set's answers must
+// not be trusted (lookup's callers check s.err).
 func (s *keySet) spill() error {
 	total := s.spilled + s.n
 	if s.spilled == 0 {
