@@ -104,13 +104,13 @@ type Stats struct {
 // maxAhead is how many rows the ledger's intents are recorded at once, ahead
 // of their requests: the most one Begin carries, and the most that wait,
 // recorded, for a worker.
-const maxAhead = 256
+const maxAhead = 512
 
 // The finisher waits up to finishLinger for minFinish outcomes before it
 // records them.
 const (
-	minFinish    = 256
-	finishLinger = 5 * time.Millisecond
+	minFinish    = 512
+	finishLinger = 10 * time.Millisecond
 )
 
 // Run sends every valid item and calls emit once for every item, valid or not,
