@@ -209,7 +209,12 @@ func (s *rowsSheet) writeTo(w io.Writer) error {
 	}
 	fmt.Fprintf(bw, `<dimension ref="A1:%s"/>`, last)
 	bw.WriteString(`<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>`)
-	bw.WriteString(`<sheetFormatPr defaultRowHeight="15"/>`)
+	if s.fit {
+		// As excelize wrote it: only with the fit-to-page properties, which
+		// brought it along. LibreOffice takes its own default height
+		// without it.
+		bw.WriteString(`<sheetFormatPr defaultRowHeight="15"/>`)
+	}
 	if len(s.widths) > 0 {
 		bw.WriteString(`<cols>`)
 		for i, wd := range s.widths {

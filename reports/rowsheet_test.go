@@ -181,3 +181,30 @@ func TestAppendCellText(t *testing.T) {
 		}
 	}
 }
+
+// A sheet too wide to shrink onto one page prints landscape across pages,
+// with LibreOffice's own row height, as excelize wrote it: no fit-to-page
+// properties and no sheetFormatPr.
+func TestRowsSheetTooWideToFit(t *testing.T) {
+	dir := t.TempDir()
+	var cols []string
+	for i := range 30 {
+		cols = append(cols, "Column number "+itoa(i))
+	}
+	l := csvLayout("wide.csv", cols...)
+	run(t, dir, RunInfo{Command: "run", Layouts: []*importer.Layout{l}}, Options{XLSX: true},
+		[]reconcile.Outcome{{Row: row(l, 2, "a", "b"), Class: reconcile.ClassOK, Attempts: 1}}, 0)
+	f := openXLSX(t, filepath.Join(dir, XLSXName))
+	props, _ := f.GetSheetProps(RowsSheet)
+	layout, _ := f.GetPageLayout(RowsSheet)
+	if (props.FitToPage != nil && *props.FitToPage) || layout.Orientation == nil || *layout.Orientation != "landscape" {
+		t.Errorf("print setup = %+v %+v, want landscape, not fitted", props, layout)
+	}
+	sheet := zipParts(t, filepath.Join(dir, XLSXName))[rowsSheetPart]
+	if strings.Contains(sheet, "sheetFormatPr") || strings.Contains(sheet, "fitTo") {
+		t.Errorf("a sheet too wide to fit has fit-to-page settings: %.600s", sheet)
+	}
+	if rows, _ := f.GetRows(RowsSheet); len(rows) != 2 || rows[1][0] != "a" || rows[1][1] != "b" {
+		t.Errorf("rows = %q", rows)
+	}
+}
