@@ -80,11 +80,15 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 		b := <-batches
 		for i := range b.items {
 			it := &b.items[i]
+			var dupErr error
 			if it.Request != nil {
-				it.DuplicateOf = v.remember(it.Row.Pos, &b.keys[i])
+				dupErr = v.dedup(it, &b.keys[i])
 			}
 			if err := fn(*it); err != nil {
 				return err
+			}
+			if dupErr != nil {
+				return dupErr
 			}
 			*it = Item{} // the batch is reused; keep no row of it alive
 		}

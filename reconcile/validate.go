@@ -15,8 +15,9 @@ import (
 // Validator checks rows offline against a catalogue. It remembers the
 // activities it has seen, so rows must be checked in input order, by one
 // goroutine at a time (Check, or CheckAll, which uses a second one inside).
-// What it remembers grows with the distinct activities of the batch: 28-36
-// bytes per id (see keySet).
+// What it remembers of the batch is bounded: SpillKeys activities of each
+// kind in memory, the older ones in temporary files, plus 3 bytes an
+// activity (see keySet). Close lets go of the files.
 //
 // The rules are the contract's: one of activity_id (a UUID) or
 // provider_activity_id; commerce_external_id, occurred_at (a date), status
@@ -96,9 +97,35 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 func (v *Validator) Check(row importer.Row) Item {
 	it, keys := v.inspect(row)
 	if it.Request != nil {
-		it.DuplicateOf = v.remember(row.Pos, &keys)
+		v.dedup(&it, &keys)
 	}
 	return it
+}
+
+// dedup sets it.DuplicateOf. When the temporary files of duplicate detection
+// fail, it cannot tell, so it makes the row invalid with the reason (a row
+// is never sent unless it is known not to be a duplicate) and returns it.
+func (v *Validator) dedup(it *Item, keys *activityKeys) error {
+	it.DuplicateOf = v.remember(it.Row.Pos, keys)
+	err := v.ids.err
+	if err == nil {
+		err = v.providers.err
+	}
+	if err != nil {
+		it.Request, it.DuplicateOf = nil, nil
+		it.Problems = append(it.Problems, Problem{Message: err.Error()})
+	}
+	return err
+}
+
+// Close removes the temporary files duplicate detection may have written
+// (they are unlinked at once where the system allows, so this only gives
+// back their space sooner, and their descriptors). The Validator must not
+// check rows after it.
+func (v *Validator) Close() error {
+	v.ids.close()
+	v.providers.close()
+	return nil
 }
 
 // activityKeys are what remember needs of a valid row, worked out with the

@@ -253,8 +253,18 @@ func TestDuplicates(t *testing.T) {
 		// A provider id that only differs by a trailing character is another activity.
 		map[string]string{"provider_activity_id": "YOM-00011", "Comercio": "C", "occurred_at": "2026-04-11", "status": "PENDING", "Resultado": "NO_CONTACT"},
 	)
-	v := NewValidator(tenantCatalogue(t), nil)
 	want := []int{0, 0, 2, 2, -1, 0, 7, 0} // row number of the first copy; -1 invalid
+	// In memory, and with every activity written out to a run at once.
+	for _, limit := range []int{SpillKeys, 1} {
+		v := NewValidator(tenantCatalogue(t), nil)
+		spillSmall(t, v.ids, limit, 1)
+		spillSmall(t, v.providers, limit, 1)
+		checkDuplicates(t, v, rows, want)
+	}
+}
+
+func checkDuplicates(t *testing.T, v *Validator, rows []importer.Row, want []int) {
+	t.Helper()
 	for i, row := range rows {
 		it := v.Check(row)
 		switch {
