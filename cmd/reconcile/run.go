@@ -257,6 +257,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	defer stopHint()
 	var readErr, writeErr error
 	validator := reconcile.NewValidator(cat, nil)
+	defer validator.Close()
 	items := func(yield func(reconcile.Item) bool) {
 		for _, r := range readers {
 			for {

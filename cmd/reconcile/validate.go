@@ -146,6 +146,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 		return withCode(exitError, err)
 	}
 	v := reconcile.NewValidator(cat, nil)
+	defer v.Close()
 	invalid := 0
 	for _, r := range readers {
 		// Rows are checked on a second goroutine; this one writes the report.
