@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,9 +32,8 @@ var encodingNames = map[string]string{
 // ones a spreadsheet program shows: a quoted field that spans lines is still
 // one row, and a blank line is a row of its own.
 type csvSource struct {
-	f        *os.File
-	r        *csv.Reader
-	embedded int // newlines inside quoted fields so far: lines that are not rows
+	f *os.File
+	p *csvParser
 }
 
 // openCSV opens path as delimited text and fills the CSV part of layout.
@@ -85,9 +82,7 @@ func openCSV(path, name string, head []byte, opts Options, layout *Layout) (*csv
 		f.Close()
 		return nil, fmt.Errorf("%s: %q cannot separate fields; pass --delimiter with one of , ; | or tab", name, delim)
 	}
-	s.r = csv.NewReader(br)
-	s.r.Comma = delim
-	s.r.FieldsPerRecord = -1
+	s.p = newCSVParser(br, delim)
 	layout.Kind = "csv"
 	layout.Delimiter = delim
 	layout.Encoding = enc
@@ -95,7 +90,7 @@ func openCSV(path, name string, head []byte, opts Options, layout *Layout) (*csv
 }
 
 func validDelim(r rune) bool {
-	return r != 0 && r != '"' && r != '\r' && r != '\n' && r != utf8.RuneError && !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z')
+	return validComma(r) && !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z')
 }
 
 // csvEncoding returns the encoding chosen or found: a BOM decides; else a file
@@ -279,39 +274,23 @@ func detectDelimiter(br *bufio.Reader) rune {
 }
 
 func (s *csvSource) next() ([]string, int, error) {
-	rec, err := s.r.Read()
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			row := pe.StartLine - s.embedded
-			// The bad record's own newlines are unknown; count them from the reader's position.
-			if pe.Line > pe.StartLine {
-				s.embedded += pe.Line - pe.StartLine
-			}
-			return nil, row, &rowError{row: row, err: pe.Err}
-		}
-		return nil, 0, err
+	cells, row, err := s.p.next()
+	if ce, ok := err.(*csvError); ok {
+		return nil, row, &rowError{row: row, err: ce.err, field: ce.field}
 	}
-	line, _ := s.r.FieldPos(0)
-	row := line - s.embedded
-	// The record's own line breaks: those before its last field show in
-	// where that field starts, and the last field's are counted. Looking
-	// into every cell instead cost a tenth of the read.
-	last := len(rec) - 1
-	lastLine, _ := s.r.FieldPos(last)
-	s.embedded += lastLine - line
-	if strings.IndexByte(rec[last], '\n') >= 0 {
-		s.embedded += strings.Count(rec[last], "\n")
-	}
-	return rec, row, nil
+	return cells, row, err
 }
+
+// reserve has every record come with room for n cells.
+func (s *csvSource) reserve(n int) { s.p.width = n }
 
 func (s *csvSource) close() error { return s.f.Close() }
 
 // rowError is a row the source could not split into cells.
 type rowError struct {
-	row int
-	err error
+	row   int
+	err   error
+	field int // the cell it is in, 0-based; -1 when not known
 }
 
 func (e *rowError) Error() string { return e.err.Error() }

@@ -236,6 +236,9 @@ func (r *Reader) readHeader(m *Mapping) error {
 	}
 	l.cols = &r.cols
 	l.norm = r.norm
+	if s, ok := r.src.(interface{ reserve(int) }); ok {
+		s.reserve(len(l.Columns))
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: the header row has no column for %s (headers found: %s); name the columns as the contract does, or map your headers to fields with --mapping FILE",
 			r.where(firstRow), strings.Join(missing, ", "), quoteList(l.Columns))
@@ -352,8 +355,15 @@ func (r *Reader) read() (Row, error) {
 		if err != nil {
 			var re *rowError
 			if errors.As(err, &re) {
+				what := re.err.Error()
+				switch {
+				case re.field >= len(l.Columns):
+					what = fmt.Sprintf("%s, in cell %d, beyond the last header column", what, re.field+1)
+				case re.field >= 0:
+					what = fmt.Sprintf("%s, in column %q", what, l.Columns[re.field])
+				}
 				return Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)),
-					Err: fmt.Errorf("the row cannot be split into cells (%v); check its quotes, or save the file again from the spreadsheet program", re.err)}, nil
+					Err: fmt.Errorf("the row cannot be split into cells (%s); check its quotes, or save the file again from the spreadsheet program", what)}, nil
 			}
 			return Row{}, r.readError(rowNum, err)
 		}
@@ -369,6 +379,11 @@ func (r *Reader) read() (Row, error) {
 		case len(cells) > n:
 			row.Err = fmt.Errorf("the row has %d cells beyond the last header column (%q); give them a header or delete them", len(cells)-n, l.Columns[n-1])
 			cells = cells[:n:n]
+		case len(cells) < n && cap(cells) >= n:
+			// The source left room (csvSource reserves the header's width).
+			had := len(cells)
+			cells = cells[:n]
+			clear(cells[had:])
 		case len(cells) < n:
 			padded := make([]string, n)
 			copy(padded, cells)
