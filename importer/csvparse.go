@@ -3,8 +3,10 @@ package importer
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"io"
+	"math/bits"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -119,9 +121,22 @@ func (p *csvParser) split() ([]int, error) {
 	quote := -1 // the first quote at or after i on this line (len(rec): none); -1: not looked for yet
 cells:
 	for {
-		if i == len(rec) || rec[i] != '"' {
+		if (i == len(rec) || rec[i] != '"') && len(comma) == 1 {
 			// An unquoted cell runs to the separator or the end of the line,
-			// and may hold no quote.
+			// and may hold no quote: the first of the two found decides.
+			k := indexEither(rec[i:], comma[0], '"')
+			switch {
+			case k == len(rec)-i:
+				return append(spans, i, len(rec)-lengthNL(rec)), nil
+			case rec[i+k] == '"':
+				return spans, &csvError{err: csv.ErrBareQuote, field: len(spans) / 2}
+			}
+			spans = append(spans, i, i+k)
+			i += k + 1
+			continue
+		}
+		if i == len(rec) || rec[i] != '"' {
+			// The same for a separator of several bytes.
 			var k int
 			if len(comma) == 1 {
 				k = bytes.IndexByte(rec[i:], comma[0])
@@ -252,6 +267,31 @@ func (p *csvParser) take(n int) []string {
 	at := len(p.slots)
 	p.slots = p.slots[:at+m]
 	return p.slots[at : at+n : at+m]
+}
+
+// indexEither returns the index of the first byte of b that is a or q, or
+// len(b). It tests eight bytes at a time: cells are short, and a call of
+// bytes.IndexByte for each cell cost more than the search itself.
+func indexEither(b []byte, a, q byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	am, qm := ones*uint64(a), ones*uint64(q)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		// A byte of x is zero where w holds a. (x-ones)&^x sets the top bit
+		// of that byte; a byte above it may be set falsely through the
+		// borrow, never one below, so the lowest set bit is exact.
+		x, y := w^am, w^qm
+		if m := ((x-ones)&^x | (y-ones)&^y) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] == a || b[i] == q {
+			return i
+		}
+	}
+	return len(b)
 }
 
 func lengthNL(b []byte) int {
