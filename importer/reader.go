@@ -333,23 +333,33 @@ func (r *Reader) fill(rows *[]Row) (err error) {
 			err = fmt.Errorf("%s: the file cannot be read further (%v); save it again from the spreadsheet program", r.where(0), p)
 		}
 	}()
-	for len(*rows) < batchRows {
-		row, err := r.read()
-		if err != nil {
+	// Rows are read straight into the batch, not copied into it.
+	b := (*rows)[:batchRows]
+	n := len(*rows)
+	defer func() { *rows = b[:n] }()
+	for ; n < batchRows; n++ {
+		if err := r.readInto(&b[n]); err != nil {
 			return err
 		}
-		*rows = append(*rows, row)
 	}
 	return nil
 }
 
 // read reads the next data row from the source.
 func (r *Reader) read() (Row, error) {
+	var row Row
+	err := r.readInto(&row)
+	return row, err
+}
+
+// readInto reads the next data row from the source into row, which is
+// overwritten whole.
+func (r *Reader) readInto(row *Row) error {
 	l := r.layout
 	for {
 		cells, rowNum, err := r.src.next()
 		if err == io.EOF {
-			return Row{}, io.EOF
+			return io.EOF
 		}
 		pos := Position{File: l.File, Sheet: l.Sheet, Row: rowNum}
 		if err != nil {
@@ -362,15 +372,16 @@ func (r *Reader) read() (Row, error) {
 				case re.field >= 0:
 					what = fmt.Sprintf("%s, in column %q", what, l.Columns[re.field])
 				}
-				return Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)),
-					Err: fmt.Errorf("the row cannot be split into cells (%s); check its quotes, or save the file again from the spreadsheet program", what)}, nil
+				*row = Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)),
+					Err: fmt.Errorf("the row cannot be split into cells (%s); check its quotes, or save the file again from the spreadsheet program", what)}
+				return nil
 			}
-			return Row{}, r.readError(rowNum, err)
+			return r.readError(rowNum, err)
 		}
 		if blank(cells) {
 			continue
 		}
-		row := Row{Pos: pos, Layout: l}
+		*row = Row{Pos: pos, Layout: l}
 		n := len(l.Columns)
 		if len(cells) > n {
 			cells = trimTrailingEmpty(cells)
@@ -390,7 +401,7 @@ func (r *Reader) read() (Row, error) {
 			cells = padded
 		}
 		row.Cells = cells
-		return row, nil
+		return nil
 	}
 }
 
