@@ -173,11 +173,13 @@ func scanUTF8(path string) (utf8Scan, error) {
 			}
 		}
 		chunk := buf[:end]
-		if utf8.Valid(chunk) {
-			if !res.multibyte && !isASCII(chunk) {
-				res.multibyte = true
-			}
-		} else {
+		switch {
+		case isASCII(chunk):
+			// Most files are ASCII throughout, which one fast pass tells;
+			// utf8.Valid runs only on chunks with other bytes.
+		case utf8.Valid(chunk):
+			res.multibyte = true
+		default:
 			// The slow path runs only on chunks with a bad byte.
 			for i := 0; i < len(chunk); {
 				r, size := utf8.DecodeRune(chunk[i:])
@@ -209,8 +211,16 @@ func scanUTF8(path string) (utf8Scan, error) {
 }
 
 func isASCII(b []byte) bool {
+	const hi = 0x8080808080808080
+	for len(b) >= 32 {
+		le := binary.LittleEndian
+		if (le.Uint64(b)|le.Uint64(b[8:])|le.Uint64(b[16:])|le.Uint64(b[24:]))&hi != 0 {
+			return false
+		}
+		b = b[32:]
+	}
 	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+		if binary.LittleEndian.Uint64(b)&hi != 0 {
 			return false
 		}
 		b = b[8:]

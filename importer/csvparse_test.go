@@ -303,3 +303,19 @@ func TestIndexEither(t *testing.T) {
 		}
 	}
 }
+
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 70; n++ {
+		b := bytes.Repeat([]byte{0x7f}, n)
+		if !isASCII(b) {
+			t.Errorf("%d ASCII bytes: not ASCII", n)
+		}
+		for at := 0; at < n; at++ {
+			c := bytes.Clone(b)
+			c[at] = 0x80
+			if isASCII(c) {
+				t.Errorf("byte 0x80 at %d of %d: ASCII", at, n)
+			}
+		}
+	}
+}
