@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/reten/reconcile/importer"
-	"github.com/reten/reconcile/reconcile/api"
 )
 
 // RowSource yields rows in input order, then io.EOF; *importer.Reader is one.
@@ -26,7 +25,6 @@ const (
 type itemBatch struct {
 	items []Item
 	keys  []activityKeys
-	reqs  []api.SubmitRequest // each valid item's request, to be copied out
 	err   error
 }
 
@@ -52,8 +50,7 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 			case b = <-free:
 				b.items, b.keys = b.items[:0], b.keys[:0]
 			default:
-				b = itemBatch{items: make([]Item, 0, checkBatch), keys: make([]activityKeys, 0, checkBatch),
-					reqs: make([]api.SubmitRequest, checkBatch)}
+				b = itemBatch{items: make([]Item, 0, checkBatch), keys: make([]activityKeys, 0, checkBatch)}
 			}
 			for len(b.items) < checkBatch {
 				row, err := rows.Next()
@@ -61,9 +58,7 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 					b.err = err
 					break
 				}
-				req := &b.reqs[len(b.items)]
-				*req = api.SubmitRequest{}
-				it, k := v.inspect(row, req)
+				it, k := v.inspect(row)
 				b.items = append(b.items, it)
 				b.keys = append(b.keys, k)
 			}
@@ -85,8 +80,7 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 		b := <-batches
 		for i := range b.items {
 			it := &b.items[i]
-			if len(it.Problems) == 0 {
-				it.Request = v.newRequest(&b.reqs[i])
+			if it.Request != nil {
 				it.DuplicateOf = v.remember(it.Row.Pos, &b.keys[i])
 			}
 			if err := fn(*it); err != nil {

@@ -45,9 +45,9 @@ type Validator struct {
 	places         places
 	seed, seed2    maphash.Seed
 
-	// reqs is the unused rest of a block of requests that newRequest hands
-	// out to valid rows: one allocation per requestBlock rows rather than
-	// one per row. Only the goroutine running remember touches it.
+	// reqs is the unused rest of a block of requests that inspect hands out
+	// to valid rows: one allocation per requestBlock rows rather than one per
+	// row. Like asWritten, only the goroutine running inspect touches it.
 	reqs []api.SubmitRequest
 }
 
@@ -103,10 +103,8 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 // Check validates one row and returns it as an Item. Every problem of the row
 // is listed, each naming the user's column.
 func (v *Validator) Check(row importer.Row) Item {
-	var req api.SubmitRequest
-	it, keys := v.inspect(row, &req)
-	if len(it.Problems) == 0 {
-		it.Request = v.newRequest(&req)
+	it, keys := v.inspect(row)
+	if it.Request != nil {
 		it.DuplicateOf = v.remember(row.Pos, &keys)
 	}
 	return it
@@ -122,11 +120,8 @@ type activityKeys struct {
 
 // inspect applies every rule to row but the duplicate one, which needs the
 // rows before it. It only reads v (but for lookupResult's cache), so it may
-// run on another goroutine than remember. It fills req, which must be zero;
-// a row without Problems is valid, and the caller sets its Request from req
-// with newRequest (on remember's goroutine in CheckAll, which has the time
-// to spare for writing the request into new memory).
-func (v *Validator) inspect(row importer.Row, req *api.SubmitRequest) (Item, activityKeys) {
+// run on another goroutine than remember.
+func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
 	it := Item{Row: row}
 	l := row.Layout
 	// Problems are listed in the order of the user's columns; order holds
@@ -159,6 +154,9 @@ func (v *Validator) inspect(row importer.Row, req *api.SubmitRequest) (Item, act
 		}
 	}
 	val := func(f importer.Field) *importer.Value { return &vals[f] }
+	// Filled here, and copied into a block only if the row is valid.
+	var request api.SubmitRequest
+	req := &request
 
 	aid, pid := val(importer.ActivityID), val(importer.ProviderActivityID)
 	switch {
@@ -257,6 +255,7 @@ func (v *Validator) inspect(row importer.Row, req *api.SubmitRequest) (Item, act
 		it.Problems = ps
 		return it, activityKeys{}
 	}
+	it.Request = v.newRequest(req)
 	keys := activityKeys{hasID: req.ActivityID != "", hasProvider: req.ProviderActivityID != "", id: uuid}
 	if keys.hasID {
 		keys.idHash = v.ids.hash(&keys.id)
