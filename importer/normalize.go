@@ -41,7 +41,7 @@ func (n *normalizer) value(f Field, cell string) Value {
 
 // fill reads one cell as field f into v, which must be the zero Value.
 func (n *normalizer) fill(v *Value, f Field, cell string) {
-	s := strings.TrimSpace(cell)
+	s := trimSpace(cell)
 	if s == "" {
 		return
 	}
@@ -61,6 +61,17 @@ func (n *normalizer) fill(v *Value, f Field, cell string) {
 	case ProviderActivityID, CommerceExternalID, OperatorExternalID:
 		v.Err = checkExcelNumber(s)
 	}
+}
+
+// trimSpace is strings.TrimSpace without the call for the usual cell, which
+// starts and ends with a printable ASCII character: a space of any kind is
+// below '!' or not ASCII, and a multi-byte character never ends in an ASCII
+// byte.
+func trimSpace(s string) string {
+	if len(s) > 0 && '!' <= s[0] && s[0] < utf8.RuneSelf && '!' <= s[len(s)-1] && s[len(s)-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // toLower is strings.ToLower with a faster test for the usual case, ASCII

@@ -247,3 +247,11 @@ func TestToLower(t *testing.T) {
 		}
 	}
 }
+
+func TestTrimSpace(t *testing.T) {
+	for _, s := range []string{"", " ", "a", " a", "a ", "\ta\n", "!", "~\x7f", "\x7f", "a\u00a0", "\u00a0a", "a\u2003", "\u0085x", "é", "aé", "éa", "a\xff", "\x80a", "a b", "!\r"} {
+		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+			t.Errorf("trimSpace(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -447,7 +447,7 @@ func trimTrailingEmpty(cells []string) []string {
 
 func blank(cells []string) bool {
 	for _, c := range cells {
-		if strings.TrimSpace(c) != "" {
+		if trimSpace(c) != "" {
 			return false
 		}
 	}
