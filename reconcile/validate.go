@@ -45,9 +45,10 @@ type Validator struct {
 	places         places
 	seed, seed2    maphash.Seed
 
-	// reqs is the unused rest of a block of requests that inspect hands out
-	// to valid rows: one allocation per requestBlock rows rather than one per
-	// row. Like asWritten, only the goroutine running inspect touches it.
+	// reqs is the unused rest of a block of requests that inspect fills
+	// and hands out to valid rows: one allocation per requestBlock rows
+	// rather than one per row. Like asWritten, only the goroutine running
+	// inspect touches it.
 	reqs []api.SubmitRequest
 }
 
@@ -154,9 +155,10 @@ func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
 		}
 	}
 	val := func(f importer.Field) *importer.Value { return &vals[f] }
-	// Filled here, and copied into a block only if the row is valid.
-	var request api.SubmitRequest
-	req := &request
+	// Filled in place, in the next free slot of the block of requests; the
+	// slot goes to the row only if it is valid, else it is cleared for the
+	// next row.
+	req := v.requestSlot()
 
 	aid, pid := val(importer.ActivityID), val(importer.ProviderActivityID)
 	switch {
@@ -251,11 +253,13 @@ func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
 	}
 
 	if len(ps) > 0 {
+		*req = api.SubmitRequest{}
 		sort.Stable(byColumn{ps, order})
 		it.Problems = ps
 		return it, activityKeys{}
 	}
-	it.Request = v.newRequest(req)
+	v.reqs = v.reqs[1:]
+	it.Request = req
 	keys := activityKeys{hasID: req.ActivityID != "", hasProvider: req.ProviderActivityID != "", id: uuid}
 	if keys.hasID {
 		keys.idHash = v.ids.hash(&keys.id)
@@ -267,15 +271,12 @@ func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
 	return it, keys
 }
 
-// newRequest returns a copy of r from the current block of requests.
-func (v *Validator) newRequest(r *api.SubmitRequest) *api.SubmitRequest {
+// requestSlot returns the next free request of the current block, zero.
+func (v *Validator) requestSlot() *api.SubmitRequest {
 	if len(v.reqs) == 0 {
 		v.reqs = make([]api.SubmitRequest, requestBlock)
 	}
-	p := &v.reqs[0]
-	v.reqs = v.reqs[1:]
-	*p = *r
-	return p
+	return &v.reqs[0]
 }
 
 func blankRow(cells []string) bool {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -306,6 +307,51 @@ func TestFormatTime(t *testing.T) {
 	} {
 		if got, want := formatTime(tm), api.FormatTime(tm); got != want {
 			t.Errorf("formatTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// Requests are filled in place in shared blocks: an invalid row's cells must
+// not show in the request of the valid row after it, and every valid row
+// keeps its own request across blocks.
+func TestRequestsDoNotLeak(t *testing.T) {
+	full := validRow()
+	full["status"] = "nope" // invalid, with every optional field set
+	full["provider_activity_id"] = "YOM-1"
+	full["external_status"] = "x"
+	full["raw_payload"] = `{"a":1}`
+	full["comment"] = "c"
+	full["contact_type"] = "INBOUND"
+	full["operator_external_id"] = "OP"
+	full["payload"] = `{"b":2}`
+	full["hard_override"] = "true"
+	var rows []map[string]string
+	for i := 0; i < 2*requestBlock+3; i++ {
+		if i%7 == 0 {
+			rows = append(rows, full)
+			continue
+		}
+		r := validRow()
+		r["activity_id"] = ""
+		r["provider_activity_id"] = "P-" + strings.Repeat("x", i%5) + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		rows = append(rows, r)
+	}
+	v := NewValidator(tenantCatalogue(t), func() time.Time { return testNow })
+	var items []Item
+	for _, row := range readRows(t, rows...) {
+		items = append(items, v.Check(row))
+	}
+	for i, it := range items {
+		if i%7 == 0 {
+			if it.Request != nil || len(it.Problems) == 0 {
+				t.Fatalf("row %d: invalid row got a request", i)
+			}
+			continue
+		}
+		want := api.SubmitRequest{ProviderActivityID: rows[i]["provider_activity_id"], CommerceExternalID: "COM-001",
+			OccurredAt: "2026-04-11T10:30:00.000Z", Status: "EFFECTIVE", TaskResult: api.TaskResult{Result: "SALE_COMPLETED"}}
+		if it.Request == nil || !reflect.DeepEqual(*it.Request, want) {
+			t.Fatalf("row %d: request %+v, want %+v", i, it.Request, want)
 		}
 	}
 }
