@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -150,6 +153,11 @@ func scanUTF8(path string) (utf8Scan, error) {
 		return res, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() >= parallelScan {
+		if ascii, err := asciiHalves(f, fi.Size()); err != nil || ascii {
+			return res, err
+		}
+	}
 	buf := make([]byte, 256<<10)
 	carry := 0
 	var offset int64
@@ -208,6 +216,50 @@ func scanUTF8(path string) (utf8Scan, error) {
 			return res, err
 		}
 	}
+}
+
+// parallelScan is the size from which asciiHalves checks a file on two
+// goroutines before the scan proper.
+const parallelScan = 4 << 20
+
+// asciiHalves reports whether every byte of the file is ASCII, as most
+// exports are, reading its two halves at once: for a large file this check
+// is the only work before the first row, and would otherwise hold one core
+// while the other idles. A non-ASCII byte stops both halves; the caller then
+// scans the file in order, which tells UTF-8 from Windows-1252.
+func asciiHalves(f *os.File, size int64) (bool, error) {
+	var (
+		wg    sync.WaitGroup
+		other atomic.Bool // a half found a non-ASCII byte
+		errs  [2]error
+	)
+	check := func(half int, from, to int64) {
+		defer wg.Done()
+		buf := make([]byte, 256<<10)
+		for from < to && !other.Load() {
+			n, err := f.ReadAt(buf[:min(int64(len(buf)), to-from)], from)
+			if !isASCII(buf[:n]) {
+				other.Store(true)
+				return
+			}
+			from += int64(n)
+			if err == io.EOF {
+				return // the file shrank since it was measured; the scan will tell
+			}
+			if err != nil {
+				errs[half] = err
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go check(0, 0, size/2)
+	check(1, size/2, size)
+	wg.Wait()
+	if err := errors.Join(errs[0], errs[1]); err != nil {
+		return false, err
+	}
+	return !other.Load(), nil
 }
 
 func isASCII(b []byte) bool {

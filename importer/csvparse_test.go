@@ -319,3 +319,29 @@ func TestIsASCII(t *testing.T) {
 		}
 	}
 }
+
+// A file large enough to be checked in two halves at once is judged as the
+// scan in order judges it, wherever its first non-ASCII byte is.
+func TestScanUTF8Halves(t *testing.T) {
+	line := "8a2da0ef-e94a-5f98-ad28-4741ec9a5245,YOM-1,COM-1,2026-04-11,EFFECTIVE,x\n"
+	body := strings.Repeat(line, parallelScan/len(line)+1000)
+	mid := len(body) / 2
+	tests := []struct {
+		name string
+		data string
+		want utf8Scan
+	}{
+		{"ascii", body, utf8Scan{valid: true, firstBad: -1}},
+		{"utf-8 accent last", body + "é\n", utf8Scan{valid: true, multibyte: true, firstBad: -1}},
+		{"windows-1252 accent in the second half", body[:mid+10] + "\xe9" + body[mid+10:], utf8Scan{firstBad: int64(mid + 10)}},
+		{"windows-1252 accent first", "\xe9" + body, utf8Scan{firstBad: 0}},
+		{"mixed", body[:100] + "é" + body[100:mid] + "\xe9" + body[mid:], utf8Scan{multibyte: true, firstBad: int64(mid + 2)}},
+	}
+	for _, tt := range tests {
+		path := writeFile(t, "big.csv", []byte(tt.data))
+		got, err := scanUTF8(path)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: scan = %+v, %v; want %+v", tt.name, got, err, tt.want)
+		}
+	}
+}
