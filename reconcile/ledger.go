@@ -34,6 +34,14 @@ type Ledger interface {
 	Finish(ctx context.Context, done []LedgerDone) error
 }
 
+// LedgerCheckAll is implemented by a Ledger that checks many requests more
+// cheaply together than one by one (one read of its store, not one per row).
+// The submitter then checks each batch of rows in one call.
+type LedgerCheckAll interface {
+	// CheckAll is Check for each request, the answers in the same order.
+	CheckAll(ctx context.Context, reqs []*api.SubmitRequest) ([]LedgerCheck, error)
+}
+
 // LedgerIntent is one request about to be sent, and where its row was read.
 type LedgerIntent struct {
 	Req *api.SubmitRequest

@@ -104,13 +104,13 @@ type Stats struct {
 // maxAhead is how many rows the ledger's intents are recorded at once, ahead
 // of their requests: the most one Begin carries, and the most that wait,
 // recorded, for a worker.
-const maxAhead = 256
+const maxAhead = 512
 
 // The finisher waits up to finishLinger for minFinish outcomes before it
 // records them.
 const (
-	minFinish    = 256
-	finishLinger = 5 * time.Millisecond
+	minFinish    = 512
+	finishLinger = 10 * time.Millisecond
 )
 
 // Run sends every valid item and calls emit once for every item, valid or not,
@@ -189,6 +189,7 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[Item], emit func(Out
 				break gather
 			}
 		}
+		batch = r.check(batch)
 		r.begin(batch)
 		for _, j := range batch {
 			if j != nil {
@@ -455,7 +456,7 @@ type finished struct {
 }
 
 // take settles it at once if it needs no request (invalid, dry run, run
-// stopped, or the ledger says so), else appends its job to batch.
+// stopped), else appends its job to batch, for check.
 func (r *run) take(batch []*job, it Item) []*job {
 	if o, offline := it.Offline(); offline {
 		r.emit(o)
@@ -472,30 +473,64 @@ func (r *run) take(batch []*job, it Item) []*job {
 	}
 	j := &job{it: it, req: *it.Request}
 	j.req.HardOverride = r.wantsOverride(it)
-	o := Outcome{Row: it.Row}
-	if l := r.s.Ledger; l != nil {
-		var err error
-		if j.check, err = l.Check(r.reqCtx, &j.req); err != nil {
-			r.stop("not sent: the ledger could not be read", fmt.Errorf("reading the ledger: %w", err))
-			o.Class, o.Message = ClassSkipped, "not sent: the ledger could not be read"
-			r.emit(o)
-			return batch
+	return append(batch, j)
+}
+
+// check asks the ledger about every job of batch, in one call when it can
+// (LedgerCheckAll), settles those the ledger says need no request, and
+// returns the others, in batch's array.
+func (r *run) check(batch []*job) []*job {
+	l := r.s.Ledger
+	if l == nil || len(batch) == 0 {
+		return batch
+	}
+	var checks []LedgerCheck
+	var err error
+	if all, ok := l.(LedgerCheckAll); ok {
+		reqs := make([]*api.SubmitRequest, len(batch))
+		for i, j := range batch {
+			reqs[i] = &j.req
 		}
+		if checks, err = all.CheckAll(r.reqCtx, reqs); err == nil && len(checks) != len(batch) {
+			err = fmt.Errorf("the ledger answered %d checks for %d rows", len(checks), len(batch))
+		}
+	} else {
+		checks = make([]LedgerCheck, len(batch))
+		for i, j := range batch {
+			if checks[i], err = l.Check(r.reqCtx, &j.req); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		const reason = "not sent: the ledger could not be read"
+		r.stop(reason, fmt.Errorf("reading the ledger: %w", err))
+		for _, j := range batch {
+			r.unsent.Add(1)
+			r.emit(Outcome{Row: j.it.Row, Class: ClassSkipped, Message: reason})
+		}
+		return batch[:0]
+	}
+	keep := batch[:0]
+	for i, j := range batch {
+		j.check = checks[i]
+		o := Outcome{Row: j.it.Row}
 		switch j.check.Verdict {
 		case LedgerDuplicate:
 			o.Class, o.Message = ClassSkipped, cmp.Or(j.check.Message, "already accepted in an earlier run")
 			r.emit(o)
-			return batch
+			continue
 		case LedgerChanged:
-			if !r.mayOverride(it) {
+			if !r.mayOverride(j.it) {
 				o.Class, o.Message = ClassConflict, cmp.Or(j.check.Message, "a different result was accepted for this activity in an earlier run; nothing was sent")
 				r.emit(o)
-				return batch
+				continue
 			}
 			j.req.HardOverride, j.overriding = true, true
 		}
+		keep = append(keep, j)
 	}
-	return append(batch, j)
+	return keep
 }
 
 // begin records the intents of a batch in the ledger, in one call. If that

@@ -230,7 +230,7 @@ func (r *rejects) close() error {
 	case r.x != nil:
 		err := r.sw.Flush()
 		if err == nil {
-			err = saveXLSX(r.x, r.path)
+			err = saveXLSX(r.x, r.path, nil)
 		}
 		if e := r.x.Close(); err == nil {
 			err = e

@@ -63,9 +63,9 @@ type Writer struct {
 	fileOf map[*importer.Layout]int
 	tally  *tally
 	cells  []string // one report row, reused
-	xcells []any    // the same row for the Rows sheet, reused
+	xcells []string // the same row for the Rows sheet, neutralised, reused
 	// numeric marks the report columns written as numbers in report.xlsx.
-	numeric map[int]bool
+	numeric []bool
 	closed  bool
 }
 
@@ -118,9 +118,12 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	}
 	n := len(w.hdr.names)
 	w.cells = make([]string, n)
-	w.xcells = make([]any, n)
+	w.xcells = make([]string, n)
 	o := w.hdr.outcome
-	w.numeric = map[int]bool{o: true, o + 2: true, o + 5: true, o + 6: true} // row, http_status, attempts, duration_ms
+	w.numeric = make([]bool, n)
+	for _, i := range []int{o, o + 2, o + 5, o + 6} { // row, http_status, attempts, duration_ms
+		w.numeric[i] = true
+	}
 
 	var err error
 	if w.csv, err = createCSVReport(filepath.Join(dir, CSVName), w.hdr.names); err != nil {
@@ -190,23 +193,17 @@ func (w *Writer) Write(o reconcile.Outcome) error {
 	}
 
 	if w.xlsx != nil {
+		// An empty cell is left out: less to write, and the row's style
+		// still colours the gap. Numeric columns hold decimal integers.
 		x := w.xcells
 		for i, v := range c {
-			if v == "" {
-				// No cell at all: less to write, and the row's style still
-				// colours the gap.
-				x[i] = nil
-				continue
+			if w.numeric[i] {
+				x[i] = v
+			} else {
+				x[i] = Neutralise(v)
 			}
-			x[i] = Neutralise(v)
 		}
-		x[at] = o.Row.Pos.Row
-		if o.HTTPStatus != 0 {
-			x[at+2] = o.HTTPStatus
-		}
-		x[at+5] = o.Attempts
-		x[at+6] = o.Duration.Milliseconds()
-		if err := w.xlsx.write(o.Class, x); err != nil {
+		if err := w.xlsx.write(o.Class, x, w.numeric); err != nil {
 			return fmt.Errorf("cannot write %s: %w", XLSXName, err)
 		}
 	}

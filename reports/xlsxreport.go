@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,28 +33,31 @@ var classColors = map[reconcile.Class]string{
 // so tests can reach it without writing a million rows.
 var maxSheetRows = excelize.TotalRows
 
-// xlsxReport is report.xlsx. The Rows sheet is streamed as outcomes arrive
-// (excelize keeps at most 16 MiB of it in memory and spills the rest to a
-// temporary file); the Summary sheet, created first so it is the first tab, is
-// written with ordinary cell writes once the counts are known, at Close.
+// xlsxReport is report.xlsx. The Rows sheet is written as outcomes arrive,
+// by rowsSheet, to a temporary file, so memory stays flat; excelize makes the
+// rest of the workbook (styles, the Summary sheet and its chart), and the
+// Summary, created first so it is the first tab, is written with ordinary
+// cell writes once the counts are known, at Close.
 type xlsxReport struct {
 	f      *excelize.File
-	sw     *excelize.StreamWriter
+	rs     *rowsSheet
 	path   string
 	width  int
 	rows   int // data rows written
 	capped int // data rows left out: a sheet holds at most 1,048,576 rows
 	style  map[reconcile.Class]int
-	row    []any
 	header int // header cell style
 }
 
 // createXLSXReport starts report.xlsx; widths are the Rows sheet's column widths.
 func createXLSXReport(path string, names []string, widths []float64) (*xlsxReport, error) {
 	f := excelize.NewFile()
-	x := &xlsxReport{f: f, path: path, width: len(names), style: map[reconcile.Class]int{}, row: make([]any, len(names))}
+	x := &xlsxReport{f: f, path: path, width: len(names), style: map[reconcile.Class]int{}}
 	fail := func(err error) (*xlsxReport, error) {
 		f.Close()
+		if x.rs != nil {
+			x.rs.discard()
+		}
 		return nil, fmt.Errorf("report.xlsx: %w", err)
 	}
 	if err := f.SetSheetName("Sheet1", SummarySheet); err != nil {
@@ -80,76 +84,60 @@ func createXLSXReport(path string, names []string, widths []float64) (*xlsxRepor
 		x.style[c] = id
 	}
 	// Printing a report should give readable pages: landscape, as wide as
-	// the paper. The sheet properties must be set before streaming starts.
+	// the paper (printSetup's rule, written by rowsSheet).
 	total := 0.0
 	for _, w := range widths {
 		total += w
 	}
-	if err := printSetup(f, RowsSheet, total); err != nil {
+	if x.rs, err = newRowsSheet(len(names), widths, fitsOnePage(total)); err != nil {
 		return fail(err)
 	}
-	sw, err := f.NewStreamWriter(RowsSheet)
-	if err != nil {
-		return fail(err)
-	}
-	x.sw = sw
-	// Column widths and the frozen header must precede the first row.
-	for i, w := range widths {
-		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
-			return fail(err)
-		}
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
-		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}}}); err != nil {
-		return fail(err)
-	}
+	head := make([]string, len(names))
 	for i, n := range names {
-		x.row[i] = Neutralise(n)
+		head[i] = Neutralise(n)
 	}
-	if err := sw.SetRow("A1", x.row, excelize.RowOpts{StyleID: x.header}); err != nil {
+	if err := x.rs.row(x.header, head, nil); err != nil {
 		return fail(err)
 	}
 	return x, nil
 }
 
-// write streams one row. cells are the report columns as strings; numeric
-// columns hold ints instead so they sort as numbers.
-func (x *xlsxReport) write(class reconcile.Class, cells []any) error {
+// write adds one row. cells are the report columns as strings, neutralised;
+// numeric marks those written as numbers so they sort as numbers.
+func (x *xlsxReport) write(class reconcile.Class, cells []string, numeric []bool) error {
 	if x.rows+1 >= maxSheetRows {
 		x.capped++
 		return nil
 	}
 	x.rows++
-	cell, err := excelize.CoordinatesToCellName(1, x.rows+1)
-	if err != nil {
-		return err
-	}
-	return x.sw.SetRow(cell, cells, excelize.RowOpts{StyleID: x.style[class]})
+	return x.rs.row(x.style[class], cells, numeric)
 }
 
-// close writes the Summary sheet and the chart, then saves the workbook.
+// close writes the Summary sheet and the chart, then saves the workbook with
+// the Rows sheet put in.
 func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 	defer x.f.Close()
+	defer x.rs.discard()
 	last, _ := excelize.CoordinatesToCellName(x.width, x.rows+1)
-	// The filter is set on the streamed sheet before Flush, which writes the
-	// sheet's autoFilter element after its data.
+	// The workbook's hidden name for the filter; the sheet's own autoFilter
+	// element is written by rowsSheet.
 	if err := x.f.AutoFilter(RowsSheet, "A1:"+last, nil); err != nil {
-		return fmt.Errorf("report.xlsx: %w", err)
-	}
-	if err := x.sw.Flush(); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
 	if err := x.summarySheet(s, settings); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
-	// No SetActiveSheet: the Summary is the first sheet and so already the
-	// active one, and SetActiveSheet would read the flushed Rows sheet back
-	// into memory to mark its view.
-	if err := saveXLSX(x.f, x.path); err != nil {
+	if err := saveXLSX(x.f, x.path, map[string]func(io.Writer) error{rowsSheetPart: x.rs.writeTo}); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
 	return nil
 }
+
+// fitsOnePage says whether a sheet whose columns are width characters wide
+// is shrunk to one page wide when printed: up to about two and a half
+// landscape pages of text; wider sheets would shrink past reading and print
+// across pages.
+func fitsOnePage(width float64) bool { return width <= 320 }
 
 // printSetup prints sheet landscape and, when its columns are no wider than
 // about two and a half landscape pages of text (width in characters), shrinks it to
@@ -157,7 +145,7 @@ func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 func printSetup(f *excelize.File, sheet string, width float64) error {
 	landscape := "landscape"
 	opts := &excelize.PageLayoutOptions{Orientation: &landscape}
-	if width <= 320 {
+	if fitsOnePage(width) {
 		fit, one, auto := true, 1, 0
 		if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
 			return err

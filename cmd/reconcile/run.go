@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +31,7 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 	fs.SetOutput(env.stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(env.stderr, runUsage)
-		fs.PrintDefaults()
+		printDefaultsExcept(fs, "cpuprofile")
 	}
 	j := &job{command: "run"}
 	var imp inputFlags
@@ -37,6 +40,8 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 	policy := fs.String("hard-override", string(reconcile.OverrideNever), "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
 	fs.BoolVar(&j.sub.DryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")
 	led := addLedgerFlags(fs)
+	// Not listed in -h: for measuring where a run's CPU goes.
+	cpuprofile := fs.String("cpuprofile", "", "`FILE` to write a CPU profile of the run to (go tool pprof)")
 	inbox := fs.String("inbox", "", "`DIR` whose spreadsheets are processed one by one, oldest first, each moved with its reports to DIR/done or DIR/failed (for cron)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -90,10 +95,47 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 			return err
 		}
 	}
+	if *cpuprofile != "" {
+		stop, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return usageError("--cpuprofile: %v", err)
+		}
+		defer stop()
+	}
 	if *inbox != "" {
 		return j.runInbox(ctx, env, *inbox)
 	}
 	return j.run(ctx, env)
+}
+
+// startCPUProfile profiles the process into path until the returned func is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// printDefaultsExcept prints fs's flags as PrintDefaults does, leaving out
+// the hidden ones.
+func printDefaultsExcept(fs *flag.FlagSet, hidden ...string) {
+	shown := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	shown.SetOutput(fs.Output())
+	fs.VisitAll(func(f *flag.Flag) {
+		if !slices.Contains(hidden, f.Name) {
+			shown.Var(f.Value, f.Name, f.Usage)
+			shown.Lookup(f.Name).DefValue = f.DefValue
+		}
+	})
+	shown.PrintDefaults()
 }
 
 // job is one run of the whole flow: files in, requests out, reports written.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,5 +80,22 @@ func TestExitCode(t *testing.T) {
 				t.Errorf("error %v, want one saying %q", err, tc.msg)
 			}
 		})
+	}
+}
+
+// --cpuprofile writes a profile of the run, and -h does not list it.
+func TestRunCPUProfileHidden(t *testing.T) {
+	code, _, stderr := runMain(t, nil, "run", "-h")
+	if code != exitOK || !strings.Contains(stderr, "-concurrency") || strings.Contains(stderr, "cpuprofile") {
+		t.Errorf("run -h: exit %d, flags listed:\n%s", code, stderr)
+	}
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	env := map[string]string{"RETEN_BASE_URL": "http://127.0.0.1:9", "RETEN_API_KEY": "rtn_sk_x"}
+	code, _, stderr = runMain(t, env, "run", "--cpuprofile", prof, filepath.Join(t.TempDir(), "missing.csv"))
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d: %s", code, exitUsage, stderr)
+	}
+	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
+		t.Errorf("no profile written: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +43,54 @@ type Client struct {
 	Timeout time.Duration
 	// UserAgent is sent as User-Agent; zero means "reconcile/<Version>".
 	UserAgent string
+
+	// prep is what every request derives from the fields above, made once
+	// and made again only if they change.
+	prep atomic.Pointer[prepared]
+}
+
+// prepared is what a Client's requests share: the parsed base URL, the HTTP
+// client that refuses redirects to other origins, and the header values. A
+// submitter sends one request per row; parsing the URL twice, checking the
+// key and building an http.Client for each was about a twentieth of its CPU.
+type prepared struct {
+	// The fields it was made from.
+	baseURL, apiKey, userAgent string
+	given                      *http.Client
+
+	base   *url.URL
+	keyErr error // the key cannot be sent
+	hc     *http.Client
+	// Header values, shared by every request: net/http only reads them.
+	key, userAgentV []string
+}
+
+var (
+	acceptJSON      = []string{"application/json"}
+	contentTypeJSON = []string{"application/json"}
+)
+
+// prepare returns the Client's prepared state, made anew if a field changed.
+func (c *Client) prepare() (*prepared, error) {
+	p := c.prep.Load()
+	if p != nil && p.baseURL == c.BaseURL && p.apiKey == c.APIKey && p.userAgent == c.UserAgent && p.given == c.HTTPClient {
+		return p, nil
+	}
+	base, err := parseBase(c.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	ua := c.UserAgent
+	if ua == "" {
+		ua = "reconcile/" + Version
+	}
+	p = &prepared{
+		baseURL: c.BaseURL, apiKey: c.APIKey, userAgent: c.UserAgent, given: c.HTTPClient,
+		base: base, keyErr: c.checkKey(), hc: c.httpClient(base),
+		key: []string{c.APIKey}, userAgentV: []string{ua},
+	}
+	c.prep.Store(p)
+	return p, nil
 }
 
 // NewClient checks baseURL and returns a Client for it.
@@ -217,13 +266,14 @@ func (e *redirectError) Error() string { return e.msg }
 // do sends one request and decodes a 2xx JSON answer into out; raw, if not
 // nil, gets the answer as received.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any, raw *[]byte) (int, error) {
-	if err := c.checkKey(); err != nil {
-		return 0, err
-	}
-	base, err := parseBase(c.BaseURL)
+	p, err := c.prepare()
 	if err != nil {
 		return 0, err
 	}
+	if p.keyErr != nil {
+		return 0, p.keyErr
+	}
+	base := p.base
 	u := *base
 	u.Path = base.Path + path
 	if q != nil {
@@ -238,26 +288,29 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	// The URL is parsed already: the request is made for an empty one (which
+	// costs nothing to parse) and given u, as http.NewRequestWithContext
+	// would have made it from u's text.
+	req, err := http.NewRequestWithContext(ctx, method, "", nil)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("x-api-key", c.APIKey)
-	req.Header.Set("Accept", "application/json")
+	req.URL, req.Host = &u, strings.TrimSuffix(u.Host, ":")
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.ContentLength = int64(len(body))
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		if len(body) == 0 {
+			req.Body = http.NoBody
+			req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		}
+		req.Header["Content-Type"] = contentTypeJSON
 	}
-	ua := c.UserAgent
-	if ua == "" {
-		ua = "reconcile/" + Version
-	}
-	req.Header.Set("User-Agent", ua)
+	req.Header["X-Api-Key"] = p.key
+	req.Header["Accept"] = acceptJSON
+	req.Header["User-Agent"] = p.userAgentV
 
-	resp, err := c.httpClient(base).Do(req)
+	resp, err := p.hc.Do(req)
 	if err != nil {
 		return 0, transportError(method, path, err)
 	}

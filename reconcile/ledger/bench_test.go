@@ -68,7 +68,7 @@ func BenchmarkBeginFinish(b *testing.B) {
 //
 //	go test -run '^$' -bench BeginFinishAll -benchtime 20000x ./reconcile/ledger/
 func BenchmarkBeginFinishAll(b *testing.B) {
-	for _, batch := range []int{8, 64, 256} {
+	for _, batch := range []int{8, 64, 256, 512} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			db, err := Open(filepath.Join(b.TempDir(), "ledger.db"), Options{})
 			if err != nil {

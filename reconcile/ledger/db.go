@@ -289,35 +289,56 @@ func (db *DB) Close() error {
 
 // Lookup implements Store.
 func (db *DB) Lookup(ctx context.Context, activity string) (Entry, error) {
+	es, err := db.LookupAll(ctx, []string{activity})
+	if err != nil {
+		return Entry{Activity: activity}, err
+	}
+	return es[0], nil
+}
+
+// LookupAll implements Store: one read transaction for every activity.
+func (db *DB) LookupAll(ctx context.Context, activities []string) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
-		return Entry{}, err
+		return nil, err
 	}
 	// The log first: an attempt folded meanwhile is then found in activities.
+	logged := make([][]Attempt, len(activities))
 	db.logMu.Lock()
-	var logged []Attempt
-	for _, seq := range db.byAct[activity] {
-		logged = append(logged, cloneAttempt(db.logged[seq]))
+	for i, activity := range activities {
+		for _, seq := range db.byAct[activity] {
+			logged[i] = append(logged[i], cloneAttempt(db.logged[seq]))
+		}
 	}
 	db.logMu.Unlock()
-	e := Entry{Activity: activity}
+	es := make([]Entry, len(activities))
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		e2, err := getEntry(tx, activity)
-		e = e2
-		return err
+		for i, activity := range activities {
+			var err error
+			if es[i], err = getEntry(tx, activity); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		err = ErrClosed
 	}
-	if err != nil || len(logged) == 0 {
-		return e, err
+	if err != nil {
+		return nil, err
 	}
-	for _, a := range logged {
-		if !slices.ContainsFunc(e.Attempts, func(b Attempt) bool { return b.Seq == a.Seq }) {
-			e.Attempts = append(e.Attempts, a)
+	for i := range es {
+		e := &es[i]
+		if len(logged[i]) == 0 {
+			continue
 		}
+		for _, a := range logged[i] {
+			if !slices.ContainsFunc(e.Attempts, func(b Attempt) bool { return b.Seq == a.Seq }) {
+				e.Attempts = append(e.Attempts, a)
+			}
+		}
+		slices.SortFunc(e.Attempts, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
-	slices.SortFunc(e.Attempts, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
-	return e, nil
+	return es, nil
 }
 
 func cloneAttempt(a Attempt) Attempt {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -386,6 +387,27 @@ func TestDBLogFold(t *testing.T) {
 	}
 	check := func(db *DB, when string) {
 		t.Helper()
+		// LookupAll reads the same as Lookup, one by one, in one transaction.
+		keys := []string{"never-sent"}
+		for i := range 40 {
+			keys = append(keys, fmt.Sprintf("act-%03d", i))
+		}
+		es, err := db.LookupAll(ctx, keys)
+		if err != nil || len(es) != len(keys) {
+			t.Fatalf("%s: LookupAll: %d entries, %v", when, len(es), err)
+		}
+		for i, k := range keys {
+			e, err := db.Lookup(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(es[i], e) || e.Activity != k {
+				t.Errorf("%s: LookupAll gives %s as %+v, Lookup as %+v", when, k, es[i], e)
+			}
+		}
+		if len(es[0].Attempts) != 0 {
+			t.Errorf("%s: an activity never sent has attempts: %+v", when, es[0])
+		}
 		for i := range 40 {
 			e, err := db.Lookup(ctx, fmt.Sprintf("act-%03d", i))
 			if err != nil {

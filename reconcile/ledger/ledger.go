@@ -25,6 +25,9 @@ type Store interface {
 	// Lookup returns what is known about one activity; an activity never sent
 	// has an Entry with no attempts and a nil error.
 	Lookup(ctx context.Context, activity string) (Entry, error)
+	// LookupAll is Lookup for each activity, the entries in the same order,
+	// read at once (one read transaction, not one per activity).
+	LookupAll(ctx context.Context, activities []string) ([]Entry, error)
 	// Begin records an attempt before its request is sent and returns the
 	// ticket that Finish needs.
 	Begin(ctx context.Context, a Attempt) (Ticket, error)

@@ -32,6 +32,15 @@ func (m *Memory) Lookup(ctx context.Context, activity string) (Entry, error) {
 	return cloneEntry(e), nil
 }
 
+// LookupAll implements Store.
+func (m *Memory) LookupAll(ctx context.Context, activities []string) ([]Entry, error) {
+	es := make([]Entry, len(activities))
+	for i, a := range activities {
+		es[i], _ = m.Lookup(ctx, a)
+	}
+	return es, nil
+}
+
 // Begin implements Store.
 func (m *Memory) Begin(ctx context.Context, a Attempt) (Ticket, error) {
 	if err := ctx.Err(); err != nil {

@@ -26,30 +26,57 @@ type Run struct {
 	tickets map[*api.SubmitRequest]Ticket // attempts begun, not finished
 }
 
-var _ reconcile.Ledger = (*Run)(nil)
+var (
+	_ reconcile.Ledger         = (*Run)(nil)
+	_ reconcile.LedgerCheckAll = (*Run)(nil)
+)
 
 // Check implements reconcile.Ledger.
 func (r *Run) Check(ctx context.Context, req *api.SubmitRequest) (reconcile.LedgerCheck, error) {
-	hash, err := PayloadHash(req)
+	cs, err := r.CheckAll(ctx, []*api.SubmitRequest{req})
 	if err != nil {
 		return reconcile.LedgerCheck{}, err
 	}
-	e, err := r.Store.Lookup(ctx, req.ActivityKey())
-	if err != nil {
-		return reconcile.LedgerCheck{}, err
+	return cs[0], nil
+}
+
+// CheckAll implements reconcile.LedgerCheckAll: one Store.LookupAll for
+// every request.
+func (r *Run) CheckAll(ctx context.Context, reqs []*api.SubmitRequest) ([]reconcile.LedgerCheck, error) {
+	hashes := make([]string, len(reqs))
+	keys := make([]string, len(reqs))
+	for i, req := range reqs {
+		var err error
+		if hashes[i], err = PayloadHash(req); err != nil {
+			return nil, err
+		}
+		keys[i] = req.ActivityKey()
 	}
+	es, err := r.Store.LookupAll(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	cs := make([]reconcile.LedgerCheck, len(reqs))
+	for i := range reqs {
+		cs[i] = r.check(&es[i], hashes[i])
+	}
+	return cs, nil
+}
+
+// check is what e says of a request whose payload hash is hash.
+func (r *Run) check(e *Entry, hash string) reconcile.LedgerCheck {
 	var c reconcile.LedgerCheck
 	if !r.Force {
 		switch v, acc := e.Check(hash); v {
 		case Duplicate:
-			return reconcile.LedgerCheck{Verdict: reconcile.LedgerDuplicate, Message: DuplicateMessage(acc), Digest: hash}, nil
+			return reconcile.LedgerCheck{Verdict: reconcile.LedgerDuplicate, Message: DuplicateMessage(acc), Digest: hash}
 		case Changed:
 			c = reconcile.LedgerCheck{Verdict: reconcile.LedgerChanged, Message: ChangedMessage(acc)}
 		}
 	}
 	c.Own = e.Unsettled(hash, r.ID) != nil
 	c.Digest = hash
-	return c, nil
+	return c
 }
 
 // Begin implements reconcile.Ledger: every intent in one Store.BeginAll.
