@@ -36,7 +36,7 @@ type Validator struct {
 	now       func() time.Time
 	codes     int                              // how many codes asWritten starts with
 	folded    map[string]*api.ResultTypeConfig // folded code or label
-	asWritten map[string]*api.ResultTypeConfig // codes, and results as users wrote them, so each spelling is folded once
+	asWritten map[string]spelling              // codes, and results as users wrote them, so each spelling is folded once
 	known     string                           // the codes, for messages
 
 	// The activities of the valid rows so far, for duplicates: UUIDs in
@@ -50,6 +50,10 @@ type Validator struct {
 	// rather than one per row. Like asWritten, only the goroutine running
 	// inspect touches it.
 	reqs []api.SubmitRequest
+
+	// recent caches lookupResult's latest answers by the spelling's length
+	// and first byte; like asWritten, only inspect's goroutine touches it.
+	recent [16]spelling
 
 	// batchNow is the time CheckAll's goroutine read at the start of the
 	// batch it is checking (zero outside CheckAll), for clock.
@@ -81,7 +85,7 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 		cat:       cat,
 		now:       now,
 		folded:    map[string]*api.ResultTypeConfig{},
-		asWritten: map[string]*api.ResultTypeConfig{},
+		asWritten: map[string]spelling{},
 		ids:       newKeySet(),
 		providers: newKeySet(),
 		seed:      maphash.MakeSeed(),
@@ -93,7 +97,7 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 		copy(configs, cat.Configs)
 		for i := range configs {
 			c := &configs[i]
-			v.asWritten[c.Code] = c
+			v.asWritten[c.Code] = spelling{c.Code, c}
 			names = append(names, fmt.Sprintf("%s (%s)", c.Code, c.Label))
 		}
 		// Codes first, so a label that happens to read like another code loses.
@@ -339,17 +343,34 @@ func (b byColumn) Swap(i, j int) {
 // lookupResult finds a result type by code, or by code or label folded; nil
 // when there is none.
 func (v *Validator) lookupResult(s string) *api.ResultTypeConfig {
-	if c, ok := v.asWritten[s]; ok {
-		return c
+	// A file uses a handful of spellings, so most rows find theirs in a
+	// small table of recent ones without hashing the string for the map.
+	recent := &v.recent[(len(s)+int(s[0]))%len(v.recent)]
+	if recent.c != nil && recent.s == s {
+		return recent.c
 	}
-	c, ok := v.folded[importer.FoldLabel(s)]
+	w, ok := v.asWritten[s]
 	if !ok {
-		return nil
+		c, ok := v.folded[importer.FoldLabel(s)]
+		if !ok {
+			return nil
+		}
+		// A copy: the cell's text shares its memory with the rows read
+		// around it, which the validator must not keep alive.
+		w = spelling{strings.Clone(s), c}
+		if len(v.asWritten) < v.codes+1024 { // a few spellings per label; bounded against odd files
+			v.asWritten[w.s] = w
+		}
 	}
-	if len(v.asWritten) < v.codes+1024 { // a few spellings per label; bounded against odd files
-		v.asWritten[s] = c
-	}
-	return c
+	*recent = w
+	return w.c
+}
+
+// spelling is a result as written in a file, in memory of its own, and its
+// result type.
+type spelling struct {
+	s string
+	c *api.ResultTypeConfig
 }
 
 // canonicalTime is a date value as the API wants it. A cell already written

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/reten/reconcile/importer"
 	"github.com/reten/reconcile/reconcile/api"
@@ -352,6 +353,42 @@ func TestRequestsDoNotLeak(t *testing.T) {
 			OccurredAt: "2026-04-11T10:30:00.000Z", Status: "EFFECTIVE", TaskResult: api.TaskResult{Result: "SALE_COMPLETED"}}
 		if it.Request == nil || !reflect.DeepEqual(*it.Request, want) {
 			t.Fatalf("row %d: request %+v, want %+v", i, it.Request, want)
+		}
+	}
+}
+
+// lookupResult answers the same through its table of recent spellings as
+// through the maps, spellings that share a slot of the table included, and
+// keeps no cell's memory.
+func TestLookupResult(t *testing.T) {
+	v := NewValidator(tenantCatalogue(t), nil)
+	seq := []struct{ in, want string }{
+		{"SALE_COMPLETED", "SALE_COMPLETED"},
+		{"venta completada", "SALE_COMPLETED"},
+		{"Venta  Completada", "SALE_COMPLETED"},
+		{"RESCHEDULX", ""}, // the slot of RESCHEDULE (same length and first byte)
+		{"RESCHEDULE", "RESCHEDULE"},
+		{"RESCHEDULX", ""},
+		{"Reprogramar visita", "RESCHEDULE"},
+		{"REPROGRAMAR_VISITA", "RESCHEDULE"},
+		{"Rprogramar visita", ""},
+	}
+	for round := 0; round < 3; round++ {
+		for _, c := range seq {
+			got := ""
+			if cfg := v.lookupResult(c.in); cfg != nil {
+				got = cfg.Code
+			}
+			if got != c.want {
+				t.Errorf("round %d: lookupResult(%q) = %q, want %q", round, c.in, got, c.want)
+			}
+		}
+	}
+	cell := string([]byte("VENTA completada, and the rest of the row"))[:16] // a spelling not seen yet
+	v.lookupResult(cell)
+	for k, w := range v.asWritten {
+		if k == cell && (unsafe.StringData(k) == unsafe.StringData(cell) || unsafe.StringData(w.s) == unsafe.StringData(cell)) {
+			t.Error("the validator keeps the cell's memory")
 		}
 	}
 }
