@@ -4,12 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -34,9 +35,8 @@ var encodingNames = map[string]string{
 // ones a spreadsheet program shows: a quoted field that spans lines is still
 // one row, and a blank line is a row of its own.
 type csvSource struct {
-	f        *os.File
-	r        *csv.Reader
-	embedded int // newlines inside quoted fields so far: lines that are not rows
+	f *os.File
+	p *csvParser
 }
 
 // openCSV opens path as delimited text and fills the CSV part of layout.
@@ -85,9 +85,7 @@ func openCSV(path, name string, head []byte, opts Options, layout *Layout) (*csv
 		f.Close()
 		return nil, fmt.Errorf("%s: %q cannot separate fields; pass --delimiter with one of , ; | or tab", name, delim)
 	}
-	s.r = csv.NewReader(br)
-	s.r.Comma = delim
-	s.r.FieldsPerRecord = -1
+	s.p = newCSVParser(br, delim)
 	layout.Kind = "csv"
 	layout.Delimiter = delim
 	layout.Encoding = enc
@@ -95,7 +93,7 @@ func openCSV(path, name string, head []byte, opts Options, layout *Layout) (*csv
 }
 
 func validDelim(r rune) bool {
-	return r != 0 && r != '"' && r != '\r' && r != '\n' && r != utf8.RuneError && !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z')
+	return validComma(r) && !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z')
 }
 
 // csvEncoding returns the encoding chosen or found: a BOM decides; else a file
@@ -155,6 +153,11 @@ func scanUTF8(path string) (utf8Scan, error) {
 		return res, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() >= parallelScan {
+		if ascii, err := asciiHalves(f, fi.Size()); err != nil || ascii {
+			return res, err
+		}
+	}
 	buf := make([]byte, 256<<10)
 	carry := 0
 	var offset int64
@@ -178,11 +181,13 @@ func scanUTF8(path string) (utf8Scan, error) {
 			}
 		}
 		chunk := buf[:end]
-		if utf8.Valid(chunk) {
-			if !res.multibyte && !isASCII(chunk) {
-				res.multibyte = true
-			}
-		} else {
+		switch {
+		case isASCII(chunk):
+			// Most files are ASCII throughout, which one fast pass tells;
+			// utf8.Valid runs only on chunks with other bytes.
+		case utf8.Valid(chunk):
+			res.multibyte = true
+		default:
 			// The slow path runs only on chunks with a bad byte.
 			for i := 0; i < len(chunk); {
 				r, size := utf8.DecodeRune(chunk[i:])
@@ -213,9 +218,61 @@ func scanUTF8(path string) (utf8Scan, error) {
 	}
 }
 
+// parallelScan is the size from which asciiHalves checks a file on two
+// goroutines before the scan proper.
+const parallelScan = 4 << 20
+
+// asciiHalves reports whether every byte of the file is ASCII, as most
+// exports are, reading its two halves at once: for a large file this check
+// is the only work before the first row, and would otherwise hold one core
+// while the other idles. A non-ASCII byte stops both halves; the caller then
+// scans the file in order, which tells UTF-8 from Windows-1252.
+func asciiHalves(f *os.File, size int64) (bool, error) {
+	var (
+		wg    sync.WaitGroup
+		other atomic.Bool // a half found a non-ASCII byte
+		errs  [2]error
+	)
+	check := func(half int, from, to int64) {
+		defer wg.Done()
+		buf := make([]byte, 256<<10)
+		for from < to && !other.Load() {
+			n, err := f.ReadAt(buf[:min(int64(len(buf)), to-from)], from)
+			if !isASCII(buf[:n]) {
+				other.Store(true)
+				return
+			}
+			from += int64(n)
+			if err == io.EOF {
+				return // the file shrank since it was measured; the scan will tell
+			}
+			if err != nil {
+				errs[half] = err
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go check(0, 0, size/2)
+	check(1, size/2, size)
+	wg.Wait()
+	if err := errors.Join(errs[0], errs[1]); err != nil {
+		return false, err
+	}
+	return !other.Load(), nil
+}
+
 func isASCII(b []byte) bool {
+	const hi = 0x8080808080808080
+	for len(b) >= 32 {
+		le := binary.LittleEndian
+		if (le.Uint64(b)|le.Uint64(b[8:])|le.Uint64(b[16:])|le.Uint64(b[24:]))&hi != 0 {
+			return false
+		}
+		b = b[32:]
+	}
 	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+		if binary.LittleEndian.Uint64(b)&hi != 0 {
 			return false
 		}
 		b = b[8:]
@@ -279,39 +336,23 @@ func detectDelimiter(br *bufio.Reader) rune {
 }
 
 func (s *csvSource) next() ([]string, int, error) {
-	rec, err := s.r.Read()
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			row := pe.StartLine - s.embedded
-			// The bad record's own newlines are unknown; count them from the reader's position.
-			if pe.Line > pe.StartLine {
-				s.embedded += pe.Line - pe.StartLine
-			}
-			return nil, row, &rowError{row: row, err: pe.Err}
-		}
-		return nil, 0, err
+	cells, row, err := s.p.next()
+	if ce, ok := err.(*csvError); ok {
+		return nil, row, &rowError{row: row, err: ce.err, field: ce.field}
 	}
-	line, _ := s.r.FieldPos(0)
-	row := line - s.embedded
-	// The record's own line breaks: those before its last field show in
-	// where that field starts, and the last field's are counted. Looking
-	// into every cell instead cost a tenth of the read.
-	last := len(rec) - 1
-	lastLine, _ := s.r.FieldPos(last)
-	s.embedded += lastLine - line
-	if strings.IndexByte(rec[last], '\n') >= 0 {
-		s.embedded += strings.Count(rec[last], "\n")
-	}
-	return rec, row, nil
+	return cells, row, err
 }
+
+// reserve has every record come with room for n cells.
+func (s *csvSource) reserve(n int) { s.p.width = n }
 
 func (s *csvSource) close() error { return s.f.Close() }
 
 // rowError is a row the source could not split into cells.
 type rowError struct {
-	row int
-	err error
+	row   int
+	err   error
+	field int // the cell it is in, 0-based; -1 when not known
 }
 
 func (e *rowError) Error() string { return e.err.Error() }

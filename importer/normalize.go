@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // normalizer turns cells into Values. It holds the date settings of a read.
@@ -40,7 +41,7 @@ func (n *normalizer) value(f Field, cell string) Value {
 
 // fill reads one cell as field f into v, which must be the zero Value.
 func (n *normalizer) fill(v *Value, f Field, cell string) {
-	s := strings.TrimSpace(cell)
+	s := trimSpace(cell)
 	if s == "" {
 		return
 	}
@@ -55,11 +56,46 @@ func (n *normalizer) fill(v *Value, f Field, cell string) {
 	case Status, ContactType:
 		v.Text = enumText(s)
 	case ActivityID:
-		v.Text = strings.ToLower(s)
+		v.Text = toLower(s)
 		v.Err = checkExcelNumber(s)
 	case ProviderActivityID, CommerceExternalID, OperatorExternalID:
 		v.Err = checkExcelNumber(s)
 	}
+}
+
+// trimSpace is strings.TrimSpace without the call for the usual cell, which
+// starts and ends with a printable ASCII character: a space of any kind is
+// below '!' or not ASCII, and a multi-byte character never ends in an ASCII
+// byte.
+func trimSpace(s string) string {
+	if len(s) > 0 && '!' <= s[0] && s[0] < utf8.RuneSelf && '!' <= s[len(s)-1] && s[len(s)-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimSpace(s)
+}
+
+// toLower is strings.ToLower with a faster test for the usual case, ASCII
+// with no upper case letter (a UUID as most systems write it), which is
+// returned as it is: eight bytes at a time rather than one.
+func toLower(s string) string {
+	const hi, a, z = 0x8080808080808080, 0x0101010101010101 * (0x80 - 'A'), 0x0101010101010101 * (0x80 - 'Z' - 1)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// Bytes below 0x80 only: adding a constant to each cannot carry into
+		// the next, and sets a byte's top bit when it is at least 'A', or
+		// past 'Z'.
+		if w&hi != 0 || (w+a)&^(w+z)&hi != 0 {
+			return strings.ToLower(s)
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // isoLayouts are the ISO 8601 forms accepted without --date-format. The ones

@@ -235,3 +235,23 @@ func TestISOUTCMatchesTimeParse(t *testing.T) {
 		}
 	}
 }
+
+func TestToLower(t *testing.T) {
+	for _, s := range []string{
+		"", "a", "A", "8a2da0ef-e94a-5f98-ad28-4741ec9a5245", "8A2DA0EF-E94A-5F98-AD28-4741EC9A5245",
+		"8a2da0ef-e94a-5f98-ad28-4741ec9a524Z", "@[`{\x7f azAZ", "@@@@@@@@[[[[[[[[````````{{{{{{{{", "abcdefghA", "ÁÉ", "abcdefgh\xe9",
+		"\xc3\x81bcdefgh", "azazazaz@", "AZazazaz", "zzzzzzZz", "zzzzzzzzzzzzzzzZ",
+	} {
+		if got, want := toLower(s), strings.ToLower(s); got != want {
+			t.Errorf("toLower(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestTrimSpace(t *testing.T) {
+	for _, s := range []string{"", " ", "a", " a", "a ", "\ta\n", "!", "~\x7f", "\x7f", "a\u00a0", "\u00a0a", "a\u2003", "\u0085x", "é", "aé", "éa", "a\xff", "\x80a", "a b", "!\r"} {
+		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+			t.Errorf("trimSpace(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

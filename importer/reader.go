@@ -236,6 +236,9 @@ func (r *Reader) readHeader(m *Mapping) error {
 	}
 	l.cols = &r.cols
 	l.norm = r.norm
+	if s, ok := r.src.(interface{ reserve(int) }); ok {
+		s.reserve(len(l.Columns))
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: the header row has no column for %s (headers found: %s); name the columns as the contract does, or map your headers to fields with --mapping FILE",
 			r.where(firstRow), strings.Join(missing, ", "), quoteList(l.Columns))
@@ -330,37 +333,55 @@ func (r *Reader) fill(rows *[]Row) (err error) {
 			err = fmt.Errorf("%s: the file cannot be read further (%v); save it again from the spreadsheet program", r.where(0), p)
 		}
 	}()
-	for len(*rows) < batchRows {
-		row, err := r.read()
-		if err != nil {
+	// Rows are read straight into the batch, not copied into it.
+	b := (*rows)[:batchRows]
+	n := len(*rows)
+	defer func() { *rows = b[:n] }()
+	for ; n < batchRows; n++ {
+		if err := r.readInto(&b[n]); err != nil {
 			return err
 		}
-		*rows = append(*rows, row)
 	}
 	return nil
 }
 
 // read reads the next data row from the source.
 func (r *Reader) read() (Row, error) {
+	var row Row
+	err := r.readInto(&row)
+	return row, err
+}
+
+// readInto reads the next data row from the source into row, which is
+// overwritten whole.
+func (r *Reader) readInto(row *Row) error {
 	l := r.layout
 	for {
 		cells, rowNum, err := r.src.next()
 		if err == io.EOF {
-			return Row{}, io.EOF
+			return io.EOF
 		}
 		pos := Position{File: l.File, Sheet: l.Sheet, Row: rowNum}
 		if err != nil {
 			var re *rowError
 			if errors.As(err, &re) {
-				return Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)),
-					Err: fmt.Errorf("the row cannot be split into cells (%v); check its quotes, or save the file again from the spreadsheet program", re.err)}, nil
+				what := re.err.Error()
+				switch {
+				case re.field >= len(l.Columns):
+					what = fmt.Sprintf("%s, in cell %d, beyond the last header column", what, re.field+1)
+				case re.field >= 0:
+					what = fmt.Sprintf("%s, in column %q", what, l.Columns[re.field])
+				}
+				*row = Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)),
+					Err: fmt.Errorf("the row cannot be split into cells (%s); check its quotes, or save the file again from the spreadsheet program", what)}
+				return nil
 			}
-			return Row{}, r.readError(rowNum, err)
+			return r.readError(rowNum, err)
 		}
 		if blank(cells) {
 			continue
 		}
-		row := Row{Pos: pos, Layout: l}
+		*row = Row{Pos: pos, Layout: l}
 		n := len(l.Columns)
 		if len(cells) > n {
 			cells = trimTrailingEmpty(cells)
@@ -369,13 +390,18 @@ func (r *Reader) read() (Row, error) {
 		case len(cells) > n:
 			row.Err = fmt.Errorf("the row has %d cells beyond the last header column (%q); give them a header or delete them", len(cells)-n, l.Columns[n-1])
 			cells = cells[:n:n]
+		case len(cells) < n && cap(cells) >= n:
+			// The source left room (csvSource reserves the header's width).
+			had := len(cells)
+			cells = cells[:n]
+			clear(cells[had:])
 		case len(cells) < n:
 			padded := make([]string, n)
 			copy(padded, cells)
 			cells = padded
 		}
 		row.Cells = cells
-		return row, nil
+		return nil
 	}
 }
 
@@ -421,7 +447,7 @@ func trimTrailingEmpty(cells []string) []string {
 
 func blank(cells []string) bool {
 	for _, c := range cells {
-		if strings.TrimSpace(c) != "" {
+		if trimSpace(c) != "" {
 			return false
 		}
 	}

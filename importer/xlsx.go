@@ -202,7 +202,7 @@ func (s *xlsxSource) next() (cells []string, row int, err error) {
 	s.row++
 	cells, err = s.rows.Columns()
 	if err != nil {
-		return nil, s.row, &rowError{row: s.row, err: err}
+		return nil, s.row, &rowError{row: s.row, err: err, field: -1}
 	}
 	for i, c := range cells {
 		switch j := strings.Index(c, dateMark); {

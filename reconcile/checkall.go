@@ -3,6 +3,7 @@ package reconcile
 import (
 	"errors"
 	"io"
+	"time"
 
 	"github.com/reten/reconcile/importer"
 )
@@ -44,6 +45,7 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer func() { v.batchNow = time.Time{} }()
 		for {
 			var b itemBatch
 			select {
@@ -52,6 +54,7 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 			default:
 				b = itemBatch{items: make([]Item, 0, checkBatch), keys: make([]activityKeys, 0, checkBatch)}
 			}
+			v.batchNow = v.now()
 			for len(b.items) < checkBatch {
 				row, err := rows.Next()
 				if err != nil {

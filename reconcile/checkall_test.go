@@ -121,3 +121,30 @@ func TestCheckAllStops(t *testing.T) {
 		t.Errorf("source error: CheckAll = %v after %d items, want %v after 298", err, calls, broken)
 	}
 }
+
+// CheckAll measures "in the future" from the clock read at the start of each
+// batch, and Check after it reads the clock again.
+func TestCheckAllClock(t *testing.T) {
+	l := &importer.Layout{File: "in.csv",
+		Columns: []string{"provider_activity_id", "commerce_external_id", "occurred_at", "status", "result", "future_scheduled_at"},
+		Fields:  []importer.Field{importer.ProviderActivityID, importer.CommerceExternalID, importer.OccurredAt, importer.Status, importer.Result, importer.FutureScheduledAt}}
+	row := func(i int, future string) importer.Row {
+		return importer.Row{Pos: importer.Position{File: "in.csv", Row: i + 2}, Layout: l,
+			Cells: []string{fmt.Sprintf("P-%d", i), "C", "2026-04-11T10:30:00Z", "PENDING", "RESCHEDULE", future}}
+	}
+	now := testNow
+	v := NewValidator(tenantCatalogue(t), func() time.Time { return now })
+	rows := []importer.Row{row(0, "2026-11-25T13:00:00Z"), row(1, "2026-11-25T11:00:00Z")}
+	var got []bool
+	err := v.CheckAll(&sliceSource{t: t, rows: rows, end: io.EOF}, func(it Item) error {
+		got = append(got, it.Valid())
+		return nil
+	})
+	if err != nil || !reflect.DeepEqual(got, []bool{true, false}) {
+		t.Fatalf("CheckAll at 12:00: valid = %v, %v; want an hour ahead valid, an hour ago not", got, err)
+	}
+	now = testNow.Add(2 * time.Hour)
+	if it := v.Check(row(2, "2026-11-25T13:00:00Z")); it.Valid() {
+		t.Error("Check at 14:00 after CheckAll at 12:00 took 13:00 as still to come")
+	}
+}

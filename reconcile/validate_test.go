@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/reten/reconcile/importer"
 	"github.com/reten/reconcile/reconcile/api"
@@ -316,6 +318,87 @@ func TestFormatTime(t *testing.T) {
 	} {
 		if got, want := formatTime(tm), api.FormatTime(tm); got != want {
 			t.Errorf("formatTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// Requests are filled in place in shared blocks: an invalid row's cells must
+// not show in the request of the valid row after it, and every valid row
+// keeps its own request across blocks.
+func TestRequestsDoNotLeak(t *testing.T) {
+	full := validRow()
+	full["status"] = "nope" // invalid, with every optional field set
+	full["provider_activity_id"] = "YOM-1"
+	full["external_status"] = "x"
+	full["raw_payload"] = `{"a":1}`
+	full["comment"] = "c"
+	full["contact_type"] = "INBOUND"
+	full["operator_external_id"] = "OP"
+	full["payload"] = `{"b":2}`
+	full["hard_override"] = "true"
+	var rows []map[string]string
+	for i := 0; i < 2*requestBlock+3; i++ {
+		if i%7 == 0 {
+			rows = append(rows, full)
+			continue
+		}
+		r := validRow()
+		r["activity_id"] = ""
+		r["provider_activity_id"] = "P-" + strings.Repeat("x", i%5) + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		rows = append(rows, r)
+	}
+	v := NewValidator(tenantCatalogue(t), func() time.Time { return testNow })
+	var items []Item
+	for _, row := range readRows(t, rows...) {
+		items = append(items, v.Check(row))
+	}
+	for i, it := range items {
+		if i%7 == 0 {
+			if it.Request != nil || len(it.Problems) == 0 {
+				t.Fatalf("row %d: invalid row got a request", i)
+			}
+			continue
+		}
+		want := api.SubmitRequest{ProviderActivityID: rows[i]["provider_activity_id"], CommerceExternalID: "COM-001",
+			OccurredAt: "2026-04-11T10:30:00.000Z", Status: "EFFECTIVE", TaskResult: api.TaskResult{Result: "SALE_COMPLETED"}}
+		if it.Request == nil || !reflect.DeepEqual(*it.Request, want) {
+			t.Fatalf("row %d: request %+v, want %+v", i, it.Request, want)
+		}
+	}
+}
+
+// lookupResult answers the same through its table of recent spellings as
+// through the maps, spellings that share a slot of the table included, and
+// keeps no cell's memory.
+func TestLookupResult(t *testing.T) {
+	v := NewValidator(tenantCatalogue(t), nil)
+	seq := []struct{ in, want string }{
+		{"SALE_COMPLETED", "SALE_COMPLETED"},
+		{"venta completada", "SALE_COMPLETED"},
+		{"Venta  Completada", "SALE_COMPLETED"},
+		{"RESCHEDULX", ""}, // the slot of RESCHEDULE (same length and first byte)
+		{"RESCHEDULE", "RESCHEDULE"},
+		{"RESCHEDULX", ""},
+		{"Reprogramar visita", "RESCHEDULE"},
+		{"REPROGRAMAR_VISITA", "RESCHEDULE"},
+		{"Rprogramar visita", ""},
+	}
+	for round := 0; round < 3; round++ {
+		for _, c := range seq {
+			got := ""
+			if cfg := v.lookupResult(c.in); cfg != nil {
+				got = cfg.Code
+			}
+			if got != c.want {
+				t.Errorf("round %d: lookupResult(%q) = %q, want %q", round, c.in, got, c.want)
+			}
+		}
+	}
+	cell := string([]byte("VENTA completada, and the rest of the row"))[:16] // a spelling not seen yet
+	v.lookupResult(cell)
+	for k, w := range v.asWritten {
+		if k == cell && (unsafe.StringData(k) == unsafe.StringData(cell) || unsafe.StringData(w.s) == unsafe.StringData(cell)) {
+			t.Error("the validator keeps the cell's memory")
 		}
 	}
 }
