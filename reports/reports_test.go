@@ -429,17 +429,7 @@ func TestXLSXStructure(t *testing.T) {
 	for i, o := range outs {
 		for _, c := range []string{"A", "E", "K"} {
 			cell := c + itoa(i+2)
-			id, err := f.GetCellStyle(RowsSheet, cell)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := f.GetStyle(id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(st.Fill.Color) != 1 || !strings.EqualFold(st.Fill.Color[0], classColors[o.Class]) {
-				t.Errorf("%s (%s) fill = %v, want %s", cell, o.Class, st.Fill.Color, classColors[o.Class])
-			}
+			checkFill(t, f, cell, o.Class)
 		}
 	}
 	// Numbers are numbers, so they sort as such.

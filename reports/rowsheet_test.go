@@ -107,17 +107,7 @@ func TestRowsSheetReadsBack(t *testing.T) {
 		}
 		for c := 1; c <= len(header); c++ {
 			cell, _ := excelize.CoordinatesToCellName(c, i+2)
-			id, err := f.GetCellStyle(RowsSheet, cell)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := f.GetStyle(id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(st.Fill.Color) != 1 || !strings.EqualFold(st.Fill.Color[0], classColors[o.Class]) {
-				t.Errorf("%s (%s) fill = %v, want %s", cell, o.Class, st.Fill.Color, classColors[o.Class])
-			}
+			checkFill(t, f, cell, o.Class)
 			typ, _ := f.GetCellType(RowsSheet, cell)
 			switch name := header[c-1]; {
 			case name == "row" || name == "attempts" || name == "duration_ms" || name == "http_status" && o.HTTPStatus != 0:
@@ -206,5 +196,21 @@ func TestRowsSheetTooWideToFit(t *testing.T) {
 	}
 	if rows, _ := f.GetRows(RowsSheet); len(rows) != 2 || rows[1][0] != "a" || rows[1][1] != "b" {
 		t.Errorf("rows = %q", rows)
+	}
+}
+
+// checkFill fails t unless cell of the Rows sheet is filled with class's colour.
+func checkFill(t *testing.T, f *excelize.File, cell string, class reconcile.Class) {
+	t.Helper()
+	id, err := f.GetCellStyle(RowsSheet, cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.GetStyle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Fill.Color) != 1 || !strings.EqualFold(st.Fill.Color[0], classColors[class]) {
+		t.Errorf("%s (%s) fill = %v, want %s", cell, class, st.Fill.Color, classColors[class])
 	}
 }
