@@ -13,6 +13,7 @@
 # its sources are exported with git archive into a temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 base=${1:?usage: bench/importer-ab.sh BASE [RUNS] [FILE]}
 runs=${2:-5}
 file=${3:-bench/out/1m.csv}
@@ -31,8 +32,7 @@ results="$out/ab.txt"
 for run in $(seq "$runs"); do
   for build in base head; do
     for mode in bare read ours; do
-      line=$(/usr/bin/time -f "cpu_s=%U+%S maxrss_kb=%M" "$out/readbench-$build" -mode "$mode" "$file" 2>&1 | tr '\n' ' ')
-      echo "run=$run build=$build $line" | tee -a "$results"
+      measure "$results" "run=$run build=$build" "$out/readbench-$build" -mode "$mode" "$file"
     done
   done
 done
@@ -40,16 +40,11 @@ done
 echo
 echo "medians over $runs rounds (x bare: ratio to the same build's bare run of the round):"
 printf "%-5s %-5s %8s %8s %12s\n" build mode "x bare" cpu_s maxrss_MiB
-awk '
+awk "$MEDIAN_AWK"'
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    split(v["cpu_s"], c, "+"); k = v["build"] " " v["mode"]
-    secs[v["run"] " " k] = v["seconds"]; cpu[k] = cpu[k] " " (c[1] + c[2]); rss[k] = rss[k] " " v["maxrss_kb"]
+    k = v["build"] " " v["mode"]
+    secs[v["run"] " " k] = v["seconds"]; cpu[k] = cpu[k] " " v["cpu_s"]; rss[k] = rss[k] " " v["maxrss_kb"]
     keys[k] = 1; runs[v["run"]] = 1
-  }
-  function median(list,   a, n, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   END {
     for (k in keys) {

@@ -15,6 +15,7 @@
 # ours both. Files and raw output go to bench/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 runs=${1:-3}
 out=bench/out
 mkdir -p "$out"
@@ -29,10 +30,7 @@ results="$out/results.txt"
 for run in $(seq "$runs"); do
   for file in 100k.csv 1m.csv 200k.xlsx; do
     for mode in bare read check ours; do
-      line=$(/usr/bin/time -v "$out/readbench" -mode "$mode" "$out/$file" 2> "$out/time.txt")
-      rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/time.txt")
-      cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$out/time.txt")
-      echo "run=$run $line maxrss_kb=$rss cpu_s=$cpu" | tee -a "$results"
+      measure "$results" "run=$run" "$out/readbench" -mode "$mode" "$out/$file"
     done
   done
 done
@@ -40,17 +38,12 @@ done
 echo
 echo "medians over $runs runs (ratio = seconds / bare seconds, each ratio from the same run, then the median):"
 printf "%-10s %-5s %10s %12s %12s %8s %8s %8s\n" file mode seconds rows/s maxrss_MiB "x bare" cpu_s "cpu x"
-awk '
+awk "$MEDIAN_AWK"'
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     key = v["file"] " " v["mode"]
     secs[key] = secs[key] " " v["seconds"]; rate[key] = rate[key] " " v["rows_per_s"]; rss[key] = rss[key] " " v["maxrss_kb"]
     cpus[key] = cpus[key] " " v["cpu_s"]; cpu[v["run"] " " key] = v["cpu_s"]
     run[v["run"] " " key] = v["seconds"]; files[v["file"]] = 1; modes[v["mode"]] = 1; runs[v["run"]] = 1
-  }
-  function median(list,   a, n, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   END {
     for (f in files) for (m in modes) {
