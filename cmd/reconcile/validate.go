@@ -19,6 +19,9 @@ type inputFlags struct {
 	mapping, delimiter, encoding, sheet, dateFormat, timezone string
 }
 
+// progressBatch is how many rows validate counts before it shows them.
+const progressBatch = 4096
+
 func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.mapping, "mapping", "", "`FILE` mapping your column headers to contract fields, one \"header = field\" per line")
 	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field `SEPARATOR`: , ; | or tab (default: detected)")
@@ -148,6 +151,15 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	v := reconcile.NewValidator(cat, nil)
 	defer v.Close()
 	invalid := 0
+	// A bar (or a log line every few seconds without a terminal) for large
+	// workbooks, which take seconds; counts are handed over in batches.
+	prog := newProgress(env, started)
+	pending, npending := map[reconcile.Class]int{}, 0
+	flush := func() {
+		prog.doneMany(pending, npending)
+		clear(pending)
+		npending = 0
+	}
 	for _, r := range readers {
 		// Rows are checked on a second goroutine; this one writes the report.
 		var stopped, writeErr error
@@ -163,24 +175,33 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 			if o.Class == reconcile.ClassInvalid {
 				invalid++
 			}
+			pending[o.Class]++
+			if npending++; npending == progressBatch {
+				flush()
+			}
 			if err := w.Write(o); err != nil {
 				writeErr = err
 				return err
 			}
 			return nil
 		})
+		flush()
 		switch {
 		case stopped != nil:
+			prog.finish()
 			w.Close(exitInterrupted)
 			return withCode(exitInterrupted, fmt.Errorf("stopped at %s; the report holds the rows checked so far", r.Layout().File))
 		case writeErr != nil:
+			prog.finish()
 			w.Close(exitError)
 			return withCode(exitError, writeErr)
 		case err != nil:
+			prog.finish()
 			w.Close(exitUsage)
 			return withCode(exitUsage, err)
 		}
 	}
+	prog.finish()
 	code := exitOK
 	if invalid > 0 {
 		code = exitRowsNotOK

@@ -63,6 +63,10 @@ func TestValidateSamples(t *testing.T) {
 	if !strings.Contains(stdout, "56 rows") {
 		t.Errorf("summary = %q", stdout)
 	}
+	// Without a terminal, progress is logged; its last line counts every row.
+	if !strings.Contains(stderr, "msg=finished done=56 read=56 ok=32 invalid=23 skipped=1") {
+		t.Errorf("no final progress line with every row counted in %q", stderr)
+	}
 	header, rows := readReport(t, filepath.Join(dir, "report.csv"))
 	for _, h := range []string{"activity_id", "region", "ID Actividad", "Fecha gestión", "row", "outcome", "message"} {
 		if !strings.Contains(strings.Join(header, "|"), h) {
