@@ -116,7 +116,7 @@ const (
 // Run sends every valid item and calls emit once for every item, valid or not,
 // with its outcome. Outcomes may arrive out of input order; emit is called
 // from one goroutine, never two at once. items is read by one goroutine, in
-// order, at most about 3·maxAhead+Concurrency items ahead of the emitted
+// order, at most about 4·maxAhead+Concurrency items ahead of the emitted
 // outcomes.
 //
 // With a Ledger, rows go through it in batches: the valid rows ready at hand
@@ -304,7 +304,10 @@ func (s *Submitter) newRun(ctx context.Context) *run {
 		r.limiter = rate.NewLimiter(rate.Limit(s.Rate), burst)
 	}
 	r.out = make(chan Outcome, r.concurrency)
-	r.done = make(chan finished, maxAhead)
+	// Room for two Finish batches: while the finisher waits on a commit
+	// (behind an intents' batch or a fold), the workers hand over their
+	// outcomes and go on; with room for one they ran dry.
+	r.done = make(chan finished, 2*maxAhead)
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	r.reqCtx = context.WithoutCancel(ctx)
 	return r

@@ -58,9 +58,10 @@ type prepared struct {
 	baseURL, apiKey, userAgent string
 	given                      *http.Client
 
-	base   *url.URL
-	keyErr error // the key cannot be sent
-	hc     *http.Client
+	base      *url.URL
+	submitURL *url.URL // base and PathSubmit; shared, never changed
+	keyErr    error    // the key cannot be sent
+	hc        *http.Client
 	// Header values, shared by every request: net/http only reads them.
 	key, userAgentV []string
 }
@@ -89,6 +90,9 @@ func (c *Client) prepare() (*prepared, error) {
 		base: base, keyErr: c.checkKey(), hc: c.httpClient(base),
 		key: []string{c.APIKey}, userAgentV: []string{ua},
 	}
+	su := *base
+	su.Path = base.Path + PathSubmit
+	p.submitURL = &su
 	c.prep.Store(p)
 	return p, nil
 }
@@ -273,11 +277,16 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if p.keyErr != nil {
 		return 0, p.keyErr
 	}
-	base := p.base
-	u := *base
-	u.Path = base.Path + path
-	if q != nil {
-		u.RawQuery = q.Encode()
+	// A submission's URL is the same every time: made once, and shared,
+	// since net/http only reads a request's URL.
+	u := p.submitURL
+	if path != PathSubmit || q != nil {
+		u = new(url.URL)
+		*u = *p.base
+		u.Path = p.base.Path + path
+		if q != nil {
+			u.RawQuery = q.Encode()
+		}
 	}
 	timeout := c.Timeout
 	if timeout == 0 {
@@ -295,7 +304,12 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if err != nil {
 		return 0, err
 	}
-	req.URL, req.Host = &u, strings.TrimSuffix(u.Host, ":")
+	req.URL = u
+	// net/http copies the URL to honour a Host that is set: only when it
+	// differs.
+	if h := strings.TrimSuffix(u.Host, ":"); h != u.Host {
+		req.Host = h
+	}
 	if body != nil {
 		req.ContentLength = int64(len(body))
 		req.Body = io.NopCloser(bytes.NewReader(body))

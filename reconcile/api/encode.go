@@ -65,9 +65,12 @@ func appendField(b []byte, name, s string) []byte {
 	return append(b, '"', ',')
 }
 
-// plainJSON reports whether encoding/json writes s as it is between quotes:
-// valid UTF-8 without control characters, quotes, backslashes, the HTML
-// characters it escapes (<, >, &) or U+2028 and U+2029.
+// PlainJSON reports whether encoding/json writes s as it is between quotes
+// (with or without HTML escaping): valid UTF-8 without control characters,
+// quotes, backslashes, the HTML characters it escapes (<, >, &) or U+2028 and
+// U+2029.
+func PlainJSON(s string) bool { return plainJSON(s) }
+
 func plainJSON(s string) bool {
 	ascii := true
 	for i := 0; i < len(s); i++ {

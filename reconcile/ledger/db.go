@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -103,6 +104,9 @@ type DB struct {
 	logged   map[uint64]Attempt
 	byAct    map[string][]uint64
 	finished int // attempts in logged with an outcome
+
+	folding atomic.Bool    // a fold runs in the background
+	folds   sync.WaitGroup // the background folds, for Close
 }
 
 var _ Store = (*DB)(nil)
@@ -273,6 +277,7 @@ func (db *DB) Path() string { return db.path }
 // Close waits for the writes in progress, then releases the file and its lock.
 func (db *DB) Close() error {
 	// Whatever fails here stays in the log, which the next Open folds.
+	db.folds.Wait()
 	db.fold(true)
 	db.mu.Lock()
 	if db.closed {
@@ -392,8 +397,14 @@ func foldTx(tx *bolt.Tx, as []Attempt) error {
 	return nil
 }
 
+// foldChunk is the most attempts one fold transaction moves. The committer
+// holds every other write while it commits one: folding 8192 at once held
+// the submitter's intents and outcomes for 20-50 ms, long enough for its
+// workers to run dry.
+const foldChunk = 1024
+
 // fold moves the finished attempts of the log (all of them if all) to
-// activities, in one transaction.
+// activities, in transactions of foldChunk attempts, in seq order.
 func (db *DB) fold(all bool) error {
 	db.logMu.Lock()
 	var as []Attempt
@@ -403,9 +414,36 @@ func (db *DB) fold(all bool) error {
 		}
 	}
 	db.logMu.Unlock()
-	if len(as) == 0 {
-		return nil
+	slices.SortFunc(as, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
+	for len(as) > 0 {
+		n := min(len(as), foldChunk)
+		if err := db.foldSome(as[:n]); err != nil {
+			return err
+		}
+		as = as[n:]
 	}
+	return nil
+}
+
+// foldLater folds the finished attempts of the log in a goroutine of its
+// own, unless one is folding already: the caller's outcomes are durable, and
+// need not wait for the fold.
+func (db *DB) foldLater() {
+	if !db.folding.CompareAndSwap(false, true) {
+		return
+	}
+	db.folds.Add(1)
+	go func() {
+		defer db.folds.Done()
+		defer db.folding.Store(false)
+		// A fold that fails is tried again later, and by the next Open at
+		// the latest.
+		db.fold(false)
+	}()
+}
+
+// foldSome folds as in one transaction.
+func (db *DB) foldSome(as []Attempt) error {
 	if err := db.write(func(tx *bolt.Tx) error { return foldTx(tx, as) }); err != nil {
 		return err
 	}
@@ -551,9 +589,7 @@ func (db *DB) FinishAll(ctx context.Context, fs []Finished) error {
 	full := db.finished >= foldAt
 	db.logMu.Unlock()
 	if full {
-		// The outcomes are durable in the log already; a fold that fails
-		// is tried again later, and by the next Open at the latest.
-		db.fold(false)
+		db.foldLater()
 	}
 	return errors.Join(bad...)
 }

@@ -379,6 +379,7 @@ func TestDBLogFold(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	db.folds.Wait() // folds run beside the writers
 	db.logMu.Lock()
 	inLog := len(db.logged)
 	db.logMu.Unlock()

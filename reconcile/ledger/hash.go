@@ -17,7 +17,8 @@ import (
 // raw_payload and task_result.payload hash alike however their JSON was spelled;
 // numbers keep their spelling (1 and 1.0 differ), as the API may store them so.
 func PayloadHash(r *api.SubmitRequest) (string, error) {
-	canon, err := canonicalRequest(r)
+	var buf [512]byte
+	canon, err := appendCanonicalRequest(buf[:0], r)
 	if err != nil {
 		return "", fmt.Errorf("ledger: hash of the request for activity %s: %w", r.ActivityKey(), err)
 	}
@@ -52,6 +53,54 @@ type sortedResult struct {
 // canonicalRequest is the canonical JSON of r without hard_override: the same
 // bytes as canonicalJSON of its encoding.
 func canonicalRequest(r *api.SubmitRequest) ([]byte, error) {
+	return appendCanonicalRequest(nil, r)
+}
+
+// appendCanonicalRequest appends canonicalRequest(r) to b. Requests whose
+// strings need no escaping and that carry no raw JSON (nearly all of them)
+// are written directly, in the sorted order of their keys; encoding/json's
+// reflection was about half of a submitter's hashing.
+func appendCanonicalRequest(b []byte, r *api.SubmitRequest) ([]byte, error) {
+	t := &r.TaskResult
+	if len(r.RawPayload) == 0 && len(t.Payload) == 0 &&
+		api.PlainJSON(r.ActivityID) && api.PlainJSON(r.CommerceExternalID) && api.PlainJSON(r.ExternalStatus) &&
+		api.PlainJSON(r.OccurredAt) && api.PlainJSON(r.ProviderActivityID) && api.PlainJSON(r.Status) &&
+		api.PlainJSON(t.Comment) && api.PlainJSON(t.ContactType) && api.PlainJSON(t.FutureScheduledAt) &&
+		api.PlainJSON(t.OperatorExternalID) && api.PlainJSON(t.Result) {
+		b = append(b, '{')
+		b = appendPlain(b, `"activity_id":`, r.ActivityID, true)
+		b = appendPlain(b, `"commerce_external_id":`, r.CommerceExternalID, false)
+		b = appendPlain(b, `"external_status":`, r.ExternalStatus, true)
+		b = appendPlain(b, `"occurred_at":`, r.OccurredAt, false)
+		b = appendPlain(b, `"provider_activity_id":`, r.ProviderActivityID, true)
+		b = appendPlain(b, `"status":`, r.Status, false)
+		b = append(b, `"task_result":{`...)
+		b = appendPlain(b, `"comment":`, t.Comment, true)
+		b = appendPlain(b, `"contact_type":`, t.ContactType, true)
+		b = appendPlain(b, `"future_scheduled_at":`, t.FutureScheduledAt, true)
+		b = appendPlain(b, `"operator_external_id":`, t.OperatorExternalID, true)
+		b = appendPlain(b, `"result":`, t.Result, false)
+		b[len(b)-1] = '}' // the last field's comma
+		return append(b, '}'), nil
+	}
+	canon, err := encodeCanonicalRequest(r)
+	return append(b, canon...), err
+}
+
+// appendPlain appends name, s quoted, and a comma, unless s is empty and
+// omitted; s must be api.PlainJSON.
+func appendPlain(b []byte, name, s string, omitEmpty bool) []byte {
+	if s == "" && omitEmpty {
+		return b
+	}
+	b = append(b, name...)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"', ',')
+}
+
+// encodeCanonicalRequest is canonicalRequest through encoding/json.
+func encodeCanonicalRequest(r *api.SubmitRequest) ([]byte, error) {
 	t := &r.TaskResult
 	for _, s := range []string{r.ActivityID, r.CommerceExternalID, r.ExternalStatus, r.OccurredAt, r.ProviderActivityID, r.Status,
 		t.Comment, t.ContactType, t.FutureScheduledAt, t.OperatorExternalID, t.Result} {
