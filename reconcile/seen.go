@@ -63,6 +63,7 @@ type keySet struct {
 	asked  int      // lookups that reached the runs since the last merge
 	order  []uint64 // scratch for spill
 	counts []uint32 // keys in memory by top bits of their hash, from counts[1], for spill
+	bbits  uint     // s.bucketBits(), once counts is made
 	wbuf   []byte   // scratch for writing runs
 	block  []byte   // scratch for one block read
 }
@@ -163,14 +164,17 @@ func (s *keySet) lookup(k *[16]byte, h uint64) (first rowRef, found bool, slot i
 func (s *keySet) insert(k *[16]byte, at rowRef, slot int, h uint64) {
 	c := s.n >> chunkBits
 	if c == len(s.keys) {
-		s.keys = append(s.keys, make([]keyEntry, 0, chunkKeys))
+		s.keys = append(s.keys, make([]keyEntry, chunkKeys))
 	}
-	s.keys[c] = append(s.keys[c], keyEntry{*k, at})
+	// Chunks are full length, so storing a key writes no slice header
+	// (which holds a pointer: a write barrier while a collection runs).
+	s.keys[c][s.n&(chunkKeys-1)] = keyEntry{*k, at}
 	s.n++
 	if s.counts == nil {
-		s.counts = make([]uint32, 1<<s.bucketBits()+1)
+		s.bbits = s.bucketBits()
+		s.counts = make([]uint32, 1<<s.bbits+1)
 	}
-	s.counts[h>>(64-s.bucketBits())+1]++
+	s.counts[h>>(64-s.bbits)+1]++
 	s.slots[slot] = uint32(s.n) | uint32(h>>32)&^(1<<s.shift-1)
 	if s.spilled > 0 && len(s.filter.blocks) > 0 {
 		// Once there is a filter, a key goes into it now, not when it is
@@ -266,9 +270,6 @@ func (s *keySet) spill() error {
 	s.runs = append(s.runs, r)
 	s.spilled = total
 	s.n = 0
-	for c := range s.keys {
-		s.keys[c] = s.keys[c][:0]
-	}
 	clear(s.slots)
 	clear(s.counts)
 	// Merging costs a read and a write of the runs merged; it pays when
@@ -298,7 +299,7 @@ func (s *keySet) spill() error {
 // buckets and a sort of each (a few entries) does it in linear time: a
 // general sort took a quarter of the validator's time at a million keys.
 func (s *keySet) sorted() []uint64 {
-	b := s.bucketBits()
+	b := s.bbits
 	// insert counted the keys of each bucket in counts[1:].
 	starts := s.counts
 	for i := 1; i < len(starts); i++ {
