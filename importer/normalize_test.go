@@ -2,6 +2,7 @@ package importer
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -223,6 +224,16 @@ func TestISOUTCMatchesTimeParse(t *testing.T) {
 		"2026-04-11T10:30:60Z", "2026-04-11T10:30:00.12Z", "2026-04-11T10:30:00,123Z", "2026-04-11t10:30:00Z",
 		"2026-04-11T10:30:00+00:00", "2026-04-11T1a:30:00Z", "2026-4-11T10:30:00.000Z", "+026-04-11T10:30:00Z",
 		"2026-04-11T10:30:00.-12Z", "2026-04-11 10:30:00Z",
+	}
+	// Every day of years around the calendar's turns, and the days past
+	// each month's end.
+	for _, y := range []int{0, 1, 399, 400, 1600, 1899, 1900, 1969, 1970, 1999, 2000, 2023, 2024, 2100, 9999} {
+		for mo := 1; mo <= 12; mo++ {
+			for d := 1; d <= 31; d++ {
+				cells = append(cells, fmt.Sprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, d%24, (d*7)%60, (d*13)%60),
+					fmt.Sprintf("%04d-%02d-%02dT23:59:59.%03dZ", y, mo, d, d*31))
+			}
+		}
 	}
 	for _, c := range cells {
 		got, ok := isoUTC(c)

@@ -61,9 +61,9 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 					b.err = err
 					break
 				}
-				it, k := v.inspect(row)
-				b.items = append(b.items, it)
-				b.keys = append(b.keys, k)
+				n := len(b.items)
+				b.items, b.keys = b.items[:n+1], b.keys[:n+1]
+				v.inspect(row, &b.items[n], &b.keys[n])
 			}
 			select {
 			case batches <- b:

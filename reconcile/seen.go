@@ -56,13 +56,14 @@ type keySet struct {
 
 	runs    []*keyRun // on disk, oldest first; a key is in at most one of them or in memory
 	spilled int       // keys in runs
-	filter  bloom     // every key in runs
+	filter  bloom     // every key in runs, and the keys in memory inserted since the first spill
 	err     error     // the first failure of a temporary file; the set's answers are no longer complete
 
 	hit    int      // the run the last key found on disk was in
 	asked  int      // lookups that reached the runs since the last merge
 	order  []uint64 // scratch for spill
 	counts []uint32 // keys in memory by top bits of their hash, from counts[1], for spill
+	bbits  uint     // s.bucketBits(), once counts is made
 	wbuf   []byte   // scratch for writing runs
 	block  []byte   // scratch for one block read
 }
@@ -163,15 +164,25 @@ func (s *keySet) lookup(k *[16]byte, h uint64) (first rowRef, found bool, slot i
 func (s *keySet) insert(k *[16]byte, at rowRef, slot int, h uint64) {
 	c := s.n >> chunkBits
 	if c == len(s.keys) {
-		s.keys = append(s.keys, make([]keyEntry, 0, chunkKeys))
+		s.keys = append(s.keys, make([]keyEntry, chunkKeys))
 	}
-	s.keys[c] = append(s.keys[c], keyEntry{*k, at})
+	// Chunks are full length, so storing a key writes no slice header
+	// (which holds a pointer: a write barrier while a collection runs).
+	s.keys[c][s.n&(chunkKeys-1)] = keyEntry{*k, at}
 	s.n++
 	if s.counts == nil {
-		s.counts = make([]uint32, 1<<s.bucketBits()+1)
+		s.bbits = s.bucketBits()
+		s.counts = make([]uint32, 1<<s.bbits+1)
 	}
-	s.counts[h>>(64-s.bucketBits())+1]++
+	s.counts[h>>(64-s.bbits)+1]++
 	s.slots[slot] = uint32(s.n) | uint32(h>>32)&^(1<<s.shift-1)
+	if s.spilled > 0 && len(s.filter.blocks) > 0 {
+		// Once there is a filter, a key goes into it now, not when it is
+		// written out: lookup has just read its block, so this costs no
+		// cache miss, where spill's pass would take one a key. The filter
+		// then also holds keys still in memory, which lookup finds first.
+		s.filter.add(h)
+	}
 }
 
 // grow doubles the index and puts every key back into it.
@@ -236,6 +247,8 @@ func (s *keySet) spill() error {
 		s.filter = newBloom(s.filterSize(total), filterBits)
 	}
 	rebuild := total > s.filter.keys
+	// Keys inserted after the first spill are in the filter already.
+	addKeys := !rebuild && s.spilled == 0
 	order := s.sorted()
 	r, err := s.create(0, s.n)
 	if err != nil {
@@ -244,7 +257,7 @@ func (s *keySet) spill() error {
 	w := runWriter{s: s, r: r}
 	for _, o := range order {
 		i := int(o & 0xFFFF)
-		if !rebuild {
+		if addKeys {
 			// In hash order, so through the filter front to back.
 			s.filter.add(o)
 		}
@@ -257,9 +270,6 @@ func (s *keySet) spill() error {
 	s.runs = append(s.runs, r)
 	s.spilled = total
 	s.n = 0
-	for c := range s.keys {
-		s.keys[c] = s.keys[c][:0]
-	}
 	clear(s.slots)
 	clear(s.counts)
 	// Merging costs a read and a write of the runs merged; it pays when
@@ -289,7 +299,7 @@ func (s *keySet) spill() error {
 // buckets and a sort of each (a few entries) does it in linear time: a
 // general sort took a quarter of the validator's time at a million keys.
 func (s *keySet) sorted() []uint64 {
-	b := s.bucketBits()
+	b := s.bbits
 	// insert counted the keys of each bucket in counts[1:].
 	starts := s.counts
 	for i := 1; i < len(starts); i++ {
@@ -405,9 +415,14 @@ func (w *runWriter) add(k *[16]byte, at rowRef, h uint64) {
 		}
 		w.buf = w.s.wbuf[:0]
 	}
-	w.buf = append(w.buf, k[:]...)
-	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(at))
-	if len(w.buf)+entrySize > cap(w.buf) {
+	// Stored in place rather than appended: append's checks showed in
+	// profiles, at a few million entries a batch.
+	n := len(w.buf)
+	w.buf = w.buf[:n+entrySize]
+	e := w.buf[n : n+entrySize]
+	*(*[16]byte)(e) = *k
+	binary.LittleEndian.PutUint32(e[16:], uint32(at))
+	if n+2*entrySize > cap(w.buf) {
 		w.flush()
 	}
 }

@@ -124,7 +124,9 @@ func NewValidator(cat *Catalogue, now func() time.Time) *Validator {
 // Check validates one row and returns it as an Item. Every problem of the row
 // is listed, each naming the user's column.
 func (v *Validator) Check(row importer.Row) Item {
-	it, keys := v.inspect(row)
+	var it Item
+	var keys activityKeys
+	v.inspect(row, &it, &keys)
 	if it.Request != nil {
 		v.dedup(&it, &keys)
 	}
@@ -166,10 +168,12 @@ type activityKeys struct {
 }
 
 // inspect applies every rule to row but the duplicate one, which needs the
-// rows before it. It only reads v (but for lookupResult's cache), so it may
+// rows before it, into it and keys (in place: CheckAll fills its batches
+// without copying an Item a row). It only reads v (but for lookupResult's cache), so it may
 // run on another goroutine than remember.
-func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
-	it := Item{Row: row}
+func (v *Validator) inspect(row importer.Row, it *Item, keys *activityKeys) {
+	*it = Item{Row: row}
+	*keys = activityKeys{}
 	l := row.Layout
 	// Problems are listed in the order of the user's columns; order holds
 	// each one's column index (-1 for the row as a whole).
@@ -186,7 +190,7 @@ func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
 			// The row could not be split into cells at all: "is empty" for
 			// every column would only hide the one problem that matters.
 			it.Problems = ps
-			return it, activityKeys{}
+			return
 		}
 	}
 	// A cell that could not be read as its type is reported once, here; the
@@ -302,11 +306,11 @@ func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
 		*req = api.SubmitRequest{}
 		sort.Stable(byColumn{ps, order})
 		it.Problems = ps
-		return it, activityKeys{}
+		return
 	}
 	v.reqs = v.reqs[1:]
 	it.Request = req
-	keys := activityKeys{hasID: req.ActivityID != "", hasProvider: req.ProviderActivityID != "", id: uuid}
+	*keys = activityKeys{hasID: req.ActivityID != "", hasProvider: req.ProviderActivityID != "", id: uuid}
 	if keys.hasID {
 		keys.idHash = v.ids.hash(&keys.id)
 	}
@@ -314,7 +318,6 @@ func (v *Validator) inspect(row importer.Row) (Item, activityKeys) {
 		keys.provider = v.providerKey(req.ProviderActivityID)
 		keys.providerHash = v.providers.hash(&keys.provider)
 	}
-	return it, keys
 }
 
 // requestSlot returns the next free request of the current block, zero.
