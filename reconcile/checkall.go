@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile/api"
 )
 
 // RowSource yields rows in input order, then io.EOF; *importer.Reader is one.
@@ -26,6 +27,7 @@ const (
 type itemBatch struct {
 	items []Item
 	keys  []activityKeys
+	reqs  []api.SubmitRequest // with ReuseRequests: the batch's own requests
 	err   error
 }
 
@@ -38,6 +40,9 @@ type itemBatch struct {
 // that needs the rows before) and runs fn: on a machine with a core to spare
 // a batch takes little more than its slower half. rows is read only by that
 // goroutine while CheckAll runs, and not after it returns.
+//
+// With v.ReuseRequests, fn must not keep an Item's Request (or the Item)
+// after it returns: its memory is filled again a few batches later.
 func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 	batches := make(chan itemBatch, checkAhead)
 	free := make(chan itemBatch, checkAhead+1)
@@ -45,14 +50,31 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer func() { v.batchNow = time.Time{} }()
+		reuse := v.ReuseRequests
+		defer func() {
+			v.batchNow = time.Time{}
+			if reuse {
+				v.reqs = nil // the last batch's requests are not Check's to hand out
+			}
+		}()
 		for {
 			var b itemBatch
 			select {
 			case b = <-free:
 				b.items, b.keys = b.items[:0], b.keys[:0]
+				if reuse {
+					// inspect takes its slots zero; a valid row's is not.
+					clear(b.reqs)
+				}
 			default:
 				b = itemBatch{items: make([]Item, 0, checkBatch), keys: make([]activityKeys, 0, checkBatch)}
+				if reuse {
+					b.reqs = make([]api.SubmitRequest, checkBatch)
+				}
+			}
+			if reuse {
+				// A row takes at most one slot, so a batch's rows fit.
+				v.reqs = b.reqs
 			}
 			v.batchNow = v.now()
 			for len(b.items) < checkBatch {

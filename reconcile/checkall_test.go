@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/importer"
+	"github.com/reten/reconcile/reconcile/api"
 )
 
 // sliceSource hands out rows, then end; it fails the test if it is read
@@ -90,6 +91,56 @@ func TestCheckAllSameAsCheck(t *testing.T) {
 	}
 	if dups == 0 || invalid == 0 {
 		t.Errorf("the rows hold %d duplicates and %d invalid rows; the test needs both", dups, invalid)
+	}
+}
+
+// With ReuseRequests, fn sees the requests Check gives, and their memory
+// comes from a few batches' worth, whatever the number of rows.
+func TestCheckAllReuseRequests(t *testing.T) {
+	rows := batchRowsFor(12*checkBatch + 5)
+	cat := tenantCatalogue(t)
+	seq := NewValidator(cat, func() time.Time { return testNow })
+	want := make([]Item, len(rows))
+	for i, r := range rows {
+		want[i] = seq.Check(r)
+	}
+	v := NewValidator(cat, func() time.Time { return testNow })
+	v.ReuseRequests = true
+	src := &sliceSource{t: t, rows: rows, end: io.EOF}
+	i, valid := 0, 0
+	slots := map[*api.SubmitRequest]bool{}
+	err := v.CheckAll(src, func(it Item) error {
+		w := want[i]
+		i++
+		if (it.Request == nil) != (w.Request == nil) || it.Request != nil && !reflect.DeepEqual(*it.Request, *w.Request) {
+			t.Fatalf("row %d: request %+v, want %+v", w.Row.Pos.Row, it.Request, w.Request)
+		}
+		if !reflect.DeepEqual(it.Problems, w.Problems) || !reflect.DeepEqual(it.DuplicateOf, w.DuplicateOf) {
+			t.Fatalf("row %d: problems %v dup %v, want %v %v", w.Row.Pos.Row, it.Problems, it.DuplicateOf, w.Problems, w.DuplicateOf)
+		}
+		if it.Request != nil {
+			valid++
+			slots[it.Request] = true
+		}
+		return nil
+	})
+	src.returned = true
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i != len(rows) {
+		t.Fatalf("fn saw %d items, want %d", i, len(rows))
+	}
+	// The batches in flight: checkAhead queued, one being checked, one
+	// with the caller, one waiting in free.
+	if most := (checkAhead + 3) * checkBatch; len(slots) > most || len(slots) == valid {
+		t.Errorf("%d valid rows used %d distinct requests; want at most %d", valid, len(slots), most)
+	}
+	// Check afterwards does not hand out memory CheckAll reuses.
+	if it := v.Check(batchRowsFor(1)[0]); it.Request == nil {
+		t.Fatal("row not valid")
+	} else if slots[it.Request] {
+		t.Error("Check after CheckAll handed out one of CheckAll's reused requests")
 	}
 }
 

@@ -33,6 +33,14 @@ import (
 // DuplicateOf set, to be skipped. Invalid rows do not count as the first copy:
 // they are never sent, so a corrected copy further down is.
 type Validator struct {
+	// ReuseRequests lets CheckAll fill the requests of the items it hands
+	// to fn in memory it reuses once fn has seen the whole batch, as
+	// csv.Reader's ReuseRecord does for records: an Item's Request then
+	// holds only until fn returns. For callers that check and do not send,
+	// as `reconcile validate` does: requests are the largest part of the
+	// garbage of a large file. Check is not affected.
+	ReuseRequests bool
+
 	cat       *Catalogue
 	now       func() time.Time
 	codes     int                              // how many codes asWritten starts with

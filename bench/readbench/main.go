@@ -115,6 +115,7 @@ func ours(path, how string) (rows, valid int, err error) {
 	v := reconcile.NewValidator(cat, nil)
 	keep = v
 	if how == "all" {
+		v.ReuseRequests = true // as validate sets it
 		err := v.CheckAll(r, func(it reconcile.Item) error {
 			rows++
 			if it.Valid() {

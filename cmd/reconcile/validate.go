@@ -150,6 +150,9 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	}
 	v := reconcile.NewValidator(cat, nil)
 	defer v.Close()
+	// Rows are only reported, never sent, and the report is written before
+	// the callback returns: the requests' memory can be reused.
+	v.ReuseRequests = true
 	invalid := 0
 	// A bar (or a log line every few seconds without a terminal) for large
 	// workbooks, which take seconds; counts are handed over in batches.
