@@ -214,3 +214,23 @@ func checkFill(t *testing.T, f *excelize.File, cell string, class reconcile.Clas
 		t.Errorf("%s (%s) fill = %v, want %s", cell, class, st.Fill.Color, classColors[class])
 	}
 }
+
+// A column holding activity ids or dates is wide enough for them whatever
+// its header is called; other short headers keep narrow columns.
+func TestRowsSheetValueWidths(t *testing.T) {
+	dir := t.TempDir()
+	l := csvLayout("es.csv", "ID", "Fecha", "Nota")
+	l.Fields = []importer.Field{importer.ActivityID, importer.OccurredAt, importer.NoField}
+	o := reconcile.Outcome{Row: row(l, 2, "8a2da0ef-e94a-5f98-ad28-4741ec9a5245", "2026-04-11T10:30:00.000Z", "x"), Class: reconcile.ClassOK}
+	run(t, dir, RunInfo{Command: "run", Layouts: []*importer.Layout{l}}, Options{XLSX: true}, []reconcile.Outcome{o}, 1)
+	f := openXLSX(t, filepath.Join(dir, XLSXName))
+	for col, want := range map[string][2]float64{"A": {36, 60}, "B": {24, 60}, "C": {8, 12}} {
+		w, err := f.GetColWidth(RowsSheet, col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w < want[0] || w > want[1] {
+			t.Errorf("column %s width %v, want %v to %v", col, w, want[0], want[1])
+		}
+	}
+}
