@@ -55,15 +55,21 @@ func batchRowsFor(n int) []importer.Row {
 	return rows
 }
 
+// checkEach is what a fresh Validator's Check says of each row, in order.
+func checkEach(cat *Catalogue, rows []importer.Row) []Item {
+	v := NewValidator(cat, func() time.Time { return testNow })
+	items := make([]Item, len(rows))
+	for i, r := range rows {
+		items[i] = v.Check(r)
+	}
+	return items
+}
+
 // CheckAll gives the items Check gives row by row, in order.
 func TestCheckAllSameAsCheck(t *testing.T) {
 	rows := batchRowsFor(3*checkBatch + 11)
 	cat := tenantCatalogue(t)
-	var want []Item
-	seq := NewValidator(cat, func() time.Time { return testNow })
-	for _, r := range rows {
-		want = append(want, seq.Check(r))
-	}
+	want := checkEach(cat, rows)
 	src := &sliceSource{t: t, rows: rows, end: io.EOF}
 	var got []Item
 	err := NewValidator(cat, func() time.Time { return testNow }).CheckAll(src, func(it Item) error {
@@ -99,11 +105,7 @@ func TestCheckAllSameAsCheck(t *testing.T) {
 func TestCheckAllReuseRequests(t *testing.T) {
 	rows := batchRowsFor(12*checkBatch + 5)
 	cat := tenantCatalogue(t)
-	seq := NewValidator(cat, func() time.Time { return testNow })
-	want := make([]Item, len(rows))
-	for i, r := range rows {
-		want[i] = seq.Check(r)
-	}
+	want := checkEach(cat, rows)
 	v := NewValidator(cat, func() time.Time { return testNow })
 	v.ReuseRequests = true
 	src := &sliceSource{t: t, rows: rows, end: io.EOF}

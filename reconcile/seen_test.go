@@ -349,11 +349,7 @@ func TestKeySetFileErrors(t *testing.T) {
 func TestValidatorSpills(t *testing.T) {
 	rows := batchRowsFor(3*checkBatch + 11)
 	cat := tenantCatalogue(t)
-	var want []Item
-	seq := NewValidator(cat, func() time.Time { return testNow })
-	for _, r := range rows {
-		want = append(want, seq.Check(r))
-	}
+	want := checkEach(cat, rows)
 	v := NewValidator(cat, func() time.Time { return testNow })
 	spillSmall(t, v.ids, 37, 5)
 	spillSmall(t, v.providers, 64, 7)
