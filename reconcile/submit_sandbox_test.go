@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
@@ -16,19 +15,11 @@ import (
 	"github.com/reten/reconcile/reconcile"
 	"github.com/reten/reconcile/reconcile/api"
 	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/reconcile/sandbox/sandboxtest"
 )
 
 // These tests run the Submitter against the real sandbox over HTTP and check
 // what it did by the sandbox's own counters and request log.
-
-func startSandbox(t *testing.T, tenant *sandbox.Tenant, f sandbox.Faults) (*sandbox.Server, string) {
-	t.Helper()
-	srv := sandbox.New(tenant)
-	srv.SetFaults(f)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return srv, hs.URL
-}
 
 func sandboxClient(t *testing.T, base, key string) *api.Client {
 	t.Helper()
@@ -80,7 +71,7 @@ func TestSubmitAgainstSandboxUnderFaults(t *testing.T) {
 	for i := range tenant.Activities {
 		tenant.Activities[i].HasResult = i%20 == 7 // 12 activities already have a result
 	}
-	srv, base := startSandbox(t, tenant, sandbox.Faults{
+	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{
 		FailRate: 0.2, Latency: 2 * time.Millisecond, RateLimit: 150, Seed: 42,
 	})
 	want := map[int]reconcile.Class{}
@@ -166,7 +157,7 @@ func TestSubmitAgainstSandboxUnderFaults(t *testing.T) {
 // answer makes the row ok, a 500 (taken at its word) a conflict that says so.
 func TestSubmitAgainstSandboxStoredButUnanswered(t *testing.T) {
 	tenant := sandbox.SyntheticTenant(150)
-	srv, base := startSandbox(t, tenant, sandbox.Faults{FailAfterStoreRate: 0.3, Seed: 7})
+	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{FailAfterStoreRate: 0.3, Seed: 7})
 	var items []reconcile.Item
 	for i, a := range tenant.Activities {
 		items = append(items, sandboxItem(a, i+2, ""))
@@ -213,7 +204,7 @@ func TestSubmitAgainstSandboxStoredButUnanswered(t *testing.T) {
 func TestSubmitRateAtSandbox(t *testing.T) {
 	const rate, n = 200.0, 220
 	tenant := sandbox.SyntheticTenant(n)
-	srv, base := startSandbox(t, tenant, sandbox.Faults{})
+	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{})
 	var items []reconcile.Item
 	for i, a := range tenant.Activities {
 		items = append(items, sandboxItem(a, i+2, ""))
@@ -255,7 +246,7 @@ func TestSubmitBreakerAtSandbox(t *testing.T) {
 		{"rtn_sk_unknown", 4, 401}, // not a key of the tenant
 	} {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
-			srv, base := startSandbox(t, tenant, sandbox.Faults{Latency: 5 * time.Millisecond})
+			srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{Latency: 5 * time.Millisecond})
 			var items []reconcile.Item
 			for i, a := range tenant.Activities {
 				items = append(items, sandboxItem(a, i+2, ""))
@@ -284,10 +275,8 @@ func TestSubmitBreakerAtSandbox(t *testing.T) {
 //	go test -run XXX -bench SubmitSandbox ./reconcile
 func BenchmarkSubmitSandbox(b *testing.B) {
 	tenant := sandbox.SyntheticTenant(b.N)
-	srv := sandbox.New(tenant)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	c, err := api.NewClient(hs.URL, "rtn_sk_demo")
+	_, url := sandboxtest.Start(b, tenant, sandbox.Faults{})
+	c, err := api.NewClient(url, "rtn_sk_demo")
 	if err != nil {
 		b.Fatal(err)
 	}

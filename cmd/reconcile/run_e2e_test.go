@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/reten/reconcile/reconcile"
 	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/reconcile/sandbox/sandboxtest"
 )
 
 // These tests run `reconcile run` end to end over HTTP against the sandbox and
@@ -23,15 +23,6 @@ import (
 // counters, which the job cannot fake.
 
 const e2eKey = "rtn_sk_demo"
-
-func e2eSandbox(t *testing.T, tenant *sandbox.Tenant, f sandbox.Faults) (*sandbox.Server, string) {
-	t.Helper()
-	srv := sandbox.New(tenant)
-	srv.SetFaults(f)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return srv, hs.URL
-}
 
 // e2eTenant is a synthetic tenant of n activities (keys of the demo tenant,
 // revoked and expired ones included).
@@ -160,7 +151,7 @@ func TestRunEndToEndUnderFaults(t *testing.T) {
 			add(r, reconcile.ClassSkipped) // the same activity again, later in the batch
 		}
 	}
-	srv, base := e2eSandbox(t, tenant, sandbox.Faults{FailRate: 0.2, Latency: 2 * time.Millisecond, RateLimit: 80, Seed: 3})
+	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{FailRate: 0.2, Latency: 2 * time.Millisecond, RateLimit: 80, Seed: 3})
 	in := writeRows(t, rows)
 	dir := filepath.Join(t.TempDir(), "out")
 	// 12 retries: at 20% 5xx (and some 429s) a row fails 13 times running
@@ -240,7 +231,7 @@ func TestRunHardOverrideRow(t *testing.T) {
 		{"always", []reconcile.Class{reconcile.ClassOK, reconcile.ClassOverridden, reconcile.ClassOverridden, reconcile.ClassOK}},
 	} {
 		t.Run(tc.policy, func(t *testing.T) {
-			srv, base := e2eSandbox(t, tenant, sandbox.Faults{})
+			srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{})
 			dir := filepath.Join(t.TempDir(), "out")
 			runMain(t, e2eEnv(base, e2eKey), "run", "--report-dir", dir, "--hard-override", tc.policy, writeRows(t, rows))
 			report := readRunReport(t, dir)
@@ -284,7 +275,7 @@ func TestRunRefusedKey(t *testing.T) {
 		{"lacks the permission", "rtn_sk_viewer", []string{"--concurrency", "1"}, 1, "SUBMIT_ACTIVITY_RESULT", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, base := e2eSandbox(t, tenant, sandbox.Faults{Latency: 5 * time.Millisecond})
+			srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{Latency: 5 * time.Millisecond})
 			dir := filepath.Join(t.TempDir(), "out")
 			args := append([]string{"run", "--report-dir", dir}, tc.args...)
 			code, stdout, stderr := runMain(t, e2eEnv(base, tc.key), append(args, in)...)
@@ -341,7 +332,7 @@ func TestRunInterrupted(t *testing.T) {
 	for _, a := range tenant.Activities {
 		rows = append(rows, csvRow{a.ID, a.CommerceExternalID, "SALE_COMPLETED", ""})
 	}
-	srv, base := e2eSandbox(t, tenant, sandbox.Faults{Latency: 40 * time.Millisecond})
+	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{Latency: 40 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -454,7 +445,7 @@ func TestRunEndToEndStoredButUnanswered(t *testing.T) {
 	for _, a := range tenant.Activities {
 		rows = append(rows, csvRow{activity: a.ID, commerce: a.CommerceExternalID, result: "SALE_COMPLETED"})
 	}
-	srv, base := e2eSandbox(t, tenant, sandbox.Faults{FailAfterStoreRate: 1, Seed: 11})
+	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{FailAfterStoreRate: 1, Seed: 11})
 	in := writeRows(t, rows)
 	dir := filepath.Join(t.TempDir(), "out")
 	state := filepath.Join(t.TempDir(), "state")

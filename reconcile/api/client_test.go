@@ -15,6 +15,7 @@ import (
 
 	"github.com/reten/reconcile/reconcile/api"
 	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/reconcile/sandbox/sandboxtest"
 )
 
 const act1 = "8a2da0ef-e94a-5f98-ad28-4741ec9a5245" // YOM-0001, COM-001 in samples/tenant.json
@@ -27,10 +28,8 @@ func start(t *testing.T, tn *sandbox.Tenant) (*sandbox.Server, *api.Client) {
 			t.Fatal(err)
 		}
 	}
-	srv := sandbox.New(tn)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	c, err := api.NewClient(hs.URL, "rtn_sk_demo")
+	srv, url := sandboxtest.Start(t, tn, sandbox.Faults{})
+	c, err := api.NewClient(url, "rtn_sk_demo")
 	if err != nil {
 		t.Fatal(err)
 	}

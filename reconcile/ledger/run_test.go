@@ -2,7 +2,6 @@ package ledger_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/reten/reconcile/reconcile/api"
 	"github.com/reten/reconcile/reconcile/ledger"
 	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/reconcile/sandbox/sandboxtest"
 	"github.com/reten/reconcile/samples"
 )
 
@@ -29,10 +29,8 @@ func tenantSandbox(t *testing.T) (*sandbox.Server, *sandbox.Tenant, *api.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := sandbox.New(tenant)
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	c, err := api.NewClient(srv.URL, "rtn_sk_demo")
+	sb, url := sandboxtest.Start(t, tenant, sandbox.Faults{})
+	c, err := api.NewClient(url, "rtn_sk_demo")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reten/reconcile/reconcile/api"
 	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/reconcile/sandbox/sandboxtest"
 )
 
 // BenchmarkServeSubmit is the sandbox's own cost of one accepted POST, with
@@ -25,14 +26,7 @@ func BenchmarkServeSubmit(b *testing.B) {
 		for pb.Next() {
 			i := n.Add(1)%1000 + 1
 			body := fmt.Sprintf(`{"provider_activity_id":"SYN-%07d","commerce_external_id":"SYNC-%05d","occurred_at":"2026-04-11T10:30:00.000Z","status":"EFFECTIVE","hard_override":true,"task_result":{"result":"SALE_COMPLETED"}}`, i, i%1000)
-			r := httptest.NewRequest(http.MethodPost, api.PathSubmit, strings.NewReader(body))
-			r.Header.Set("x-api-key", "rtn_sk_demo")
-			r.Header.Set("Content-Type", "application/json")
-			w := httptest.NewRecorder()
-			srv.ServeHTTP(w, r)
-			if w.Code != http.StatusCreated {
-				b.Fatalf("got %d: %s", w.Code, w.Body)
-			}
+			serveSubmit(b, srv, body)
 		}
 	})
 }
@@ -47,12 +41,9 @@ func BenchmarkSubmitOverHTTP(b *testing.B) { benchmarkOverHTTP(b, 0, 1) }
 func BenchmarkSubmitWithLatency(b *testing.B) { benchmarkOverHTTP(b, 20*time.Millisecond, 16) }
 
 func benchmarkOverHTTP(b *testing.B, latency time.Duration, parallelism int) {
-	srv := sandbox.New(sandbox.SyntheticTenant(1000))
-	srv.SetFaults(sandbox.Faults{Latency: latency})
+	_, url := sandboxtest.Start(b, sandbox.SyntheticTenant(1000), sandbox.Faults{Latency: latency})
 	b.SetParallelism(parallelism)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	c, _ := api.NewClient(hs.URL, "rtn_sk_demo")
+	c, _ := api.NewClient(url, "rtn_sk_demo")
 	var n atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -84,14 +75,7 @@ func BenchmarkMemory20k(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&m0)
 		for _, body := range bodies {
-			r := httptest.NewRequest(http.MethodPost, api.PathSubmit, strings.NewReader(body))
-			r.Header.Set("x-api-key", "rtn_sk_demo")
-			r.Header.Set("Content-Type", "application/json")
-			w := httptest.NewRecorder()
-			srv.ServeHTTP(w, r)
-			if w.Code != http.StatusCreated {
-				b.Fatalf("got %d: %s", w.Code, w.Body)
-			}
+			serveSubmit(b, srv, body)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
@@ -99,4 +83,17 @@ func BenchmarkMemory20k(b *testing.B) {
 		runtime.KeepAlive(srv)
 	}
 	b.ReportMetric(grown/float64(b.N)/1e6, "heap-MB")
+}
+
+// serveSubmit hands srv one submission in process, failing b unless it is stored.
+func serveSubmit(b *testing.B, srv *sandbox.Server, body string) {
+	b.Helper()
+	r := httptest.NewRequest(http.MethodPost, api.PathSubmit, strings.NewReader(body))
+	r.Header.Set("x-api-key", "rtn_sk_demo")
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, r)
+	if w.Code != http.StatusCreated {
+		b.Fatalf("got %d: %s", w.Code, w.Body)
+	}
 }
