@@ -3,7 +3,7 @@
 # distinct, that are one export of 500,000 rows pasted twice, and where one
 # row in five repeats a random earlier row, beside the bare encoding/csv loop
 # on the same file, with the peak RSS from /usr/bin/time -v. Past
-# reconcile.SpillKeys activities of a kind the validator keeps them in
+# validate.SpillKeys activities of a kind the validator keeps them in
 # temporary files, so repeats are looked up on disk.
 #
 #   bench/duplicates.sh [RUNS]      (default 3 runs of each; medians reported)

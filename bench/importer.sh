@@ -7,7 +7,7 @@
 #
 # Modes (bench/readbench): bare = encoding/csv Read loop or excelize
 # Rows()/Columns() loop doing nothing else; read = importer with every
-# field's Value; check = importer + reconcile.Validator.Check per row on one
+# field's Value; check = importer + validate.Validator.Check per row on one
 # goroutine; ours = importer + Validator.CheckAll, as `reconcile validate`
 # runs it. The importer reads ahead on a goroutine of its own and CheckAll
 # checks rows on another, so the CPU seconds (user + system, from

@@ -17,6 +17,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-2000}
 COUNT=${COUNT:-3}
-go test -run '^$' -bench BeginFinish -benchtime "${ROWS}x" -count "$COUNT" ./reconcile/ledger/ |
+go test -run '^$' -bench BeginFinish -benchtime "${ROWS}x" -count "$COUNT" ./internal/ledger/ |
   awk '/rows\/s/ { name=$1; sub(/^BenchmarkBeginFinishAll\//, "all/", name); sub(/^BenchmarkBeginFinish\//, "", name); sub(/-[0-9]+$/, "", name); r[name] = r[name] " " $(NF-1) }
        END { for (n in r) printf "%-20s rows/s:%s\n", n, r[n] }' | sort

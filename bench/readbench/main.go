@@ -2,7 +2,7 @@
 // seconds and rows/s; bench/importer.sh runs it under /usr/bin/time -v for
 // the peak RSS.
 //
-//	readbench -mode ours FILE   importer.Open + reconcile.Validator.CheckAll, as
+//	readbench -mode ours FILE   importer.Open + validate.Validator.CheckAll, as
 //	                            `reconcile validate` runs it (rules on a second goroutine)
 //	readbench -mode check FILE  importer.Open + Validator.Check per row, on one goroutine
 //	readbench -mode read FILE   importer.Open + every field's Value, no validation
@@ -27,9 +27,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reten/reconcile/importer"
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/validate"
+
+	"github.com/reten/reconcile/internal/api"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -106,17 +107,17 @@ func ours(path, how string) (rows, valid int, err error) {
 		return 0, 0, err
 	}
 	defer r.Close()
-	cat := &reconcile.Catalogue{Configs: []api.ResultTypeConfig{
+	cat := &validate.Catalogue{Configs: []api.ResultTypeConfig{
 		{Code: "SALE_COMPLETED", Label: "Venta completada"},
 		{Code: "NOT_INTERESTED", Label: "No interesado"},
 		{Code: "RESCHEDULE", Label: "Reprogramar visita", RequiresFutureScheduledAt: true},
 		{Code: "NO_CONTACT", Label: "Sin contacto"},
 	}}
-	v := reconcile.NewValidator(cat, nil)
+	v := validate.NewValidator(cat, nil)
 	keep = v
 	if how == "all" {
 		v.ReuseRequests = true // as validate sets it
-		err := v.CheckAll(r, func(it reconcile.Item) error {
+		err := v.CheckAll(r, func(it validate.Item) error {
 			rows++
 			if it.Valid() {
 				valid++

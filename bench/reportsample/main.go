@@ -12,9 +12,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/reten/reconcile/importer"
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reports"
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/outcome"
+
+	"github.com/reten/reconcile/internal/reports"
 )
 
 func main() {
@@ -33,10 +34,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	classes := []reconcile.Class{"ok", "ok", "ok", "ok", "overridden", "invalid", "ok", "rejected", "conflict", "ok", "failed", "skipped", "invalid"}
+	classes := []outcome.Class{"ok", "ok", "ok", "ok", "overridden", "invalid", "ok", "rejected", "conflict", "ok", "failed", "skipped", "invalid"}
 	for i := range 60 {
 		c := classes[i%len(classes)]
-		o := reconcile.Outcome{Class: c, Attempts: 1, Duration: time.Duration(30+i*3) * time.Millisecond}
+		o := outcome.Outcome{Class: c, Attempts: 1, Duration: time.Duration(30+i*3) * time.Millisecond}
 		if i%3 == 2 {
 			o.Row = importer.Row{Layout: south, Pos: importer.Position{File: south.File, Sheet: south.Sheet, Row: i + 2},
 				Cells: []string{fmt.Sprintf("A-%03d", i), "VISITA", "25/11/2026", "-12,50"}}

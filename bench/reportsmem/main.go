@@ -10,9 +10,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/reten/reconcile/importer"
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reports"
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/outcome"
+
+	"github.com/reten/reconcile/internal/reports"
 )
 
 func main() {
@@ -24,9 +25,9 @@ func main() {
 	}
 	l := &importer.Layout{File: "export.csv", Kind: "csv", Delimiter: ';', Encoding: "windows-1252",
 		Columns: []string{"Actividad", "Comercio", "Resultado", "Estado", "Fecha", "Contacto", "Próxima visita", "Observaciones"}}
-	classes := []reconcile.Class{reconcile.ClassOK, reconcile.ClassOK, reconcile.ClassOK, reconcile.ClassOK, reconcile.ClassOK,
-		reconcile.ClassOK, reconcile.ClassOverridden, reconcile.ClassInvalid, reconcile.ClassRejected, reconcile.ClassConflict,
-		reconcile.ClassFailed, reconcile.ClassSkipped}
+	classes := []outcome.Class{outcome.ClassOK, outcome.ClassOK, outcome.ClassOK, outcome.ClassOK, outcome.ClassOK,
+		outcome.ClassOK, outcome.ClassOverridden, outcome.ClassInvalid, outcome.ClassRejected, outcome.ClassConflict,
+		outcome.ClassFailed, outcome.ClassSkipped}
 	start := time.Now()
 	w, err := reports.Create(*dir, reports.RunInfo{Command: "run", Layouts: []*importer.Layout{l}, Started: start},
 		reports.Options{XLSX: true, Rejects: true})
@@ -35,7 +36,7 @@ func main() {
 	}
 	for n := range *rows {
 		c := classes[n%len(classes)]
-		o := reconcile.Outcome{
+		o := outcome.Outcome{
 			Row: importer.Row{Layout: l, Pos: importer.Position{File: l.File, Row: n + 2}, Cells: []string{
 				fmt.Sprintf("ACT-%06d", n), fmt.Sprintf("00%05d", n%100000), "VISITA_OK", "EFFECTIVE",
 				"25/11/2026 10:30", "OUTBOUND", "", fmt.Sprintf("Cliente satisfecho, pedido nº %d para José Núñez", n),

@@ -20,7 +20,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/internal/api"
 )
 
 // benchKey is the sandbox tenant's key; it exists only in the generated tenant.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/internal/validate"
 )
 
 func runConfigs(ctx context.Context, env *environ, args []string) error {
@@ -15,7 +15,7 @@ func runConfigs(ctx context.Context, env *environ, args []string) error {
 	}
 	fs := flag.NewFlagSet("configs pull", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	out := fs.String("out", reconcile.DefaultCataloguePath(), "where to write the configuration cache")
+	out := fs.String("out", validate.DefaultCataloguePath(), "where to write the configuration cache")
 	if err := fs.Parse(args[1:]); err != nil {
 		return withCode(exitUsage, errSilent)
 	}
@@ -33,8 +33,8 @@ func runConfigs(ctx context.Context, env *environ, args []string) error {
 	if len(configs) == 0 {
 		return withCode(exitError, fmt.Errorf("the API at %s lists no result types for this key's tenant: nothing could be validated against it", client.BaseURL))
 	}
-	cat := &reconcile.Catalogue{FetchedAt: time.Now().UTC(), BaseURL: client.BaseURL, Configs: configs}
-	if err := reconcile.SaveCatalogue(*out, cat); err != nil {
+	cat := &validate.Catalogue{FetchedAt: time.Now().UTC(), BaseURL: client.BaseURL, Configs: configs}
+	if err := validate.SaveCatalogue(*out, cat); err != nil {
 		return withCode(exitError, fmt.Errorf("writing %s: %w", *out, err))
 	}
 	fmt.Fprintf(env.stdout, "saved %d result types from %s to %s\n", len(configs), client.BaseURL, *out)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reten/reconcile/reconcile"
+	"github.com/reten/reconcile/internal/validate"
 )
 
 const testKey = "rtn_sk_configs_test_5f3a9c"
@@ -59,7 +59,7 @@ func TestConfigsPull(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	cat, err := reconcile.LoadCatalogue(out)
+	cat, err := validate.LoadCatalogue(out)
 	if err != nil {
 		t.Fatal(err)
 	}

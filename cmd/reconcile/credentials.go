@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/internal/api"
 )
 
 // clientFromEnv builds the API client from RETEN_BASE_URL and RETEN_API_KEY (or

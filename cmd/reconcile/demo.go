@@ -15,11 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reten/reconcile/importer"
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/api"
-	"github.com/reten/reconcile/reconcile/sandbox"
-	"github.com/reten/reconcile/reports"
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/submit"
+
+	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/reports"
+	"github.com/reten/reconcile/internal/sandbox"
 	"github.com/reten/reconcile/samples"
 )
 
@@ -113,15 +114,15 @@ func runDemo(ctx context.Context, env *environ, args []string) error {
 			Location:    loc,
 		},
 		reportDir: dir,
-		retries:   reconcile.DefaultRetries,
-		policy:    reconcile.OverrideRow,
+		retries:   submit.DefaultRetries,
+		policy:    submit.OverrideRow,
 		timeout:   10 * time.Second,
 		settings: []reports.Setting{
 			{Name: "mapping", Value: demoMapping}, {Name: "date-format", Value: demoDateFormat},
 			{Name: "timezone", Value: demoTimezone}, {Name: "hard-override", Value: "row"},
 			{Name: "sandbox fail-rate", Value: fmt.Sprint(faults.FailRate)}, {Name: "sandbox latency", Value: faults.Latency.String()},
 		},
-		sub: reconcile.Submitter{Client: client},
+		sub: submit.Submitter{Client: client},
 	}
 	err = j.run(ctx, env)
 	fmt.Fprintf(env.stdout, "\nThe sandbox answered %s.\n", sandboxAnswers(srv.Stats()))

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/atomicfile"
-	"github.com/reten/reconcile/reports"
+	"github.com/reten/reconcile/internal/atomicfile"
+	"github.com/reten/reconcile/internal/outcome"
+	"github.com/reten/reconcile/internal/reports"
 )
 
 // Folders of an inbox. A processed file goes, with its reports, into a folder
@@ -27,26 +27,26 @@ const (
 
 // inboxFile is what the run's summary says of one file of the inbox.
 type inboxFile struct {
-	Name     string                  `json:"name"`
-	Folder   string                  `json:"folder"` // where the file and its reports went, relative to the inbox
-	Moved    bool                    `json:"moved"`  // false: the run stopped, the file waits in the inbox for the next one
-	ExitCode int                     `json:"exit_code"`
-	Error    string                  `json:"error,omitempty"`
-	Total    int                     `json:"total"`
-	Counts   map[reconcile.Class]int `json:"counts"`
+	Name     string                `json:"name"`
+	Folder   string                `json:"folder"` // where the file and its reports went, relative to the inbox
+	Moved    bool                  `json:"moved"`  // false: the run stopped, the file waits in the inbox for the next one
+	ExitCode int                   `json:"exit_code"`
+	Error    string                `json:"error,omitempty"`
+	Total    int                   `json:"total"`
+	Counts   map[outcome.Class]int `json:"counts"`
 }
 
 // inboxSummary is the summary.json of one inbox run.
 type inboxSummary struct {
-	Command  string                  `json:"command"`
-	Run      string                  `json:"run"`
-	Inbox    string                  `json:"inbox"`
-	Started  time.Time               `json:"started"`
-	Finished time.Time               `json:"finished"`
-	ExitCode int                     `json:"exit_code"`
-	Files    []inboxFile             `json:"files"`
-	Total    int                     `json:"total"`
-	Counts   map[reconcile.Class]int `json:"counts"`
+	Command  string                `json:"command"`
+	Run      string                `json:"run"`
+	Inbox    string                `json:"inbox"`
+	Started  time.Time             `json:"started"`
+	Finished time.Time             `json:"finished"`
+	ExitCode int                   `json:"exit_code"`
+	Files    []inboxFile           `json:"files"`
+	Total    int                   `json:"total"`
+	Counts   map[outcome.Class]int `json:"counts"`
 }
 
 // severity orders exit codes so that an inbox run ends with its worst file's.
@@ -72,7 +72,7 @@ func (j *job) runInbox(ctx context.Context, env *environ, dir string) error {
 	defer db.Close()
 
 	sum := inboxSummary{Command: "run --inbox", Run: runID, Inbox: dir, Started: started,
-		Files: []inboxFile{}, Counts: map[reconcile.Class]int{}}
+		Files: []inboxFile{}, Counts: map[outcome.Class]int{}}
 	if len(files) == 0 {
 		fmt.Fprintf(env.stdout, "inbox %s: no spreadsheet to process\n", dir)
 	}
@@ -98,7 +98,7 @@ func (j *job) runInbox(ctx context.Context, env *environ, dir string) error {
 		} else if ferr != nil {
 			code = exitError
 		}
-		f := inboxFile{Name: name, ExitCode: code, Counts: map[reconcile.Class]int{}}
+		f := inboxFile{Name: name, ExitCode: code, Counts: map[outcome.Class]int{}}
 		if ferr != nil && (ce == nil || ce.err != errSilent) {
 			f.Error = ferr.Error()
 			fmt.Fprintf(env.stderr, "reconcile run: %s: %v\n", name, ferr)

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/reten/reconcile/reconcile/ledger"
+	"github.com/reten/reconcile/internal/ledger"
 )
 
 // ledgerFlags are the flags of the commands that send: where the ledger of

@@ -20,10 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/api"
-	"github.com/reten/reconcile/reconcile/ledger"
-	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/ledger"
+	"github.com/reten/reconcile/internal/sandbox"
+	"github.com/reten/reconcile/internal/validate"
 )
 
 // childArgsEnv carries the command line of TestLedgerChildProcess, split on \x1f.
@@ -116,7 +116,7 @@ func newDemoSandbox(t *testing.T) *demoSandbox {
 func (d *demoSandbox) configs(t *testing.T, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, "configs.json")
-	if err := reconcile.SaveCatalogue(path, &reconcile.Catalogue{FetchedAt: time.Now(), BaseURL: d.URL, Configs: d.tenant.Configs}); err != nil {
+	if err := validate.SaveCatalogue(path, &validate.Catalogue{FetchedAt: time.Now(), BaseURL: d.URL, Configs: d.tenant.Configs}); err != nil {
 		t.Fatal(err)
 	}
 	return path

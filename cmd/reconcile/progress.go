@@ -6,9 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reten/reconcile/internal/outcome"
 	"github.com/schollz/progressbar/v3"
-
-	"github.com/reten/reconcile/reconcile"
 )
 
 // logEvery is how often a run without a terminal logs its progress.
@@ -24,14 +23,14 @@ type progress struct {
 	mu     sync.Mutex
 	nRead  int
 	nDone  int
-	counts map[reconcile.Class]int
+	counts map[outcome.Class]int
 
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
 
 func newProgress(env *environ, start time.Time) *progress {
-	p := &progress{start: start, counts: map[reconcile.Class]int{}, stop: make(chan struct{})}
+	p := &progress{start: start, counts: map[outcome.Class]int{}, stop: make(chan struct{})}
 	level := slog.LevelInfo
 	if env.stderrIsTerminal {
 		// The bar owns the terminal; only warnings interrupt it.
@@ -59,7 +58,7 @@ func (p *progress) read() {
 	p.mu.Unlock()
 }
 
-func (p *progress) done(o reconcile.Outcome) {
+func (p *progress) done(o outcome.Outcome) {
 	p.mu.Lock()
 	p.nDone++
 	p.counts[o.Class]++
@@ -72,7 +71,7 @@ func (p *progress) done(o reconcile.Outcome) {
 // doneMany counts n outcomes at once, per class in counts (which it does not
 // keep): validate checks up to a million rows a second, so it hands its
 // counts over in batches rather than taking the lock for every row.
-func (p *progress) doneMany(counts map[reconcile.Class]int, n int) {
+func (p *progress) doneMany(counts map[outcome.Class]int, n int) {
 	p.mu.Lock()
 	p.nRead += n
 	p.nDone += n
@@ -116,7 +115,7 @@ func (p *progress) logLine(msg string) {
 	defer p.mu.Unlock()
 	elapsed := time.Since(p.start)
 	args := []any{"done", p.nDone, "read", p.nRead}
-	for _, c := range reconcile.Classes {
+	for _, c := range outcome.Classes {
 		if n := p.counts[c]; n > 0 {
 			args = append(args, string(c), n)
 		}

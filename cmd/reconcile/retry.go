@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/reten/reconcile/importer"
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/ledger"
-	"github.com/reten/reconcile/reports"
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/outcome"
+	"github.com/reten/reconcile/internal/submit"
+
+	"github.com/reten/reconcile/internal/ledger"
+	"github.com/reten/reconcile/internal/reports"
 )
 
 const retryUsage = `usage: reconcile retry [flags] REPORT_DIR
@@ -68,14 +70,14 @@ func runRetry(ctx context.Context, env *environ, args []string) error {
 	if j.importOpts, err = imp.options(); err != nil {
 		return err
 	}
-	j.policy = reconcile.OverrideNever
+	j.policy = submit.OverrideNever
 	if p, ok := sum.Settings["hard-override"]; ok {
-		if j.policy, err = reconcile.ParseOverridePolicy(p); err != nil {
+		if j.policy, err = submit.ParseOverridePolicy(p); err != nil {
 			return usageError("%s: hard-override setting: %v", filepath.Join(src, reports.SummaryName), err)
 		}
 	}
 	if *conflicts {
-		j.policy = reconcile.OverrideAlways
+		j.policy = submit.OverrideAlways
 	}
 	if j.sub.Concurrency < 1 {
 		return usageError("--concurrency must be 1 or more, got %d", j.sub.Concurrency)
@@ -93,13 +95,13 @@ func runRetry(ctx context.Context, env *environ, args []string) error {
 		}
 	})
 
-	want := map[reconcile.Class]bool{reconcile.ClassFailed: true, reconcile.ClassConflict: *conflicts}
+	want := map[outcome.Class]bool{outcome.ClassFailed: true, outcome.ClassConflict: *conflicts}
 	for _, name := range sum.Reports.Rejects {
 		j.files = append(j.files, filepath.Join(src, name))
 	}
-	n, what := sum.Counts[reconcile.ClassFailed], "failed"
+	n, what := sum.Counts[outcome.ClassFailed], "failed"
 	if *conflicts {
-		n, what = n+sum.Counts[reconcile.ClassConflict], "failed or conflict"
+		n, what = n+sum.Counts[outcome.ClassConflict], "failed or conflict"
 	}
 	if n == 0 || len(j.files) == 0 {
 		fmt.Fprintf(env.stdout, "nothing to retry: the run in %s left no rows that ended %s\n", src, what)
@@ -137,7 +139,7 @@ func readSummary(dir string) (*reports.Summary, error) {
 // rejectedClass is the class a rejects file's row ended with, read from its
 // reconcile_error column ("failed (503 Service Unavailable): ..."); "" if the
 // row has none.
-func rejectedClass(row importer.Row) reconcile.Class {
+func rejectedClass(row importer.Row) outcome.Class {
 	if row.Layout == nil {
 		return ""
 	}
@@ -147,7 +149,7 @@ func rejectedClass(row importer.Row) reconcile.Class {
 			if k := strings.IndexAny(reason, " :("); k >= 0 {
 				reason = reason[:k]
 			}
-			return reconcile.Class(reason)
+			return outcome.Class(reason)
 		}
 	}
 	return ""

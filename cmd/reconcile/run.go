@@ -14,11 +14,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reten/reconcile/importer"
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/api"
-	"github.com/reten/reconcile/reconcile/ledger"
-	"github.com/reten/reconcile/reports"
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/outcome"
+	"github.com/reten/reconcile/internal/submit"
+	"github.com/reten/reconcile/internal/validate"
+
+	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/ledger"
+	"github.com/reten/reconcile/internal/reports"
 )
 
 const runUsage = `usage: reconcile run [flags] FILE...
@@ -37,7 +40,7 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 	var imp inputFlags
 	imp.register(fs)
 	j.registerSendFlags(fs)
-	policy := fs.String("hard-override", string(reconcile.OverrideNever), "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
+	policy := fs.String("hard-override", string(submit.OverrideNever), "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
 	fs.BoolVar(&j.sub.DryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")
 	led := addLedgerFlags(fs)
 	// Not listed in -h: for measuring where a run's CPU goes.
@@ -64,7 +67,7 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 		return usageError("no input files: reconcile run [flags] FILE... (see reconcile run -h)")
 	}
 	var err error
-	if j.policy, err = reconcile.ParseOverridePolicy(*policy); err != nil {
+	if j.policy, err = submit.ParseOverridePolicy(*policy); err != nil {
 		return usageError("--hard-override: %v", err)
 	}
 	if j.sub.Concurrency < 1 {
@@ -143,9 +146,9 @@ func printDefaultsExcept(fs *flag.FlagSet, hidden ...string) {
 // registerSendFlags defines the flags run and retry share: how to reach and
 // pace the API, and where the reports go.
 func (j *job) registerSendFlags(fs *flag.FlagSet) {
-	fs.IntVar(&j.sub.Concurrency, "concurrency", reconcile.DefaultConcurrency, "`N` requests in flight at once")
+	fs.IntVar(&j.sub.Concurrency, "concurrency", submit.DefaultConcurrency, "`N` requests in flight at once")
 	fs.Float64Var(&j.sub.Rate, "rate", 0, "at most `N` requests per second, retries included (0: no limit)")
-	fs.IntVar(&j.retries, "retries", reconcile.DefaultRetries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
+	fs.IntVar(&j.retries, "retries", submit.DefaultRetries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
 	fs.StringVar(&j.configsFile, "configs", "", "`FILE` of result types written by `reconcile configs pull` (default: download them now)")
 	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
 	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "`DURATION` each request may take, answer included")
@@ -158,10 +161,10 @@ type job struct {
 	configsFile string
 	reportDir   string
 	retries     int
-	policy      reconcile.OverridePolicy
+	policy      submit.OverridePolicy
 	timeout     time.Duration
 	settings    []reports.Setting
-	sub         reconcile.Submitter
+	sub         submit.Submitter
 	// stateDir ("" for the default) and force are --state-dir and --force.
 	stateDir string
 	force    bool
@@ -186,7 +189,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	started := time.Now()
 
 	// The ledger first: a run that finds another one holding it stops at once.
-	var runLedger reconcile.Ledger
+	var runLedger submit.Ledger
 	if !j.sub.DryRun && j.sub.Client != nil {
 		if j.runID == "" {
 			j.runID = newRunID(started)
@@ -256,9 +259,9 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	})
 	defer stopHint()
 	var readErr, writeErr error
-	validator := reconcile.NewValidator(cat, nil)
+	validator := validate.NewValidator(cat, nil)
 	defer validator.Close()
-	items := func(yield func(reconcile.Item) bool) {
+	items := func(yield func(validate.Item) bool) {
 		for _, r := range readers {
 			for {
 				row, err := r.Next()
@@ -279,7 +282,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 			}
 		}
 	}
-	stats, runErr := sub.Run(ctx, iter.Seq[reconcile.Item](items), func(o reconcile.Outcome) {
+	stats, runErr := sub.Run(ctx, iter.Seq[validate.Item](items), func(o outcome.Outcome) {
 		if err := w.Write(o); err != nil && writeErr == nil {
 			writeErr = err
 		}
@@ -309,7 +312,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 
 // exitCode turns how the run ended into the documented exit code and, when
 // the run did not finish its work, the error to print.
-func exitCode(st reconcile.Stats, runErr, readErr, writeErr error) (int, error) {
+func exitCode(st submit.Stats, runErr, readErr, writeErr error) (int, error) {
 	switch {
 	case writeErr != nil:
 		return exitError, fmt.Errorf("writing the reports: %w\n  what to do: check the disk, then run again (rows already accepted answer 409 next time)", writeErr)
@@ -328,7 +331,7 @@ func exitCode(st reconcile.Stats, runErr, readErr, writeErr error) (int, error) 
 	case readErr != nil:
 		return exitError, fmt.Errorf("%w\n  the rows after it were not read; fix the file and run again", readErr)
 	}
-	for _, c := range reconcile.Classes {
+	for _, c := range outcome.Classes {
 		if c.NeedsPerson() && st.Counts[c] > 0 {
 			return exitRowsNotOK, nil
 		}
@@ -338,9 +341,9 @@ func exitCode(st reconcile.Stats, runErr, readErr, writeErr error) (int, error) 
 
 // catalogue loads --configs, or downloads the result types (retried as
 // submissions are), which also proves the key works before anything is sent.
-func (j *job) catalogue(ctx context.Context, sub *reconcile.Submitter) (*reconcile.Catalogue, error) {
+func (j *job) catalogue(ctx context.Context, sub *submit.Submitter) (*validate.Catalogue, error) {
 	if j.configsFile != "" {
-		cat, err := reconcile.LoadCatalogue(j.configsFile)
+		cat, err := validate.LoadCatalogue(j.configsFile)
 		if err != nil {
 			return nil, withCode(exitUsage, err)
 		}
@@ -360,13 +363,13 @@ func (j *job) catalogue(ctx context.Context, sub *reconcile.Submitter) (*reconci
 	if len(configs) == 0 {
 		return nil, withCode(exitError, fmt.Errorf("the API at %s lists no result types for this key's tenant: no row could be validated", j.sub.Client.BaseURL))
 	}
-	return &reconcile.Catalogue{FetchedAt: time.Now().UTC(), BaseURL: j.sub.Client.BaseURL, Configs: configs}, nil
+	return &validate.Catalogue{FetchedAt: time.Now().UTC(), BaseURL: j.sub.Client.BaseURL, Configs: configs}, nil
 }
 
 // classCounts renders the non-zero counts in report order: "ok=12 invalid=3".
-func classCounts(counts map[reconcile.Class]int) string {
+func classCounts(counts map[outcome.Class]int) string {
 	var b strings.Builder
-	for _, c := range reconcile.Classes {
+	for _, c := range outcome.Classes {
 		if n := counts[c]; n > 0 {
 			if b.Len() > 0 {
 				b.WriteByte(' ')

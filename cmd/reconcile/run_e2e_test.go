@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/sandbox"
-	"github.com/reten/reconcile/reconcile/sandbox/sandboxtest"
+	"github.com/reten/reconcile/internal/outcome"
+	"github.com/reten/reconcile/internal/sandbox"
+	"github.com/reten/reconcile/internal/sandbox/sandboxtest"
+	"github.com/reten/reconcile/internal/submit"
+	"github.com/reten/reconcile/internal/validate"
 )
 
 // These tests run `reconcile run` end to end over HTTP against the sandbox and
@@ -125,9 +127,9 @@ func e2eEnv(base, key string) map[string]string {
 
 func TestRunEndToEndUnderFaults(t *testing.T) {
 	tenant := e2eTenant(t, 200)
-	want := map[int]reconcile.Class{}
+	want := map[int]outcome.Class{}
 	var rows []csvRow
-	add := func(r csvRow, c reconcile.Class) {
+	add := func(r csvRow, c outcome.Class) {
 		rows = append(rows, r)
 		want[len(rows)+1] = c // the header is row 1
 	}
@@ -137,18 +139,18 @@ func TestRunEndToEndUnderFaults(t *testing.T) {
 		switch {
 		case i%25 == 3:
 			a.HasResult = true
-			add(r, reconcile.ClassConflict)
+			add(r, outcome.ClassConflict)
 		case i%25 == 8:
 			r.commerce = "NOT-ITS-COMMERCE"
-			add(r, reconcile.ClassRejected) // 404: the commerce is not the activity's
+			add(r, outcome.ClassRejected) // 404: the commerce is not the activity's
 		case i%25 == 13:
 			r.result = "NOT_A_CODE"
-			add(r, reconcile.ClassInvalid)
+			add(r, outcome.ClassInvalid)
 		default:
-			add(r, reconcile.ClassOK)
+			add(r, outcome.ClassOK)
 		}
 		if i%50 == 20 {
-			add(r, reconcile.ClassSkipped) // the same activity again, later in the batch
+			add(r, outcome.ClassSkipped) // the same activity again, later in the batch
 		}
 	}
 	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{FailRate: 0.2, Latency: 2 * time.Millisecond, RateLimit: 80, Seed: 3})
@@ -187,7 +189,7 @@ func TestRunEndToEndUnderFaults(t *testing.T) {
 			}
 		}
 		switch class {
-		case reconcile.ClassOK:
+		case outcome.ClassOK:
 			if got := stats.Activities[r["activity_id"]].Stored; got != 1 {
 				t.Errorf("row %d ok, stored %d times", n, got)
 			}
@@ -196,7 +198,7 @@ func TestRunEndToEndUnderFaults(t *testing.T) {
 			} else if a > 1 {
 				retried++
 			}
-		case reconcile.ClassInvalid:
+		case outcome.ClassInvalid:
 			if len(reqs) != 0 {
 				t.Errorf("invalid row %d was sent", n)
 			}
@@ -224,11 +226,11 @@ func TestRunHardOverrideRow(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		policy string
-		want   []reconcile.Class
+		want   []outcome.Class
 	}{
-		{"never", []reconcile.Class{reconcile.ClassConflict, reconcile.ClassConflict, reconcile.ClassConflict, reconcile.ClassOK}},
-		{"row", []reconcile.Class{reconcile.ClassOK, reconcile.ClassConflict, reconcile.ClassConflict, reconcile.ClassOK}},
-		{"always", []reconcile.Class{reconcile.ClassOK, reconcile.ClassOverridden, reconcile.ClassOverridden, reconcile.ClassOK}},
+		{"never", []outcome.Class{outcome.ClassConflict, outcome.ClassConflict, outcome.ClassConflict, outcome.ClassOK}},
+		{"row", []outcome.Class{outcome.ClassOK, outcome.ClassConflict, outcome.ClassConflict, outcome.ClassOK}},
+		{"always", []outcome.Class{outcome.ClassOK, outcome.ClassOverridden, outcome.ClassOverridden, outcome.ClassOK}},
 	} {
 		t.Run(tc.policy, func(t *testing.T) {
 			srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{})
@@ -242,7 +244,7 @@ func TestRunHardOverrideRow(t *testing.T) {
 					t.Errorf("row %d: %s (%s), want %s", i+2, r["outcome"], r["message"], class)
 				}
 				overrides := stats.Activities[a[i].ID].Overrides
-				if replaced := class == reconcile.ClassOverridden || class == reconcile.ClassOK && i == 0; replaced != (overrides == 1) {
+				if replaced := class == outcome.ClassOverridden || class == outcome.ClassOK && i == 0; replaced != (overrides == 1) {
 					t.Errorf("row %d: %d results replaced at the sandbox", i+2, overrides)
 				}
 			}
@@ -258,7 +260,7 @@ func TestRunRefusedKey(t *testing.T) {
 	}
 	in := writeRows(t, rows)
 	cache := filepath.Join(t.TempDir(), "configs.json")
-	if err := reconcile.SaveCatalogue(cache, &reconcile.Catalogue{Configs: tenant.Configs}); err != nil {
+	if err := validate.SaveCatalogue(cache, &validate.Catalogue{Configs: tenant.Configs}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -388,7 +390,7 @@ func TestRunDryRun(t *testing.T) {
 		{a[1].ID, a[1].CommerceExternalID, "NOT_A_CODE", ""},
 	}
 	cache := filepath.Join(t.TempDir(), "configs.json")
-	if err := reconcile.SaveCatalogue(cache, &reconcile.Catalogue{Configs: tenant.Configs}); err != nil {
+	if err := validate.SaveCatalogue(cache, &validate.Catalogue{Configs: tenant.Configs}); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "out")
@@ -402,7 +404,7 @@ func TestRunDryRun(t *testing.T) {
 		t.Errorf("no final progress line in stderr:\n%s", stderr)
 	}
 	report := readRunReport(t, dir)
-	if r := report[2]; r["outcome"] != "skipped" || r["message"] != reconcile.DryRunMessage || r["attempts"] != "0" {
+	if r := report[2]; r["outcome"] != "skipped" || r["message"] != submit.DryRunMessage || r["attempts"] != "0" {
 		t.Errorf("valid row in a dry run: %v", r)
 	}
 	if r := report[3]; r["outcome"] != "invalid" {

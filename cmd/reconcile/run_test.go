@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/api"
+	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/outcome"
+	"github.com/reten/reconcile/internal/submit"
 )
 
 func TestRunUsageErrors(t *testing.T) {
@@ -48,28 +49,28 @@ func TestRunUsageErrors(t *testing.T) {
 
 func TestExitCode(t *testing.T) {
 	auth := fmt.Errorf("the API refused the key: %w", &api.Error{StatusCode: 403, Err: "Forbidden", Message: "Insufficient permissions"})
-	counts := func(c reconcile.Class) reconcile.Stats {
-		return reconcile.Stats{Counts: map[reconcile.Class]int{reconcile.ClassOK: 3, c: 1}}
+	counts := func(c outcome.Class) submit.Stats {
+		return submit.Stats{Counts: map[outcome.Class]int{outcome.ClassOK: 3, c: 1}}
 	}
 	for _, tc := range []struct {
 		name               string
-		st                 reconcile.Stats
+		st                 submit.Stats
 		run, read, written error
 		want               int
 		msg                string
 	}{
-		{"all ok", counts(reconcile.ClassOK), nil, nil, nil, exitOK, ""},
-		{"skipped", counts(reconcile.ClassSkipped), nil, nil, nil, exitOK, ""},
-		{"overridden", counts(reconcile.ClassOverridden), nil, nil, nil, exitOK, ""},
-		{"invalid", counts(reconcile.ClassInvalid), nil, nil, nil, exitRowsNotOK, ""},
-		{"rejected", counts(reconcile.ClassRejected), nil, nil, nil, exitRowsNotOK, ""},
-		{"conflict", counts(reconcile.ClassConflict), nil, nil, nil, exitRowsNotOK, ""},
-		{"failed", counts(reconcile.ClassFailed), nil, nil, nil, exitRowsNotOK, ""},
-		{"key refused", counts(reconcile.ClassSkipped), auth, nil, nil, exitAuth, "SUBMIT_ACTIVITY_RESULT"},
-		{"interrupted", counts(reconcile.ClassSkipped), context.Canceled, nil, nil, exitInterrupted, "interrupted"},
-		{"ledger", counts(reconcile.ClassOK), errors.New("recording in the ledger: disk full"), nil, nil, exitError, "disk full"},
-		{"unreadable row", counts(reconcile.ClassOK), nil, errors.New("in.csv, row 7: bare quote"), nil, exitError, "row 7"},
-		{"report write", counts(reconcile.ClassOK), nil, nil, errors.New("no space left"), exitError, "no space left"},
+		{"all ok", counts(outcome.ClassOK), nil, nil, nil, exitOK, ""},
+		{"skipped", counts(outcome.ClassSkipped), nil, nil, nil, exitOK, ""},
+		{"overridden", counts(outcome.ClassOverridden), nil, nil, nil, exitOK, ""},
+		{"invalid", counts(outcome.ClassInvalid), nil, nil, nil, exitRowsNotOK, ""},
+		{"rejected", counts(outcome.ClassRejected), nil, nil, nil, exitRowsNotOK, ""},
+		{"conflict", counts(outcome.ClassConflict), nil, nil, nil, exitRowsNotOK, ""},
+		{"failed", counts(outcome.ClassFailed), nil, nil, nil, exitRowsNotOK, ""},
+		{"key refused", counts(outcome.ClassSkipped), auth, nil, nil, exitAuth, "SUBMIT_ACTIVITY_RESULT"},
+		{"interrupted", counts(outcome.ClassSkipped), context.Canceled, nil, nil, exitInterrupted, "interrupted"},
+		{"ledger", counts(outcome.ClassOK), errors.New("recording in the ledger: disk full"), nil, nil, exitError, "disk full"},
+		{"unreadable row", counts(outcome.ClassOK), nil, errors.New("in.csv, row 7: bare quote"), nil, exitError, "row 7"},
+		{"report write", counts(outcome.ClassOK), nil, nil, errors.New("no space left"), exitError, "no space left"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, err := exitCode(tc.st, tc.run, tc.read, tc.written)

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/internal/sandbox"
 )
 
 // runSandbox serves the sandbox until ctx is cancelled (Ctrl-C, SIGTERM).

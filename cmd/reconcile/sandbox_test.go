@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reten/reconcile/reconcile/api"
-	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/sandbox"
 )
 
 // syncBuffer is an io.Writer the command and the test may use at once.

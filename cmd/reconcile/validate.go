@@ -8,9 +8,11 @@ import (
 	"time"
 	_ "time/tzdata" // --timezone works on servers without a zone database
 
-	"github.com/reten/reconcile/importer"
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reports"
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/outcome"
+	"github.com/reten/reconcile/internal/validate"
+
+	"github.com/reten/reconcile/internal/reports"
 )
 
 // inputFlags are the flags that say how input files are read; run and retry
@@ -107,7 +109,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 		fmt.Fprintln(env.stderr, "Checks every row offline against the cached result types; sends nothing.")
 		fs.PrintDefaults()
 	}
-	configs := fs.String("configs", reconcile.DefaultCataloguePath(), "configuration cache `FILE` written by 'reconcile configs pull'")
+	configs := fs.String("configs", validate.DefaultCataloguePath(), "configuration cache `FILE` written by 'reconcile configs pull'")
 	reportDir := fs.String("report-dir", "", "`DIR` for report.csv and summary.json (default: a new reports-DATE folder)")
 	var in inputFlags
 	in.register(fs)
@@ -122,7 +124,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return err
 	}
-	cat, err := reconcile.LoadCatalogue(*configs)
+	cat, err := validate.LoadCatalogue(*configs)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -148,7 +150,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	v := reconcile.NewValidator(cat, nil)
+	v := validate.NewValidator(cat, nil)
 	defer v.Close()
 	// Rows are only reported, never sent, and the report is written before
 	// the callback returns: the requests' memory can be reused.
@@ -157,7 +159,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	// A bar (or a log line every few seconds without a terminal) for large
 	// workbooks, which take seconds; counts are handed over in batches.
 	prog := newProgress(env, started)
-	pending, npending := map[reconcile.Class]int{}, 0
+	pending, npending := map[outcome.Class]int{}, 0
 	flush := func() {
 		prog.doneMany(pending, npending)
 		clear(pending)
@@ -166,16 +168,16 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	for _, r := range readers {
 		// Rows are checked on a second goroutine; this one writes the report.
 		var stopped, writeErr error
-		err := v.CheckAll(r, func(it reconcile.Item) error {
+		err := v.CheckAll(r, func(it validate.Item) error {
 			if err := ctx.Err(); err != nil {
 				stopped = err
 				return err
 			}
 			o, offline := it.Offline()
 			if !offline {
-				o = reconcile.Outcome{Row: it.Row, Class: reconcile.ClassOK}
+				o = outcome.Outcome{Row: it.Row, Class: outcome.ClassOK}
 			}
-			if o.Class == reconcile.ClassInvalid {
+			if o.Class == outcome.ClassInvalid {
 				invalid++
 			}
 			pending[o.Class]++

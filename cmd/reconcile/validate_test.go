@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reten/reconcile/reconcile"
-	"github.com/reten/reconcile/reconcile/sandbox"
+	"github.com/reten/reconcile/internal/sandbox"
+	"github.com/reten/reconcile/internal/validate"
 )
 
 // tenantCache writes the demo tenant's result types as `configs pull` would.
@@ -19,7 +19,7 @@ func tenantCache(t *testing.T) string {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "configs.json")
-	if err := reconcile.SaveCatalogue(path, &reconcile.Catalogue{Configs: tenant.Configs}); err != nil {
+	if err := validate.SaveCatalogue(path, &validate.Catalogue{Configs: tenant.Configs}); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -1,0 +1,48 @@
+// Package outcome holds what happened to each input row: its class, the
+// API's answer and the reason, as validation, submission, the ledger and the
+// reports all speak of it. Every row gets exactly one Outcome.
+package outcome
+
+import (
+	"time"
+
+	"github.com/reten/reconcile/internal/importer"
+)
+
+// Class is the outcome class of one input row. Every row gets exactly one.
+type Class string
+
+// The outcome classes, as the design guide defines them.
+const (
+	ClassOK         Class = "ok"         // the API accepted the result (2xx)
+	ClassOverridden Class = "overridden" // 409, sent again with hard_override under the policy, accepted
+	ClassInvalid    Class = "invalid"    // failed offline validation; never sent
+	ClassRejected   Class = "rejected"   // a 4xx other than 409; not retried
+	ClassConflict   Class = "conflict"   // 409 and the policy did not override
+	ClassFailed     Class = "failed"     // 5xx, timeout or network error after the retry budget
+	ClassSkipped    Class = "skipped"    // not sent on purpose (ledger, duplicate, breaker, signal)
+)
+
+// Classes lists every class in report order.
+var Classes = []Class{ClassOK, ClassOverridden, ClassInvalid, ClassRejected, ClassConflict, ClassFailed, ClassSkipped}
+
+// NeedsPerson reports whether rows of this class go to the rejects file.
+func (c Class) NeedsPerson() bool {
+	switch c {
+	case ClassInvalid, ClassRejected, ClassConflict, ClassFailed:
+		return true
+	}
+	return false
+}
+
+// Outcome is what happened to one input row.
+type Outcome struct {
+	Row        importer.Row
+	Class      Class
+	HTTPStatus int    // the last answer's status; 0 if nothing was answered
+	Error      string // the API's "error", e.g. "Bad Request"
+	Message    string // the API's message, the offline problems, or why it was skipped
+	Attempts   int    // requests sent for this row
+	Duration   time.Duration
+	ResultID   string // the stored result's id, when the API returned one
+}

@@ -1,0 +1,379 @@
+// Package reports writes the outcome of every row of a run: report.csv,
+// report.xlsx, rejects (rows that need a person, in their original columns and
+// format), summary.json, and the terminal summary. It knows nothing of HTTP.
+//
+// Rows are streamed to disk as they finish; memory holds only counts, the
+// most frequent messages and a few buffers, whatever the number of rows.
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/outcome"
+
+	"github.com/reten/reconcile/internal/atomicfile"
+)
+
+// File names inside the report folder.
+const (
+	CSVName     = "report.csv"
+	XLSXName    = "report.xlsx"
+	SummaryName = "summary.json"
+)
+
+// Setting is one run setting shown in the summary (name and value as the user set them).
+type Setting struct{ Name, Value string }
+
+// RunInfo describes a run for the reports. It never holds the API key.
+type RunInfo struct {
+	Command  string             // "run", "validate", "retry", "demo"
+	Layouts  []*importer.Layout // every input file, in order, with its columns
+	Started  time.Time          // zero means when Create is called
+	BaseURL  string             // user information, query and fragment are dropped
+	Settings []Setting
+}
+
+// Options chooses which reports are written besides report.csv and
+// summary.json, which are always written. The zero value writes only those
+// two, as validate wants.
+type Options struct {
+	XLSX    bool // report.xlsx
+	Rejects bool // one rejects file per input file that has rows needing a person
+	// Now gives the clock for the finish time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Writer writes the reports of one run into one folder as outcomes arrive.
+// Write and Close must be called from one goroutine.
+type Writer struct {
+	dir    string
+	info   RunInfo
+	opts   Options
+	hdr    *header
+	csv    *csvReport
+	xlsx   *xlsxReport
+	rej    map[*importer.Layout]*rejects
+	files  []File
+	fileOf map[*importer.Layout]int
+	tally  *tally
+	cells  []string // one report row, reused
+	xcells []string // the same row for the Rows sheet, neutralised, reused
+	// numeric marks the report columns written as numbers in report.xlsx.
+	numeric []bool
+	closed  bool
+}
+
+// DefaultDir returns a new folder name for a run's reports, in the current
+// directory: reports-2026-11-25T103000 (local time, no colons so Windows
+// accepts it), with -2, -3, ... added when that name is taken, so an earlier
+// run's reports are never overwritten. It is named reports-* rather than
+// reports/* so a run started in the source tree does not write into this package.
+func DefaultDir(now time.Time) string {
+	base := "reports-" + now.Format("2006-01-02T150405")
+	name := base
+	for n := 2; n < 10000; n++ {
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", base, n)
+	}
+	return fmt.Sprintf("%s-%d", base, now.UnixNano())
+}
+
+// Create makes dir (if needed) and starts the reports in it. It refuses a
+// folder that already holds a report, so no earlier run's reports are lost.
+func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the report folder: %w; choose another with --report-dir", err)
+	}
+	for _, name := range []string{CSVName, SummaryName} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return nil, fmt.Errorf("%s already holds the reports of an earlier run; choose another --report-dir or move them away", dir)
+		}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if info.Started.IsZero() {
+		info.Started = opts.Now()
+	}
+	info.BaseURL = RedactURL(info.BaseURL)
+	w := &Writer{
+		dir:    dir,
+		info:   info,
+		opts:   opts,
+		hdr:    newHeader(info.Layouts),
+		fileOf: make(map[*importer.Layout]int, len(info.Layouts)),
+		tally:  newTally(),
+	}
+	for i, l := range info.Layouts {
+		w.fileOf[l] = i
+		w.files = append(w.files, File{Name: l.File, Kind: l.Kind, Sheet: l.Sheet, Encoding: l.Encoding})
+	}
+	n := len(w.hdr.names)
+	w.cells = make([]string, n)
+	w.xcells = make([]string, n)
+	o := w.hdr.outcome
+	w.numeric = make([]bool, n)
+	for _, i := range []int{o, o + 2, o + 5, o + 6} { // row, http_status, attempts, duration_ms
+		w.numeric[i] = true
+	}
+
+	var err error
+	if w.csv, err = createCSVReport(filepath.Join(dir, CSVName), w.hdr.names); err != nil {
+		return nil, fmt.Errorf("cannot write the report: %w", err)
+	}
+	if opts.XLSX {
+		if w.xlsx, err = createXLSXReport(filepath.Join(dir, XLSXName), w.hdr.names, w.columnWidths()); err != nil {
+			// Leave no report.csv behind, or the next try would find an "earlier run".
+			w.csv.close()
+			os.Remove(filepath.Join(dir, CSVName))
+			return nil, err
+		}
+	}
+	if opts.Rejects {
+		w.rej = make(map[*importer.Layout]*rejects, len(info.Layouts))
+		for i, name := range rejectsNames(info.Layouts) {
+			l := info.Layouts[i]
+			w.rej[l] = newRejects(dir, name, l)
+		}
+	}
+	return w, nil
+}
+
+// Write adds one row's outcome to every report.
+func (w *Writer) Write(o outcome.Outcome) error {
+	if w.closed {
+		return errors.New("reports: Write after Close")
+	}
+	if classOrder(o.Class) == len(outcome.Classes) {
+		return fmt.Errorf("reports: %s has no known outcome class (%q)", o.Row.Pos, o.Class)
+	}
+	slots, ok := w.hdr.slotsFor(o.Row.Layout)
+	if !ok {
+		return fmt.Errorf("reports: %s comes from a file not listed in RunInfo.Layouts", o.Row.Pos)
+	}
+	w.tally.add(&o)
+	if i, ok := w.fileIndex(o.Row.Layout); ok {
+		w.files[i].Rows++
+	}
+
+	c := w.cells
+	clear(c)
+	if w.hdr.hasFile {
+		c[0] = o.Row.Pos.File
+		if w.hdr.hasSheet {
+			c[1] = o.Row.Pos.Sheet
+		}
+	}
+	for i, v := range o.Row.Cells {
+		if i < len(slots) {
+			c[slots[i]] = v
+		}
+	}
+	at := w.hdr.outcome
+	c[at] = strconv.Itoa(o.Row.Pos.Row)
+	c[at+1] = string(o.Class)
+	if o.HTTPStatus != 0 {
+		c[at+2] = strconv.Itoa(o.HTTPStatus)
+	}
+	c[at+3] = o.Error
+	c[at+4] = o.Message
+	c[at+5] = strconv.Itoa(o.Attempts)
+	c[at+6] = strconv.FormatInt(o.Duration.Milliseconds(), 10)
+	c[at+7] = o.ResultID
+	if err := w.csv.write(c); err != nil {
+		return fmt.Errorf("cannot write %s: %w", CSVName, err)
+	}
+
+	if w.xlsx != nil {
+		// An empty cell is left out: less to write, and the row's style
+		// still colours the gap. Numeric columns hold decimal integers.
+		x := w.xcells
+		for i, v := range c {
+			if w.numeric[i] {
+				x[i] = v
+			} else {
+				x[i] = Neutralise(v)
+			}
+		}
+		if err := w.xlsx.write(o.Class, x, w.numeric); err != nil {
+			return fmt.Errorf("cannot write %s: %w", XLSXName, err)
+		}
+	}
+
+	if w.rej != nil && o.Class.NeedsPerson() && o.Row.Layout != nil {
+		r := w.rejectsFor(o.Row.Layout)
+		if r != nil {
+			if err := r.write(o.Row.Cells, Reason(o)); err != nil {
+				return fmt.Errorf("cannot write %s: %w", r.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// valueWidth is the width, in characters, of the values of fields whose
+// length is known: UUIDs and ISO 8601 dates as they are sent.
+var valueWidth = map[importer.Field]float64{
+	importer.ActivityID:        38,
+	importer.OccurredAt:        26,
+	importer.FutureScheduledAt: 26,
+}
+
+// columnWidths sizes the Rows sheet's columns from what is known before the
+// first row: header names and file names, within bounds that keep a row on screen.
+func (w *Writer) columnWidths() []float64 {
+	widths := make([]float64, len(w.hdr.names))
+	for i, n := range w.hdr.names {
+		widths[i] = float64(min(max(utf8.RuneCountInString(n)+4, 10), 30))
+		if w.numeric[i] {
+			widths[i] = float64(max(utf8.RuneCountInString(n)+3, 8))
+		}
+	}
+	// Columns whose values have a known length are made wide enough for
+	// them, whatever their header: a UUID cut short reads as another id.
+	for _, l := range w.info.Layouts {
+		slots, ok := w.hdr.slotsFor(l)
+		if !ok {
+			continue
+		}
+		for c, f := range l.Fields {
+			if c < len(slots) && valueWidth[f] > 0 && !w.numeric[slots[c]] {
+				widths[slots[c]] = max(widths[slots[c]], valueWidth[f])
+			}
+		}
+	}
+	if w.hdr.hasFile {
+		longest := 0
+		for _, l := range w.info.Layouts {
+			longest = max(longest, utf8.RuneCountInString(l.File))
+		}
+		widths[0] = float64(min(longest+2, 40))
+	}
+	o := w.hdr.outcome
+	widths[o+1] = 12 // outcome
+	widths[o+3] = 20 // error
+	widths[o+4] = 60 // message
+	return widths
+}
+
+func (w *Writer) fileIndex(l *importer.Layout) (int, bool) {
+	if l == nil {
+		return 0, false
+	}
+	if i, ok := w.fileOf[l]; ok {
+		return i, true
+	}
+	for k, i := range w.fileOf {
+		if k.File == l.File && k.Sheet == l.Sheet {
+			w.fileOf[l] = i
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (w *Writer) rejectsFor(l *importer.Layout) *rejects {
+	if r, ok := w.rej[l]; ok {
+		return r
+	}
+	if i, ok := w.fileIndex(l); ok {
+		r := w.rej[w.info.Layouts[i]]
+		w.rej[l] = r
+		return r
+	}
+	return nil
+}
+
+// Reason is the text of a rejects file's reason column: the class, the HTTP
+// status and error when the API answered, and the message.
+func Reason(o outcome.Outcome) string {
+	s := string(o.Class)
+	if o.HTTPStatus != 0 {
+		s += " (" + strconv.Itoa(o.HTTPStatus)
+		if o.Error != "" {
+			s += " " + o.Error
+		}
+		s += ")"
+	}
+	if o.Message != "" {
+		s += ": " + o.Message
+	}
+	return s
+}
+
+// Close finishes every report, writes summary.json with exitCode and returns
+// the summary. It finishes as many reports as it can even when one fails, and
+// returns the first error.
+func (w *Writer) Close(exitCode int) (*Summary, error) {
+	if w.closed {
+		return nil, errors.New("reports: Close called twice")
+	}
+	w.closed = true
+	finished := w.opts.Now()
+	s := &Summary{
+		Command:       w.info.Command,
+		Started:       w.info.Started,
+		Finished:      finished,
+		DurationMS:    finished.Sub(w.info.Started).Milliseconds(),
+		ExitCode:      exitCode,
+		BaseURL:       w.info.BaseURL,
+		Files:         w.files,
+		Settings:      map[string]string{},
+		Total:         w.tally.total,
+		Counts:        w.tally.counts,
+		TopMessages:   w.tally.top(TopN),
+		OtherMessages: w.tally.other,
+		Reports:       Reports{Dir: w.dir, CSV: CSVName, Summary: SummaryName, Rejects: []string{}},
+	}
+	if s.Files == nil {
+		s.Files = []File{}
+	}
+	for _, st := range w.info.Settings {
+		s.Settings[st.Name] = st.Value
+	}
+	for _, c := range outcome.Classes {
+		if c.NeedsPerson() {
+			s.NeedsPerson += s.Counts[c]
+		}
+	}
+
+	var errs []error
+	if err := w.csv.close(); err != nil {
+		errs = append(errs, fmt.Errorf("cannot finish %s: %w", CSVName, err))
+	}
+	// Rejects in input order, so the summary lists them the same way every time.
+	for _, l := range w.info.Layouts {
+		r := w.rej[l]
+		if r == nil || r.rows == 0 {
+			continue
+		}
+		if err := r.close(); err != nil {
+			errs = append(errs, fmt.Errorf("cannot finish %s: %w", r.name, err))
+			continue
+		}
+		s.Reports.Rejects = append(s.Reports.Rejects, r.name)
+	}
+	if w.xlsx != nil {
+		s.Reports.XLSX = XLSXName
+		if err := w.xlsx.close(s, w.info.Settings); err != nil {
+			errs = append(errs, err)
+			s.Reports.XLSX = ""
+		}
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(w.dir, SummaryName), 0o644, s); err != nil {
+		errs = append(errs, fmt.Errorf("cannot write %s: %w", SummaryName, err))
+	}
+	if len(errs) > 0 {
+		return s, fmt.Errorf("%w (reports in %s may be incomplete; check free disk space and permissions)", errs[0], w.dir)
+	}
+	return s, nil
+}
