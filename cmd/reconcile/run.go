@@ -226,9 +226,6 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	sub.Ledger = runLedger
 	sub.Policy = j.policy
 	sub.Retries = j.retries
-	if j.retries == 0 {
-		sub.Retries = -1
-	}
 	if sub.Client != nil {
 		sub.Client.Timeout = j.timeout
 	}

@@ -70,7 +70,7 @@ func item(a sandbox.Activity, file string, n int, comment string) validate.Item 
 func send(t *testing.T, c *api.Client, store ledger.Store, run *ledger.Run, policy submit.OverridePolicy, items []validate.Item) map[string]outcome.Outcome {
 	t.Helper()
 	run.Store = store
-	s := &submit.Submitter{Client: c, Ledger: run, Policy: policy, Retries: -1, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
+	s := &submit.Submitter{Client: c, Ledger: run, Policy: policy, Retries: 0, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
 	var mu sync.Mutex
 	got := map[string]outcome.Outcome{}
 	if _, err := s.Run(context.Background(), slices.Values(items), func(o outcome.Outcome) {
@@ -328,7 +328,7 @@ func TestRunStoppedWithIntentsRecorded(t *testing.T) {
 		items = append(items, item(a, "in.csv", i+2, "x"))
 	}
 	run := &ledger.Run{ID: "r1", Store: st}
-	s := &submit.Submitter{Client: bad, Ledger: run, Concurrency: 1, Retries: -1}
+	s := &submit.Submitter{Client: bad, Ledger: run, Concurrency: 1, Retries: 0}
 	if _, err := s.Run(ctx, slices.Values(items), func(outcome.Outcome) {}); err == nil {
 		t.Fatal("a refused key did not stop the run")
 	}

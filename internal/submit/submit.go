@@ -70,8 +70,8 @@ type Submitter struct {
 	// spell; zero means 1 (an even pace).
 	Burst int
 	// Retries is how many times a request that failed transiently (5xx, 429,
-	// timeout, connection error) is sent again; zero means DefaultRetries,
-	// negative means none.
+	// timeout, connection error) is sent again; zero means never. The
+	// command line's default is DefaultRetries.
 	Retries int
 	// BaseDelay and MaxDelay bound the exponential backoff between retries
 	// (full jitter: a random wait up to BaseDelay·2^n, at most MaxDelay); zero
@@ -280,12 +280,7 @@ func (s *Submitter) newRun(ctx context.Context) *run {
 	if r.concurrency <= 0 {
 		r.concurrency = DefaultConcurrency
 	}
-	switch {
-	case r.retries == 0:
-		r.retries = DefaultRetries
-	case r.retries < 0:
-		r.retries = 0
-	}
+	r.retries = max(r.retries, 0)
 	if r.base <= 0 {
 		r.base = DefaultBaseDelay
 	}

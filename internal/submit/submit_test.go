@@ -198,7 +198,7 @@ func collect(t *testing.T, ctx context.Context, s *Submitter, items []validate.I
 }
 
 func fastSubmitter(f *fakeAPI) *Submitter {
-	return &Submitter{Client: f.client(), BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
+	return &Submitter{Client: f.client(), Retries: DefaultRetries, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
 }
 
 func TestSubmitClasses(t *testing.T) {
@@ -477,7 +477,7 @@ func TestSubmitInterruptDuringBackoff(t *testing.T) {
 	f := newFakeAPI(t)
 	f.fault = func(api.SubmitRequest, int) (int, string, bool) { return 502, "", false }
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Submitter{Client: f.client(), BaseDelay: time.Hour, MaxDelay: time.Hour}
+	s := &Submitter{Client: f.client(), Retries: DefaultRetries, BaseDelay: time.Hour, MaxDelay: time.Hour}
 	go func() {
 		for f.total() < 1 {
 			time.Sleep(time.Millisecond)
@@ -608,7 +608,7 @@ func TestSubmitLedger(t *testing.T) {
 	}
 	s := fastSubmitter(f)
 	s.Ledger = l
-	s.Retries = -1
+	s.Retries = 0
 	items := []validate.Item{item("new", 2), item("lost", 3), item("other", 4)}
 	got, _, err := collect(t, context.Background(), s, items)
 	if err != nil {
@@ -694,7 +694,7 @@ func TestRetry(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, _ := api.NewClient(srv.URL, "rtn_sk_test")
-	s := &Submitter{Client: c, BaseDelay: time.Millisecond}
+	s := &Submitter{Client: c, Retries: DefaultRetries, BaseDelay: time.Millisecond}
 	var got []api.ResultTypeConfig
 	err := s.Retry(context.Background(), func(ctx context.Context) (err error) {
 		got, err = c.ListResultTypeConfigs(ctx)
