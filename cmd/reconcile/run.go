@@ -82,6 +82,9 @@ func runRun(ctx context.Context, env *environ, args []string) error {
 	if j.timeout <= 0 {
 		return usageError("--timeout must be positive, e.g. 30s, got %v", j.timeout)
 	}
+	if j.sub.MaxWait <= 0 || j.deadline < 0 {
+		return usageError("--max-wait must be positive and --deadline 0 or more, e.g. --max-wait 2m --deadline 2h")
+	}
 	if j.importOpts, err = imp.options(); err != nil {
 		return err
 	}
@@ -152,6 +155,8 @@ func (j *job) registerSendFlags(fs *flag.FlagSet) {
 	fs.StringVar(&j.configsFile, "configs", "", "`FILE` of result types written by `reconcile configs pull` (default: download them now)")
 	fs.StringVar(&j.reportDir, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
 	fs.DurationVar(&j.timeout, "timeout", api.DefaultTimeout, "`DURATION` each request may take, answer included")
+	fs.DurationVar(&j.sub.MaxWait, "max-wait", submit.DefaultMaxWait, "longest `DURATION` the API may ask to wait (Retry-After); a longer ask stops the run (exit 5)")
+	fs.DurationVar(&j.deadline, "deadline", 0, "`DURATION` the run may take: after it nothing more is sent, the rest is skipped (exit 5); 0: no limit")
 }
 
 type job struct {
@@ -163,6 +168,7 @@ type job struct {
 	retries     int
 	policy      submit.OverridePolicy
 	timeout     time.Duration
+	deadline    time.Duration // --deadline, from the run's start; 0: none
 	settings    []reports.Setting
 	sub         submit.Submitter
 	// stateDir ("" for the default) and force are --state-dir and --force.
@@ -226,6 +232,9 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	sub.Ledger = runLedger
 	sub.Policy = j.policy
 	sub.Retries = j.retries
+	if j.deadline > 0 {
+		sub.Deadline = started.Add(j.deadline)
+	}
 	if sub.Client != nil {
 		sub.Client.Timeout = j.timeout
 	}
