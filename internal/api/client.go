@@ -235,14 +235,16 @@ func ParseSubmitAnswer(status int, h http.Header, body []byte) (*SubmitResponse,
 // JSON object whose "id" is a non-empty string or a number. Anything else (a
 // proxy's HTML page, garbage, JSON without an id) is a *NotResultError.
 func parseResult(status int, contentType string, body []byte) (*SubmitResponse, error) {
-	notResult := &NotResultError{StatusCode: status, ContentType: contentType, Snippet: snippet(body), Method: http.MethodPost, Path: PathSubmit}
+	notResult := func() error {
+		return &NotResultError{StatusCode: status, ContentType: contentType, Snippet: snippet(body), Method: http.MethodPost, Path: PathSubmit}
+	}
 	var withID struct {
 		ID json.RawMessage `json:"id"`
 	}
 	var ok bool
 	if withID.ID, ok = topLevelID(body); !ok {
 		if json.Unmarshal(body, &withID) != nil {
-			return nil, notResult
+			return nil, notResult()
 		}
 	}
 	resp := &SubmitResponse{StatusCode: status, Body: body}
@@ -260,7 +262,7 @@ func parseResult(status int, contentType string, body []byte) (*SubmitResponse, 
 		resp.ID = n.String()
 	}
 	if strings.TrimSpace(resp.ID) == "" {
-		return nil, notResult
+		return nil, notResult()
 	}
 	return resp, nil
 }

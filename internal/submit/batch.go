@@ -23,6 +23,7 @@ const (
 // job is a valid row on its way to the API: its request as it will be sent,
 // what the ledger said of it, and what its attempts learnt.
 type job struct {
+	r          *run
 	it         validate.Item
 	req        api.SubmitRequest
 	body       []byte // req encoded; nil until sent, and again after req changes
@@ -90,7 +91,7 @@ func (r *run) take(batch []*job, it validate.Item) []*job {
 		r.skip(outcome.Outcome{Row: it.Row}, reason)
 		return batch
 	}
-	j := &job{it: it, req: *it.Request}
+	j := &job{r: r, it: it, req: *it.Request}
 	j.req.HardOverride = r.wantsOverride(it)
 	return append(batch, j)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -62,22 +61,45 @@ func (r *run) newBackOff() *boundedBackOff {
 	}
 }
 
-// retry calls attempt until it returns nil or an error other than a
+// attempter is a call the retry layer makes again: a row, or another
+// request of the run. Its String names it in the log.
+type attempter interface {
+	fmt.Stringer
+	// attempt makes one attempt: nil when the call is done, a *retryLater
+	// to try again after a wait, any other error to give up.
+	attempt() error
+}
+
+// retry makes a's attempts until one returns nil or an error other than a
 // *retryLater, or the retry budget is spent, waiting between attempts. It
-// returns nil; the last *retryLater when the budget is spent; errStopped
-// (or the ctx's error) when the run stopped, also when it stopped because
-// the server asked for a wait longer than maxWait; or attempt's other
-// error. what names the call in the log.
-func (r *run) retry(what slog.Attr, attempt func() error) error {
+// returns nil; the last *retryLater when the budget is spent; errStopped (or
+// the ctx's error) when the run stopped, also when it stopped because the
+// server asked for a wait longer than maxWait; or attempt's other error.
+func (r *run) retry(a attempter) error {
+	// Most calls succeed at once: backoff's loop, and what it allocates,
+	// is for those that do not. Its first attempt is the one made here.
+	first := a.attempt()
+	if first == nil || !errors.As(first, new(*retryLater)) {
+		return first
+	}
 	op := func() (struct{}, error) {
-		err := attempt()
+		err := first
+		if first != nil {
+			first = nil
+		} else {
+			err = a.attempt()
+		}
 		var rl *retryLater
-		if errors.As(err, &rl) && rl.wait > 0 {
-			if rl.wait > r.maxWait {
-				r.stop(fmt.Sprintf("not sent: the API asked to wait %v; run again later", rl.wait),
-					&WaitError{Wait: rl.wait, MaxWait: r.maxWait, Answer: rl.cause})
-				return struct{}{}, backoff.Permanent(errStopped)
-			}
+		switch {
+		case err == nil:
+			return struct{}{}, nil
+		case !errors.As(err, &rl):
+			return struct{}{}, backoff.Permanent(err)
+		case rl.wait > r.maxWait:
+			r.stop(fmt.Sprintf("not sent: the API asked to wait %v; run again later", rl.wait),
+				&WaitError{Wait: rl.wait, MaxWait: r.maxWait, Answer: rl.cause})
+			return struct{}{}, backoff.Permanent(errStopped)
+		case rl.wait > 0:
 			// Every worker, not only this one: the server said so of the
 			// client, not of one request.
 			r.pause(rl.wait)
@@ -87,10 +109,10 @@ func (r *run) retry(what slog.Attr, attempt func() error) error {
 	notify := func(err error, d time.Duration) {
 		var rl *retryLater
 		if errors.As(err, &rl) && rl.wait > 0 {
-			r.log.Info("the API asked to wait: holding every request", "wait", d, what, "answer", rl.cause.Error())
+			r.log.Info("the API asked to wait: holding every request", "wait", d, "call", a, "answer", rl.cause.Error())
 			return
 		}
-		r.log.Info("waiting before trying again", "wait", d, what, "answer", err.Error())
+		r.log.Info("waiting before trying again", "wait", d, "call", a, "answer", err.Error())
 	}
 	_, err := backoff.Retry(r.ctx, op,
 		backoff.WithBackOff(r.newBackOff()),
@@ -109,21 +131,8 @@ func (r *run) retry(what slog.Attr, attempt func() error) error {
 func (s *Submitter) Retry(ctx context.Context, fn func(context.Context) error) error {
 	r := s.newRun(ctx)
 	defer r.release()
-	var last error
-	err := r.retry(slog.String("call", "request"), func() error {
-		last = fn(ctx)
-		switch {
-		case last == nil:
-			return nil
-		case !api.Retryable(ctx, last):
-			return backoff.Permanent(last)
-		}
-		rl := &retryLater{cause: last}
-		if e, ok := api.AsError(last); ok {
-			rl.wait = e.RetryAfter
-		}
-		return rl
-	})
+	c := &call{ctx: ctx, fn: fn}
+	err := r.retry(c)
 	r.mu.Lock()
 	stopErr := r.stopErr
 	r.mu.Unlock()
@@ -133,5 +142,29 @@ func (s *Submitter) Retry(ctx context.Context, fn func(context.Context) error) e
 	if err == nil {
 		return nil
 	}
-	return last
+	return c.last
+}
+
+// call is a request of Retry's caller, as the retry layer makes it.
+type call struct {
+	ctx  context.Context
+	fn   func(context.Context) error
+	last error
+}
+
+func (c *call) String() string { return "request" }
+
+func (c *call) attempt() error {
+	c.last = c.fn(c.ctx)
+	switch {
+	case c.last == nil:
+		return nil
+	case !api.Retryable(c.ctx, c.last):
+		return c.last
+	}
+	rl := &retryLater{cause: c.last}
+	if e, ok := api.AsError(c.last); ok {
+		rl.wait = e.RetryAfter
+	}
+	return rl
 }

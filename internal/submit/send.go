@@ -3,12 +3,9 @@ package submit
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/cenkalti/backoff/v5"
 
 	"github.com/reten/reconcile/internal/api"
 	"github.com/reten/reconcile/internal/outcome"
@@ -22,7 +19,7 @@ func (r *run) send(j *job) {
 	if j.check.Own {
 		j.maybeStored, j.doubt = true, "of an earlier run that got no clear answer"
 	}
-	err := r.retry(slog.Any("row", j.it.Row.Pos), func() error { return r.try(j) })
+	err := r.retry(j)
 	var rl *retryLater
 	switch {
 	case err == nil:
@@ -42,6 +39,12 @@ func (r *run) send(j *job) {
 	r.settle(j)
 }
 
+// String names j's row in the log.
+func (j *job) String() string { return j.it.Row.Pos.String() }
+
+// attempt is j's attempt for the retry layer.
+func (j *job) attempt() error { return j.r.try(j) }
+
 // try is one attempt of j as the retry layer counts them: a submission, and
 // the requests that settle its answer at once (a resend with hard_override
 // under the policy, reading the stored result back). It returns nil when
@@ -58,18 +61,18 @@ func (r *run) try(j *job) error {
 			// read it again rather than send the same request again.
 			var ok bool
 			if v, answer, ok = r.verify(j, st, true); !ok {
-				return backoff.Permanent(errStopped)
+				return errStopped
 			}
 		case st.hardOverride && st.maybeStored:
 			// Never override on top of a result that may be our own without
 			// reading it first: that would store it twice.
 			var ok bool
 			if v, answer, ok = r.verify(j, st, false); !ok {
-				return backoff.Permanent(errStopped)
+				return errStopped
 			}
 		default:
 			if !r.wait() {
-				return backoff.Permanent(errStopped)
+				return errStopped
 			}
 			resp, err := r.post(j)
 			answer = err
@@ -78,7 +81,7 @@ func (r *run) try(j *job) error {
 			if v.next == stepVerify {
 				var ok bool
 				if v, answer, ok = r.verify(j, st, true); !ok {
-					return backoff.Permanent(errStopped)
+					return errStopped
 				}
 				j.recheck = v.next == stepRetry
 			}
