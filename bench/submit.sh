@@ -40,56 +40,8 @@ go build -o "$OUT/bin/submitgen" ./bench/submitgen
 [ -x "$OUT/bin/vegeta" ] || GOBIN="$PWD/$OUT/bin" go install "$VEGETA"
 "$OUT/bin/submitgen" -n "$N" -dir "$OUT"
 
-SANDBOX_PID=
-stop_sandbox() {
-  if [ -n "$SANDBOX_PID" ]; then
-    kill "$SANDBOX_PID" 2>/dev/null || true
-    wait "$SANDBOX_PID" 2>/dev/null || true
-    SANDBOX_PID=
-  fi
-}
-trap stop_sandbox EXIT
-
-# start_sandbox FLAGS...: starts a fresh sandbox on a free loopback port; sets URL.
-start_sandbox() {
-  stop_sandbox
-  : >"$OUT/sandbox.out"
-  "$OUT/bin/reconcile" sandbox --addr 127.0.0.1:0 --tenant "$OUT/tenant.json" --quiet "$@" \
-    >"$OUT/sandbox.out" 2>"$OUT/sandbox.err" &
-  SANDBOX_PID=$!
-  URL=
-  for _ in $(seq 100); do
-    URL=$(sed -n 's/^sandbox listening on \(http:[^ ]*\).*/\1/p' "$OUT/sandbox.out")
-    [ -n "$URL" ] && return 0
-    sleep 0.1
-  done
-  echo "the sandbox did not start:" >&2
-  cat "$OUT/sandbox.err" >&2
-  exit 1
-}
-
-now() { date +%s.%N; }
-calc() { awk "BEGIN { print $* }"; }
-field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p"; } # field NAME < "a=1 b=2"
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
-# run_reconcile DIR FLAGS...: runs reconcile on rows.csv against $URL; prints
-# the whole command's seconds.
-run_reconcile() {
-  local dir=$1
-  shift
-  rm -rf "$dir" "$dir.state"
-  local t0 t1
-  t0=$(now)
-  RETEN_BASE_URL=$URL RETEN_API_KEY=rtn_sk_bench "$OUT/bin/reconcile" run --report-dir "$dir" --state-dir "$dir.state" "$@" \
-    "$OUT/rows.csv" >"$dir.stdout" 2>"$dir.stderr" || {
-    echo "reconcile run failed (exit $?):" >&2
-    tail -20 "$dir.stderr" >&2
-    exit 1
-  }
-  t1=$(now)
-  calc "$t1 - $t0"
-}
+. bench/submit-lib.sh
+BIN=$OUT/bin/reconcile
 
 case1() {
 echo
@@ -101,9 +53,9 @@ for i in $(seq "$RUNS"); do
   order="reconcile vegeta"
   [ $((i % 2)) -eq 0 ] && order="vegeta reconcile"
   for who in $order; do
-    start_sandbox
+    start_sandbox "$BIN"
     if [ "$who" = reconcile ]; then
-      wall=$(run_reconcile "$OUT/case1-run$i" --concurrency "$C")
+      wall=$(run_reconcile "$BIN" "$OUT/case1-run$i" --concurrency "$C" | field wall)
       rec=$("$OUT/bin/submitgen" -span "$URL")
     else
       "$OUT/bin/submitgen" -n "$N" -dir "$OUT" -url "$URL"
@@ -132,8 +84,8 @@ echo "== case 2: pacing, N=$N rows, --rate $RATE, latency $LATENCY, concurrency 
 target=$(calc "$N / $RATE")
 : >"$OUT/case2.txt"
 for i in $(seq "$RUNS"); do
-  start_sandbox --latency "$LATENCY"
-  wall=$(run_reconcile "$OUT/case2-run$i" --concurrency "$C2" --rate "$RATE")
+  start_sandbox "$BIN" --latency "$LATENCY"
+  wall=$(run_reconcile "$BIN" "$OUT/case2-run$i" --concurrency "$C2" --rate "$RATE" | field wall)
   rec=$("$OUT/bin/submitgen" -span "$URL")
   span=$(echo "$rec" | field span_s)
   off=$(calc "100 * ($span - $target) / $target")
