@@ -194,7 +194,7 @@ func (c *Client) ActivitiesPage(ctx context.Context, f ActivityFilter, page, per
 // "id") is an acceptance; any other 2xx is a *NotResultError; every other
 // answer is an *Error; no answer is a transport error (see NoAnswer).
 func (c *Client) SubmitResult(ctx context.Context, req *SubmitRequest) (*SubmitResponse, error) {
-	body, err := MarshalRequest(req)
+	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the request: %w", err)
 	}
@@ -241,21 +241,15 @@ func parseResult(status int, contentType string, body []byte) (*SubmitResponse, 
 	var withID struct {
 		ID json.RawMessage `json:"id"`
 	}
-	var ok bool
-	if withID.ID, ok = topLevelID(body); !ok {
-		if json.Unmarshal(body, &withID) != nil {
-			return nil, notResult()
-		}
+	if json.Unmarshal(body, &withID) != nil {
+		return nil, notResult()
 	}
 	resp := &SubmitResponse{StatusCode: status, Body: body}
 	// The id may be a string or a number; a number is kept as written
 	// (fmt of a float64 would turn 1234567 into 1.234567e+06).
 	var s string
 	var n json.Number
-	switch plain, ok := plainString(withID.ID); {
-	case len(withID.ID) == 0:
-	case ok:
-		resp.ID = plain
+	switch {
 	case json.Unmarshal(withID.ID, &s) == nil:
 		resp.ID = s
 	case json.Unmarshal(withID.ID, &n) == nil:

@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -108,7 +109,7 @@ func (r *run) try(j *job) error {
 // post sends j's request once.
 func (r *run) post(j *job) (*api.SubmitResponse, error) {
 	if j.body == nil {
-		body, err := api.MarshalRequest(&j.req)
+		body, err := json.Marshal(&j.req)
 		if err != nil {
 			return nil, fmt.Errorf("encoding the request: %w", err)
 		}
