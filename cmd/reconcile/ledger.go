@@ -36,11 +36,10 @@ func openLedger(env *environ, dir, baseURL, run string) (*ledger.DB, error) {
 		}
 		dir = d
 	}
-	path, err := ledger.Path(dir, baseURL)
-	if err != nil {
+	if _, err := ledger.Path(dir, baseURL); err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	db, err := ledger.Open(path, ledger.Options{BaseURL: baseURL, Run: run})
+	db, err := ledger.OpenDir(dir, baseURL, ledger.Options{BaseURL: baseURL, Run: run})
 	var locked *ledger.LockedError
 	switch {
 	case errors.As(err, &locked):
