@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/reten/reconcile/internal/importer"
 	"github.com/reten/reconcile/internal/outcome"
@@ -51,9 +48,9 @@ func runRetry(ctx context.Context, env *environ, args []string) error {
 	}
 	j.stateDir, j.force = led.stateDir, led.force
 	src := fs.Arg(0)
-	sum, err := readSummary(src)
+	sum, err := reports.ReadSummary(src)
 	if err != nil {
-		return err
+		return withCode(exitUsage, err)
 	}
 
 	// The import settings of the run that wrote the report, unless given again.
@@ -107,7 +104,10 @@ func runRetry(ctx context.Context, env *environ, args []string) error {
 		fmt.Fprintf(env.stdout, "nothing to retry: the run in %s left no rows that ended %s\n", src, what)
 		return nil
 	}
-	j.keep = func(row importer.Row) bool { return want[rejectedClass(row)] }
+	j.keep = func(row importer.Row) bool {
+		c, ok := reports.RowClass(row)
+		return ok && want[c]
+	}
 
 	if j.sub.Client, err = clientFromEnv(env); err != nil {
 		return err
@@ -120,37 +120,4 @@ func runRetry(ctx context.Context, env *environ, args []string) error {
 		}
 	}
 	return j.run(ctx, env)
-}
-
-// readSummary reads the summary.json of a report folder.
-func readSummary(dir string) (*reports.Summary, error) {
-	path := filepath.Join(dir, reports.SummaryName)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, usageError("%s has no %s (%v): pass a folder that `reconcile run` wrote its reports to", dir, reports.SummaryName, errors.Unwrap(err))
-	}
-	var s reports.Summary
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, usageError("%s is not a summary written by reconcile: %v", path, err)
-	}
-	return &s, nil
-}
-
-// rejectedClass is the class a rejects file's row ended with, read from its
-// reconcile_error column ("failed (503 Service Unavailable): ..."); "" if the
-// row has none.
-func rejectedClass(row importer.Row) outcome.Class {
-	if row.Layout == nil {
-		return ""
-	}
-	for i, c := range row.Layout.Columns {
-		if strings.EqualFold(strings.TrimSpace(c), importer.ReasonColumn) && i < len(row.Cells) {
-			reason := strings.TrimSpace(row.Cells[i])
-			if k := strings.IndexAny(reason, " :("); k >= 0 {
-				reason = reason[:k]
-			}
-			return outcome.Class(reason)
-		}
-	}
-	return ""
 }
