@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/engine"
 	"github.com/reten/reconcile/internal/ledger"
 	"github.com/reten/reconcile/internal/sandbox"
 	"github.com/reten/reconcile/internal/validate"
@@ -707,7 +708,7 @@ func TestRunInbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sum inboxSummary
+	var sum engine.InboxSummary
 	if err := json.Unmarshal(data, &sum); err != nil {
 		t.Fatal(err)
 	}
