@@ -283,8 +283,12 @@ func writeHolder(path string, h Holder) {
 	}
 }
 
-func readHolder(path string) *Holder {
-	data, err := os.ReadFile(holderPath(path))
+func readHolder(path string) *Holder { return readHolderFile(holderPath(path)) }
+
+// readHolderFile reads a Holder from file: the ledger's holder file, or the
+// state directory's lock file. It is nil when the file names no holder.
+func readHolderFile(file string) *Holder {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil
 	}

@@ -106,7 +106,7 @@ func lockDir(dir string, opts Options) (*dirLock, error) {
 		}
 		if time.Now().After(deadline) {
 			f.Close()
-			return nil, &LockedError{Path: path, Holder: readLockHolder(path)}
+			return nil, &LockedError{Path: path, Holder: readHolderFile(path)}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -132,18 +132,6 @@ func (l *dirLock) unlock() error {
 	err := l.f.Close() // closing releases the lock
 	l.f = nil
 	return err
-}
-
-func readLockHolder(path string) *Holder {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	var h Holder
-	if json.Unmarshal(data, &h) != nil || h.PID == 0 {
-		return nil
-	}
-	return &h
 }
 
 // openFailure says why what (at path) could not be opened for writing, and
