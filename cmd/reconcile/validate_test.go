@@ -59,7 +59,7 @@ func TestValidateSamples(t *testing.T) {
 		t.Fatalf("exit %d, want %d (some rows invalid); stderr %q", code, exitRowsNotOK, stderr)
 	}
 	if !strings.Contains(stderr, "columns=[region]") || strings.Contains(stderr, reports.RejectsErrorColumn) || strings.Contains(stderr, "Observaciones") {
-		t.Errorf("unknown-column warning = %q; want region only (reconcile_error and ignored columns are silent)", stderr)
+		t.Errorf("unknown-column warning = %q; want region only (the rejects columns and ignored columns are silent)", stderr)
 	}
 	if !strings.Contains(stdout, "56 rows") {
 		t.Errorf("summary = %q", stdout)

@@ -217,6 +217,9 @@ func TestEveryClassInEveryReport(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// rejectsHeader is the header cells rejects files add, joined by ";".
+var rejectsHeader = RejectsRowColumn + ";" + RejectsOutcomeColumn + ";" + RejectsErrorColumn
+
 func TestUnionOfColumnsAcrossFiles(t *testing.T) {
 	dir := t.TempDir()
 	a := csvLayout("in/norte.csv", "Actividad", "Resultado", "Notas")
@@ -394,7 +397,7 @@ func TestWindows1252RejectsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := slices.Concat(
-		enc(lines[0]+";reconcile_row;reconcile_outcome;reconcile_error\r\n"),
+		enc(lines[0]+";"+rejectsHeader+"\r\n"),
 		enc(lines[1]+";2;invalid;Código: no existe\r\n"),
 		enc(lines[3]+";4;failed;tiempo agotado ? reintentar\r\n"),
 		enc(lines[4]+";5;rejected;?? not found\r\n"),
@@ -819,7 +822,7 @@ func TestRejectsKeepEncoding(t *testing.T) {
 	header := []string{"Actividad", "Descripción"}
 	cells := [][]string{{"A-1", "Señor Núñez"}, {"A-2", "Crème \"brûlée\"; 12,5"}, {"A-3", "línea 1\r\nlínea 2"}}
 	lines := "Actividad;Descripción\r\nA-1;Señor Núñez;R\r\nA-2;\"Crème \"\"brûlée\"\"; 12,5\";R\r\nA-3;\"línea 1\r\nlínea 2\";R\r\n"
-	lines = strings.Replace(lines, "Descripción\r\n", "Descripción;reconcile_row;reconcile_outcome;reconcile_error\r\n", 1)
+	lines = strings.Replace(lines, "Descripción\r\n", "Descripción;"+rejectsHeader+"\r\n", 1)
 	encoders := map[string]func(string) []byte{
 		"utf-8":        func(s string) []byte { return []byte(s) },
 		"utf-8-bom":    func(s string) []byte { return []byte(utf8BOM + s) },
