@@ -21,19 +21,19 @@ import (
 const pageRows = 50
 
 type previewPage struct {
-	Sum      *checkSummary
-	Filter   string
-	Counts   countsView
-	Problems []problemView
-	Columns  []columnView
-	Rows     []rowView
-	From, To int // 1-based, inclusive, of the rows listed
-	Total    int // rows the filter lists
-	Prev     string
-	Next     string
-	Command  string // the same check or run from the CLI
-	Configs  int    // result types checked against
-	Fetched  string
+	Sum          *checkSummary
+	Filter       string
+	Counts       countsView
+	ProblemsView problemsView
+	Columns      []columnView
+	Rows         []rowView
+	From, To     int // 1-based, inclusive, of the rows listed
+	Total        int // rows the filter lists
+	Prev         string
+	Next         string
+	Command      string // the same check or run from the CLI
+	Configs      int    // result types checked against
+	Fetched      string
 }
 
 type columnView struct {
@@ -51,6 +51,13 @@ type countsView struct {
 type classCount struct {
 	Class, Label string
 	Count        int
+}
+
+type problemsView struct {
+	UploadID string
+	CSRF     string
+	Problems []problemView
+	Edited   int
 }
 
 type problemView struct {
@@ -123,10 +130,7 @@ func (s *Server) handlePreview(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Columns = append(p.Columns, cv)
 	}
-	for _, k := range c.sum.Problems {
-		f := "p" + strconv.Itoa(k.ID)
-		p.Problems = append(p.Problems, problemView{Filter: f, Column: k.Column, Example: k.Example, Count: k.Count, Active: f == filter})
-	}
+	p.ProblemsView = problemsOf(r, u, c.sum, filter)
 	from := (pageNo - 1) * pageRows
 	if from >= p.Total && p.Total > 0 {
 		from = (p.Total - 1) / pageRows * pageRows
@@ -189,6 +193,18 @@ func countsOf(u *upload, sum *checkSummary, filter string) countsView {
 		cv.Classes = append(cv.Classes, classCount{Class: c, Label: classLabels[c], Count: sum.Counts[c]})
 	}
 	return cv
+}
+
+func problemsOf(r *http.Request, u *upload, sum *checkSummary, filter string) problemsView {
+	pv := problemsView{UploadID: u.ID, Edited: sum.Edited}
+	if sess := sessionFrom(r.Context()); sess != nil {
+		pv.CSRF = sess.csrf
+	}
+	for _, k := range sum.Problems {
+		f := "p" + strconv.Itoa(k.ID)
+		pv.Problems = append(pv.Problems, problemView{Filter: f, Column: k.Column, Example: k.Example, Count: k.Count, Active: f == filter})
+	}
+	return pv
 }
 
 func rowViewOf(id string, ord int, cr checkedRow, filter string) rowView {
@@ -349,11 +365,22 @@ func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
 	}
 	rowHTML, err1 := s.fragment("row", rowViewOf(u.ID, ord, cr, filter))
 	countsHTML, err2 := s.fragment("counts", countsOf(u, sum, filter))
-	if err := errors.Join(err1, err2); err != nil {
+	problemsHTML, err3 := s.fragment("problems", problemsOf(r, u, sum, filter))
+	if err := errors.Join(err1, err2, err3); err != nil {
 		s.failErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"class": cr.Class, "row": rowHTML, "counts": countsHTML, "problems": len(cr.Problems)})
+	writeJSON(w, http.StatusOK, editAnswer{Class: cr.Class, Problems: len(cr.Problems), Row: rowHTML, Counts: countsHTML, ProblemList: problemsHTML})
+}
+
+// editAnswer is what a script gets back for a correction: the row's new
+// class and its problems left, and the parts of the page to put in place.
+type editAnswer struct {
+	Class       string `json:"class"`
+	Problems    int    `json:"problems"`
+	Row         string `json:"row"`          // the row's <tr>
+	Counts      string `json:"counts"`       // the counts by class
+	ProblemList string `json:"problem_list"` // the problems by kind
 }
 
 // fragment renders one template of the preview page alone.

@@ -15,7 +15,7 @@ var (
 	delimiterChoices = []choice{{",", "comma ,"}, {";", "semicolon ;"}, {"tab", "tab"}, {"|", "pipe |"}}
 	encodingChoices  = []choice{{"utf-8", "UTF-8"}, {"windows-1252", "Windows-1252 (Excel on Windows)"}, {"latin1", "ISO-8859-1 (Latin-1)"}, {"utf-16", "UTF-16"}}
 	dateChoices      = []choice{
-		{"", "ISO 8601 (2026-04-11 10:30) and date cells"},
+		{"", "ISO 8601 and date cells"},
 		{"02/01/2006 15:04", "day/month/year: 11/04/2026 10:30"},
 		{"01/02/2006 15:04", "month/day/year: 04/11/2026 10:30"},
 		{"02-01-2006 15:04", "day-month-year: 11-04-2026 10:30"},

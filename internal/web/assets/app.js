@@ -96,6 +96,7 @@
         var ord = tr.dataset.ordinal;
         tr.outerHTML = res.j.row;
         document.getElementById('counts').outerHTML = res.j.counts;
+        document.getElementById('problems').outerHTML = res.j.problem_list;
         var row = table.querySelector('tr[data-ordinal="' + ord + '"]');
         row.classList.add('just-checked');
         var n = row.id.replace('row-', '');
