@@ -170,7 +170,9 @@ func suggestOne(h string, saved *Mapping) Suggestion {
 	for i := range aliasKeys {
 		a := &aliasKeys[i]
 		if equalWords(words, a.words) {
-			s.Field, s.Source, s.Score, s.Near = a.field, MatchAlias, 0.95, ""
+			// A synonym of more words says more: "Fecha gestión" beats
+			// "Fecha" for occurred_at when a file has both.
+			s.Field, s.Source, s.Score, s.Near = a.field, MatchAlias, 0.95+0.01*float64(min(len(words), 4)), ""
 			if a.exact {
 				s.Source, s.Score = MatchExact, 1
 			}

@@ -170,7 +170,7 @@ func (s *Server) runCheck(u *upload, w *checkWriter) (*checkSummary, error) {
 			sum.Fields = append(sum.Fields, name)
 		}
 		if u.Read.HeaderRow != 0 && l.HeaderRow != u.Read.HeaderRow {
-			return fmt.Errorf("The header was found on row %d, not on row %d as chosen: with this mapping row %d names two fields first. Choose row %d in File settings, or map at least two of row %d's columns.",
+			return fmt.Errorf("the header was found on row %d, not on row %d as chosen: with this mapping row %d names two fields first; choose row %d in File settings, or map at least two of row %d's columns",
 				l.HeaderRow, u.Read.HeaderRow, l.HeaderRow, l.HeaderRow, u.Read.HeaderRow)
 		}
 		cols = columnIndex(l)
@@ -320,7 +320,6 @@ type checkWriter struct {
 	at      int64
 	ordinal uint32
 	idx     map[string]*idxFile
-	line    []byte
 }
 
 type idxFile struct {

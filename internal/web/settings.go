@@ -181,7 +181,6 @@ type dateHintResult struct {
 	Example  string // a date that shows the order (a day above 12)
 	Row      int
 	Slashed  int // dates written with / - or . in the sample
-	Column12 bool
 }
 
 type dateHintText string
