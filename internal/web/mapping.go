@@ -95,23 +95,10 @@ func (s *Server) handleMapPage(w http.ResponseWriter, r *http.Request) {
 // renderMap shows the mapping page: with chosen (header index -> field
 // name) after a refused form, else the suggestions.
 func (s *Server) renderMap(w http.ResponseWriter, r *http.Request, u *upload, chosen map[int]string, errs []string) {
-	sm, err := s.peek(u)
-	if err != nil {
-		s.renderSettings(w, r, u, http.StatusUnprocessableEntity, err.Error())
+	sm, h, saved, ok := s.headerOf(w, r, u)
+	if !ok {
 		return
 	}
-	if len(sm.Rows) == 0 {
-		s.renderSettings(w, r, u, http.StatusUnprocessableEntity, "The file has no rows. Export the sheet again with its header row.")
-		return
-	}
-	saved := s.tenantMapping()
-	if u.Mapped {
-		// This file's own mapping beats the tenant's.
-		if m, err := importer.LoadMapping(u.file(mappingName)); err == nil {
-			saved = m
-		}
-	}
-	h := headerIndex(sm, u.Read.HeaderRow, saved)
 	headers := sm.Rows[h].Cells
 	p := mapPage{Err: errs, HeaderRow: sm.Rows[h].Row, Fields: fieldChoices(), Remember: true, Tenant: s.tenantMapping() != nil}
 	data := sm.Rows[h+1:]
@@ -140,6 +127,29 @@ func (s *Server) renderMap(w http.ResponseWriter, r *http.Request, u *upload, ch
 		p.Results = s.matchResults(data, resultCol)
 	}
 	s.render(w, r, http.StatusOK, "map", view{Title: "Map columns", Step: "map", Upload: u, Data: p})
+}
+
+// headerOf reads the top of the upload and finds its header row, with the
+// mapping that suggests fields: the upload's own, else the tenant's. When
+// the file cannot be read it answers with the settings page, and ok is false.
+func (s *Server) headerOf(w http.ResponseWriter, r *http.Request, u *upload) (sm *importer.Sample, h int, saved *importer.Mapping, ok bool) {
+	sm, err := s.peek(u)
+	if err != nil {
+		s.renderSettings(w, r, u, http.StatusUnprocessableEntity, err.Error())
+		return nil, 0, nil, false
+	}
+	if len(sm.Rows) == 0 {
+		s.renderSettings(w, r, u, http.StatusUnprocessableEntity, "The file has no rows. Export the sheet again with its header row.")
+		return nil, 0, nil, false
+	}
+	saved = s.tenantMapping()
+	if u.Mapped {
+		// This file's own mapping beats the tenant's.
+		if m, err := importer.LoadMapping(u.file(mappingName)); err == nil {
+			saved = m
+		}
+	}
+	return sm, headerIndex(sm, u.Read.HeaderRow, saved), saved, true
 }
 
 // missingFields names the required fields no column is mapped to.
@@ -225,22 +235,10 @@ func (s *Server) handleMap(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	sm, err := s.peek(u)
-	if err != nil {
-		s.renderSettings(w, r, u, http.StatusUnprocessableEntity, err.Error())
+	sm, h, _, ok := s.headerOf(w, r, u)
+	if !ok {
 		return
 	}
-	if len(sm.Rows) == 0 {
-		s.renderSettings(w, r, u, http.StatusUnprocessableEntity, "The file has no rows. Export the sheet again with its header row.")
-		return
-	}
-	saved := s.tenantMapping()
-	if u.Mapped {
-		if m, err := importer.LoadMapping(u.file(mappingName)); err == nil {
-			saved = m
-		}
-	}
-	h := headerIndex(sm, u.Read.HeaderRow, saved)
 	headers := sm.Rows[h].Cells
 	chosen := map[int]string{}
 	var entries []importer.MappingEntry

@@ -176,11 +176,11 @@ func headerIndex(sm *importer.Sample, chosen int, saved *importer.Mapping) int {
 
 // dateHintResult is what the sampled dates say of their order.
 type dateHintResult struct {
-	Layout   string // a day-first or month-first layout, when the dates show it
-	Column   string
-	Example  string // a date that shows the order (a day above 12)
-	Row      int
-	Slashed  int // dates written with / - or . in the sample
+	Layout  string // a day-first or month-first layout, when the dates show it
+	Column  string
+	Example string // a date that shows the order (a day above 12)
+	Row     int
+	Slashed int // dates written with / - or . in the sample
 }
 
 type dateHintText string
