@@ -250,7 +250,7 @@ func TestDBReopenKeepsEverything(t *testing.T) {
 		t.Errorf("A1 after reopen: %+v / %+v", a, a.Outcome)
 	}
 	e, _ = db2.Lookup(ctx, "A2")
-	if len(e.Attempts) != 1 || e.Attempts[0].Outcome != nil || e.Unsettled("h2", "r2") == nil {
+	if len(e.Attempts) != 1 || e.Attempts[0].Outcome != nil || e.Unsettled("h2", "r2", "") == nil {
 		t.Errorf("A2 after reopen should be in flight: %+v", e)
 	}
 	tk3, err := db2.Begin(ctx, Attempt{Activity: "A3", Hash: "h", Run: "r2"})
