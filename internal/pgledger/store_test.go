@@ -29,7 +29,7 @@ var ctx = context.Background()
 
 // testURL returns the URL of a schema of its own in the test database,
 // dropped when the test ends.
-func testURL(t *testing.T) string {
+func testURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(envURL)
 	if base == "" {
@@ -66,7 +66,7 @@ func testURL(t *testing.T) string {
 	return withParam(t, base, "search_path", schema)
 }
 
-func withParam(t *testing.T, dsn, key, value string) string {
+func withParam(t testing.TB, dsn, key, value string) string {
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		t.Fatalf("%s must be a postgres:// URL", envURL)
