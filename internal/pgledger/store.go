@@ -34,6 +34,9 @@ import (
 // hangs, or whose host drops off the network.
 const DefaultClaimTTL = 30 * time.Second
 
+// minClaimTTL leaves a heartbeat (every third of the TTL) time to arrive.
+const minClaimTTL = 300 * time.Millisecond
+
 // Options configure Open. The zero value is usable.
 type Options struct {
 	// BaseURL is the tenant's API base URL. It is recorded when the ledger is
@@ -44,7 +47,9 @@ type Options struct {
 	// share it, and their attempts carry it.
 	Run string
 	// ClaimTTL is how long after its last heartbeat a worker counts as dead;
-	// zero means DefaultClaimTTL.
+	// zero means DefaultClaimTTL, and less than minClaimTTL (300 ms) means
+	// that. Keep it well above the longest request: a worker cut off for
+	// longer may still have requests in flight when another takes over.
 	ClaimTTL time.Duration
 	// Now is the clock for attempts and outcomes given without a time; nil
 	// means time.Now. Leases use the database's clock, the one all hosts share.
@@ -127,7 +132,7 @@ func open(ctx context.Context, pool *pgxpool.Pool, url string, opts Options) (*S
 		pool:     pool,
 		url:      Redact(url),
 		run:      opts.Run,
-		ttl:      cmp.Or(opts.ClaimTTL, DefaultClaimTTL),
+		ttl:      max(cmp.Or(opts.ClaimTTL, DefaultClaimTTL), minClaimTTL),
 		now:      opts.Now,
 		stopBeat: make(chan struct{}),
 		beatDone: make(chan struct{}),
@@ -278,19 +283,6 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
-}
-
-// kill stops the worker as SIGKILL would: no claim released, the session
-// dropped. For tests.
-func (s *Store) kill() {
-	s.closeOnce.Do(func() {
-		s.closed.Store(true)
-		s.stopHeartbeat()
-		s.lockMu.Lock()
-		s.lock.PgConn().Close(context.Background())
-		s.lockMu.Unlock()
-		s.pool.Close()
-	})
 }
 
 // attemptColumns are the columns scanAttempt reads, in its order.

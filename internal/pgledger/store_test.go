@@ -87,6 +87,45 @@ func openStore(t *testing.T, url string, opts Options) *Store {
 	return s
 }
 
+// kill stops worker s as SIGKILL would: nothing released, its connections
+// dropped. It returns once the server has seen the session end, as it does
+// within moments of a process dying.
+func kill(t *testing.T, s *Store) {
+	t.Helper()
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.stopHeartbeat()
+		pid := s.lock.PgConn().PID()
+		s.lock.PgConn().Close(ctx)
+		s.pool.Close()
+		waitSessionGone(t, pid)
+	})
+}
+
+// waitSessionGone waits until the server's backend pid has exited and its
+// locks are released.
+func waitSessionGone(t *testing.T, pid uint32) {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, os.Getenv(envURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_stat_activity WHERE pid = $1) + (SELECT count(*) FROM pg_locks WHERE pid = $1)`, int32(pid)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session of backend %d did not end", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestStoreContract(t *testing.T) {
 	urls := map[ledger.Store]string{}
 	var mu sync.Mutex
@@ -105,7 +144,7 @@ func TestStoreContract(t *testing.T) {
 			mu.Unlock()
 			return open(t, url)
 		},
-		Kill: func(t *testing.T, s ledger.Store) { s.(*Store).kill() },
+		Kill: func(t *testing.T, s ledger.Store) { kill(t, s.(*Store)) },
 	})
 }
 
@@ -287,6 +326,7 @@ func TestSessionLostStopsClaiming(t *testing.T) {
 	if _, err := w2.pool.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
 		t.Fatal(err)
 	}
+	waitSessionGone(t, pid)
 	_, err := w1.Begin(ctx, attempt("B"))
 	var lost *LeaseLostError
 	if !errors.As(err, &lost) || !strings.Contains(err.Error(), "sends nothing more") {
@@ -386,6 +426,7 @@ func TestConnectionLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pid := w.lock.PgConn().PID()
 	p.cut()
 	if _, err := w.BeginAll(ctx, []ledger.Attempt{attempt("B"), attempt("C")}); err == nil {
 		t.Fatal("BeginAll succeeded with the database cut off")
@@ -402,6 +443,7 @@ func TestConnectionLost(t *testing.T) {
 		t.Fatalf("after the cut: %+v", es)
 	}
 	// Its session died with the connection: A's claim is free at once.
+	waitSessionGone(t, pid)
 	if tk, err := other.Begin(ctx, attempt("A")); err != nil || tk.Refused != "" {
 		t.Fatalf("the cut-off worker's claim: %+v, %v", tk, err)
 	}
@@ -424,7 +466,7 @@ func TestStatus(t *testing.T) {
 	if _, err := w2.Begin(ctx, attempt("C")); err != nil {
 		t.Fatal(err)
 	}
-	w2.kill()
+	kill(t, w2)
 	st, err := ReadStatus(ctx, url, 10)
 	if err != nil {
 		t.Fatal(err)
