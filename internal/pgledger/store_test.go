@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/reten/reconcile/internal/ledger"
 	"github.com/reten/reconcile/internal/ledger/ledgertest"
@@ -544,3 +545,6 @@ func TestTenantRateShared(t *testing.T) {
 		t.Error("Wait with a cancelled context succeeded")
 	}
 }
+
+// The submitter waits on a per-process limiter or the tenant's alike.
+var _ = []interface{ Wait(context.Context) error }{(*rate.Limiter)(nil), (*TenantRate)(nil)}
