@@ -39,6 +39,10 @@ type Job struct {
 	Files []string
 	// Import says how to read them.
 	Import importer.Options
+	// Edits, if not nil, are corrections a person made to rows after they
+	// were read (the web console's preview), by file as given in Files; the
+	// edited cells are read in place of the file's.
+	Edits map[string]importer.Edits
 	// Keep, if not nil, chooses the rows to process (retry sends only the
 	// rows that ended failed); the others are left out of the run and its
 	// reports.
@@ -293,7 +297,8 @@ func (j *Job) send(ctx context.Context, sub *submit.Submitter, readers []*import
 	defer validator.Close()
 	var readErr, writeErr error
 	items := func(yield func(validate.Item) bool) {
-		for _, r := range readers {
+		for i := range readers {
+			r := j.rows(readers, i)
 			for {
 				row, err := r.Next()
 				if err == io.EOF {
@@ -353,10 +358,10 @@ func (j *Job) check(ctx context.Context, readers []*importer.Reader, cat *valida
 	// Rows are only reported, never sent, and the report is written before
 	// the callback returns: the requests' memory can be reused.
 	v.ReuseRequests = true
-	for _, r := range readers {
-		var src validate.RowSource = r
+	for i, r := range readers {
+		src := j.rows(readers, i)
 		if j.Keep != nil {
-			src = keptRows{r, j.Keep}
+			src = keptRows{src, j.Keep}
 		}
 		// Rows are checked on a second goroutine; this one writes the report.
 		var stopped, writeErr error
@@ -388,6 +393,14 @@ func (j *Job) check(ctx context.Context, readers []*importer.Reader, cat *valida
 		}
 	}
 	return nil
+}
+
+// rows are the rows of readers[i], with the file's Edits in place.
+func (j *Job) rows(readers []*importer.Reader, i int) validate.RowSource {
+	if e := j.Edits[j.Files[i]]; e != nil {
+		return &importer.EditedRows{Rows: readers[i], Edits: e}
+	}
+	return readers[i]
 }
 
 // keptRows is a RowSource of the rows of r that keep chooses.

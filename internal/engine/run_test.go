@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/importer"
 	"github.com/reten/reconcile/internal/outcome"
 	"github.com/reten/reconcile/internal/reports"
 	"github.com/reten/reconcile/internal/sandbox"
@@ -295,5 +296,27 @@ func TestRunLocked(t *testing.T) {
 	}
 	if r := <-done; r.Ending != Finished {
 		t.Errorf("first run: %v %v", r.Ending, r.Err)
+	}
+}
+
+// Corrections made after reading (the web console's preview) are sent in
+// place of the file's cells, validated like the rest.
+func TestRunSendsEdits(t *testing.T) {
+	srv, base := sandboxtest.Start(t, sandbox.SyntheticTenant(4), sandbox.Faults{})
+	in := inputFile(t, 3) // rows 2-4 valid, row 5 an unknown result
+	job := sendingJob(t, base, in)
+	job.Edits = map[string]importer.Edits{in: {
+		3: {"5e000000-0000-4000-8000-000000000002", "SYNC-00002", "2026-04-11T10:30:00Z", "EFFECTIVE", "NOT_A_RESULT", "north"},
+		5: {"5e000000-0000-4000-8000-000000000004", "SYNC-00004", "2026-04-11T10:30:00Z", "EFFECTIVE", "NO_CONTACT", "north"},
+	}}
+	res := job.Run(context.Background(), nil)
+	if res.Ending != Finished || res.Counts[outcome.ClassInvalid] != 1 || res.Counts[outcome.ClassOK] != 3 {
+		t.Fatalf("ended %v %v, counts %v: want row 3's edit invalid, the rest ok", res.Ending, res.Err, res.Counts)
+	}
+	if r, ok := srv.Result("5e000000-0000-4000-8000-000000000004"); !ok || r.ResultCode != "NO_CONTACT" {
+		t.Errorf("activity 4: %+v, %v; want row 5's edit stored", r, ok)
+	}
+	if _, ok := srv.Result("5e000000-0000-4000-8000-000000000002"); ok {
+		t.Error("row 3's invalid edit was sent")
 	}
 }
