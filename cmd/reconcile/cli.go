@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/reten/reconcile/internal/importer"
 )
 
 // command is one subcommand: a type holding its flags' values, with its
@@ -172,7 +174,7 @@ func suggestFlag(fs *pflag.FlagSet, name string) string {
 	})
 	sort.Strings(names)
 	for _, n := range names {
-		d := editDistance(strings.ToLower(name), n)
+		d := importer.EditDistance(strings.ToLower(name), n)
 		if len(name) >= 3 && strings.HasPrefix(n, strings.ToLower(name)) {
 			d = min(d, 1)
 		}
@@ -181,28 +183,6 @@ func suggestFlag(fs *pflag.FlagSet, name string) string {
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes (flag
-// names are ASCII).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // goStyleFlags rewrites -name as --name wherever name is the long name of
