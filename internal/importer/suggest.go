@@ -240,6 +240,11 @@ func Similarity(a, b string) float64 {
 	return 1 - float64(editDistance(ra, rb))/float64(n)
 }
 
+// EditDistance is the Levenshtein distance between a and b, in runes: how
+// many insertions, deletions and substitutions turn one into the other.
+// The command line uses it to suggest the flag a misspelt one meant.
+func EditDistance(a, b string) int { return editDistance([]rune(a), []rune(b)) }
+
 // editDistance is Levenshtein's: insertions, deletions and substitutions.
 func editDistance(a, b []rune) int {
 	prev := make([]int, len(b)+1)

@@ -32,6 +32,17 @@ func TestMain(m *testing.M) {
 // "begin" records attempts, printing each sequence number once it is durable,
 // until it is killed.
 func child(mode, path string) int {
+	if mode == "opendir" {
+		// The message a run gets, as whatever user this process runs as.
+		db, err := OpenDir(path, "http://127.0.0.1:1", Options{Run: "child-run"})
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		db.Close()
+		fmt.Println("opened")
+		return 0
+	}
 	db, err := Open(path, Options{BaseURL: "http://127.0.0.1:1", Run: "child-run"})
 	if err != nil {
 		fmt.Println("error:", err)

@@ -8,8 +8,8 @@
 // The ledger is keyed by activity (api.SubmitRequest.ActivityKey) and stores a
 // hash of the request (PayloadHash) rather than the request itself. The Store
 // interface is what the submitter needs; DB implements it on a bbolt file, one
-// per tenant, whose file lock also keeps two runs from overlapping; Memory
-// implements it in memory for tests.
+// per tenant, opened by OpenDir under a lock on the whole state directory that
+// keeps two runs from overlapping; Memory implements it in memory for tests.
 package ledger
 
 import (
