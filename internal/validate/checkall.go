@@ -17,9 +17,13 @@ type RowSource interface {
 // checkBatch is how many items CheckAll's goroutine hands over at once, and
 // checkAhead how many batches it may run ahead: the same trade as the
 // importer's batchRows, between hand-overs per row and rows in flight.
+// checkBatches is every batch a CheckAll ever makes: those queued, the one
+// being checked and the one with the caller. They go round and round, so
+// the memory of a run is that of checkBatches batches whatever the timing.
 const (
-	checkBatch = 1024
-	checkAhead = 2
+	checkBatch   = 1024
+	checkAhead   = 2
+	checkBatches = checkAhead + 2
 )
 
 // itemBatch is inspected rows, and what comes after them: nil for more,
@@ -45,7 +49,8 @@ type itemBatch struct {
 // after it returns: its memory is filled again a few batches later.
 func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 	batches := make(chan itemBatch, checkAhead)
-	free := make(chan itemBatch, checkAhead+1)
+	// Room for every batch, so that giving one back never blocks or drops it.
+	free := make(chan itemBatch, checkBatches)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -57,19 +62,28 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 				v.reqs = nil // the last batch's requests are not Check's to hand out
 			}
 		}()
+		made := 0
 		for {
 			var b itemBatch
-			select {
-			case b = <-free:
+			if made < checkBatches {
+				made++
+				b = itemBatch{items: make([]Item, 0, checkBatch), keys: make([]activityKeys, 0, checkBatch)}
+				if reuse {
+					b.reqs = make([]api.SubmitRequest, checkBatch)
+				}
+			} else {
+				// Every batch is made: wait for the caller to be done with
+				// one, rather than make another when it is a moment late
+				// (which made how many there were a matter of timing).
+				select {
+				case b = <-free:
+				case <-stop:
+					return
+				}
 				b.items, b.keys = b.items[:0], b.keys[:0]
 				if reuse {
 					// inspect takes its slots zero; a valid row's is not.
 					clear(b.reqs)
-				}
-			default:
-				b = itemBatch{items: make([]Item, 0, checkBatch), keys: make([]activityKeys, 0, checkBatch)}
-				if reuse {
-					b.reqs = make([]api.SubmitRequest, checkBatch)
 				}
 			}
 			if reuse {
@@ -123,9 +137,6 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 			}
 			return b.err
 		}
-		select {
-		case free <- b:
-		default:
-		}
+		free <- b // never blocks: free has room for every batch
 	}
 }
