@@ -86,19 +86,11 @@ func openInputs(env *environ, files []string, opts importer.Options) ([]*importe
 		}
 		if u := r.Layout().Unknown; len(u) > 0 {
 			fmt.Fprintf(env.stderr, "warning: %s: column(s) %s hold no contract field; they are kept in the report but not sent (map them with --mapping, or map them to ignore)\n",
-				name, quoteAll(u))
+				name, importer.NameList(u))
 		}
 		readers = append(readers, r)
 	}
 	return readers, nil
-}
-
-func quoteAll(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = fmt.Sprintf("%q", n)
-	}
-	return strings.Join(q, ", ")
 }
 
 func runValidate(ctx context.Context, env *environ, args []string) error {

@@ -24,6 +24,12 @@ type Options struct {
 
 var errEOF = io.EOF
 
+// MaxColumns is the most columns a file may have: report.xlsx holds 16,384
+// (Excel's own limit) and adds columns of its own (file, sheet and the
+// outcome's). A wider file is refused when it is opened, so that validate
+// and run decide the same way before anything is sent.
+const MaxColumns = 16384 - 32
+
 // headerScanRows is how many non-empty rows may stand above the header (a
 // title, a date, notes) before the importer gives up looking for it.
 const headerScanRows = 10
@@ -202,6 +208,10 @@ func (r *Reader) readHeader(m *Mapping) error {
 	if first == nil {
 		return fmt.Errorf("%s has no rows; export the sheet again with its header row", r.where(0))
 	}
+	if len(first) > MaxColumns {
+		return fmt.Errorf("%s: the header row has %s columns, more than the %s a report can hold (Excel's limit is 16,384); delete the columns you do not need, or split the file into narrower ones",
+			r.where(firstRow), thousands(len(first)), thousands(MaxColumns))
+	}
 	l.Columns = make([]string, len(first))
 	for i, c := range first {
 		l.Columns[i] = strings.TrimSpace(c)
@@ -241,7 +251,7 @@ func (r *Reader) readHeader(m *Mapping) error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: the header row has no column for %s (headers found: %s); name the columns as the contract does, or map your headers to fields with --mapping FILE",
-			r.where(firstRow), strings.Join(missing, ", "), quoteList(l.Columns))
+			r.where(firstRow), strings.Join(missing, ", "), NameList(l.Columns))
 	}
 	return nil
 }

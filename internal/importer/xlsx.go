@@ -77,7 +77,7 @@ func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource,
 		sheet = sheets[0]
 	} else if idx, err := f.GetSheetIndex(sheet); err != nil || idx < 0 {
 		f.Close()
-		return nil, fmt.Errorf("%s has no sheet %q; its sheets are %s; pass one of them with --sheet", name, sheet, quoteList(sheets))
+		return nil, fmt.Errorf("%s has no sheet %q; its sheets are %s; pass one of them with --sheet", name, sheet, NameList(sheets))
 	}
 	if err := readDatesAsISO(f); err != nil {
 		f.Close()
@@ -243,10 +243,30 @@ func (s *xlsxSource) close() error {
 	return err
 }
 
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = fmt.Sprintf("%q", n)
+// ListedNames is how many names NameList shows before it counts the rest.
+const ListedNames = 10
+
+// NameList quotes names for a message: all of them when there are at most
+// ListedNames, else the first ListedNames and how many more, so that a file
+// with 100,000 unknown columns gets a line of warning, not megabytes.
+func NameList(names []string) string {
+	shown := names[:min(len(names), ListedNames)]
+	q := make([]string, len(shown))
+	for i, n := range shown {
+		q[i] = strconv.Quote(n)
 	}
-	return strings.Join(q, ", ")
+	s := strings.Join(q, ", ")
+	if more := len(names) - len(shown); more > 0 {
+		s += " and " + thousands(more) + " more"
+	}
+	return s
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

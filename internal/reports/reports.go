@@ -19,6 +19,7 @@ import (
 	"github.com/reten/reconcile/internal/outcome"
 
 	"github.com/reten/reconcile/internal/atomicfile"
+	"github.com/xuri/excelize/v2"
 )
 
 // File names inside the report folder.
@@ -90,6 +91,13 @@ func DefaultDir(now time.Time) string {
 // Create makes dir (if needed) and starts the reports in it. It refuses a
 // folder that already holds a report, so no earlier run's reports are lost.
 func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
+	hdr := newHeader(info.Layouts)
+	if n := len(hdr.names); n > excelize.MaxColumns {
+		// Refused whatever opts.XLSX says, so that validate refuses the
+		// files run would refuse, before anything is sent or written.
+		return nil, fmt.Errorf("the input files have %d different columns between them, and a report holds at most %d; run them separately, or delete the columns you do not need",
+			n-len(outcomeColumns)-hdr.first, excelize.MaxColumns-len(outcomeColumns)-hdr.first)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the report folder: %w; choose another with --report-dir", err)
 	}
@@ -109,7 +117,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		dir:    dir,
 		info:   info,
 		opts:   opts,
-		hdr:    newHeader(info.Layouts),
+		hdr:    hdr,
 		fileOf: make(map[*importer.Layout]int, len(info.Layouts)),
 		tally:  newTally(),
 	}
