@@ -244,7 +244,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	}
 	w, err := reports.Create(dir, reports.RunInfo{
 		Command: j.command, Layouts: layouts, Started: started, BaseURL: baseURL, Settings: j.settings,
-	}, reports.Options{XLSX: true, Rejects: true})
+	}, reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError})
 	if err != nil {
 		return withCode(exitError, fmt.Errorf("creating the reports in %s: %w\n  what to do: choose another --report-dir", dir, err))
 	}

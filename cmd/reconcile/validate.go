@@ -138,7 +138,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	for _, r := range readers {
 		info.Layouts = append(info.Layouts, r.Layout())
 	}
-	w, err := reports.Create(dir, info, reports.Options{})
+	w, err := reports.Create(dir, info, reports.Options{FailedExitCode: exitError})
 	if err != nil {
 		return withCode(exitError, err)
 	}
@@ -190,7 +190,9 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 			return withCode(exitInterrupted, fmt.Errorf("stopped at %s; the report holds the rows checked so far", r.Layout().File))
 		case writeErr != nil:
 			prog.finish()
-			w.Close(exitError)
+			if sum, _ := w.Close(exitError); sum != nil {
+				sum.Print(env.stdout) // which reports are whole, and which are not
+			}
 			return withCode(exitError, writeErr)
 		case err != nil:
 			prog.finish()
@@ -204,10 +206,12 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 		code = exitRowsNotOK
 	}
 	sum, err := w.Close(code)
-	if err != nil {
-		return withCode(exitError, err)
+	if sum != nil {
+		sum.Print(env.stdout) // it lists only the reports written whole
 	}
-	sum.Print(env.stdout)
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("finishing the reports in %s: %w", dir, err))
+	}
 	if code != exitOK {
 		return withCode(code, errSilent)
 	}

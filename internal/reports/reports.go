@@ -7,8 +7,10 @@
 package reports
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +51,9 @@ type Options struct {
 	Rejects bool // one rejects file per input file that has rows needing a person
 	// Now gives the clock for the finish time; nil means time.Now.
 	Now func() time.Time
+	// FailedExitCode is the exit code summary.json records when another
+	// report could not be written; 0 records the one given to Close.
+	FailedExitCode int
 }
 
 // Writer writes the reports of one run into one folder as outcomes arrive.
@@ -69,6 +74,9 @@ type Writer struct {
 	// numeric marks the report columns written as numbers in report.xlsx.
 	numeric []bool
 	closed  bool
+	// The first error of each report: once one fails the others go on,
+	// and it is named as failed, never as written.
+	csvErr, xlsxErr error
 }
 
 // DefaultDir returns a new folder name for a run's reports, in the current
@@ -197,11 +205,15 @@ func (w *Writer) Write(o outcome.Outcome) error {
 	c[at+5] = strconv.Itoa(o.Attempts)
 	c[at+6] = strconv.FormatInt(o.Duration.Milliseconds(), 10)
 	c[at+7] = o.ResultID
-	if err := w.csv.write(c); err != nil {
-		return fmt.Errorf("cannot write %s: %w", CSVName, err)
+	var fails []error
+	if w.csvErr == nil {
+		if err := w.csv.write(c); err != nil {
+			w.csvErr = err
+			fails = append(fails, &FileError{Name: CSVName, Err: err})
+		}
 	}
 
-	if w.xlsx != nil {
+	if w.xlsx != nil && w.xlsxErr == nil {
 		// An empty cell is left out: less to write, and the row's style
 		// still colours the gap. Numeric columns hold decimal integers.
 		x := w.xcells
@@ -213,19 +225,19 @@ func (w *Writer) Write(o outcome.Outcome) error {
 			}
 		}
 		if err := w.xlsx.write(o.Class, x, w.numeric); err != nil {
-			return fmt.Errorf("cannot write %s: %w", XLSXName, err)
+			w.xlsxErr = err
+			fails = append(fails, &FileError{Name: XLSXName, Err: err})
 		}
 	}
 
 	if w.rej != nil && o.Class.NeedsPerson() && o.Row.Layout != nil {
-		r := w.rejectsFor(o.Row.Layout)
-		if r != nil {
-			if err := r.write(o.Row.Cells, Reason(o)); err != nil {
-				return fmt.Errorf("cannot write %s: %w", r.name, err)
+		if r := w.rejectsFor(o.Row.Layout); r != nil && r.err == nil {
+			if r.err = r.write(o.Row.Cells, Reason(o)); r.err != nil {
+				fails = append(fails, &FileError{Name: r.name, Err: r.err})
 			}
 		}
 	}
-	return nil
+	return errors.Join(fails...)
 }
 
 // valueWidth is the width, in characters, of the values of fields whose
@@ -354,9 +366,15 @@ func (w *Writer) Close(exitCode int) (*Summary, error) {
 		}
 	}
 
+	// A report that failed is named in Reports.Failed, never in the list
+	// of those written; what it holds so far is kept under another name.
 	var errs []error
-	if err := w.csv.close(); err != nil {
-		errs = append(errs, fmt.Errorf("cannot finish %s: %w", CSVName, err))
+	if err := w.csv.close(); err != nil && w.csvErr == nil {
+		w.csvErr = err
+	}
+	if w.csvErr != nil {
+		errs = append(errs, keepIncomplete(w.dir, CSVName, w.csvErr))
+		s.Reports.CSV = ""
 	}
 	// Rejects in input order, so the summary lists them the same way every time.
 	for _, l := range w.info.Layouts {
@@ -364,24 +382,54 @@ func (w *Writer) Close(exitCode int) (*Summary, error) {
 		if r == nil || r.rows == 0 {
 			continue
 		}
-		if err := r.close(); err != nil {
-			errs = append(errs, fmt.Errorf("cannot finish %s: %w", r.name, err))
+		if r.err == nil {
+			r.err = r.close()
+		} else {
+			r.abandon()
+		}
+		if r.err != nil {
+			errs = append(errs, keepIncomplete(w.dir, r.name, r.err))
 			continue
 		}
 		s.Reports.Rejects = append(s.Reports.Rejects, r.name)
 	}
 	if w.xlsx != nil {
-		s.Reports.XLSX = XLSXName
-		if err := w.xlsx.close(s, w.info.Settings); err != nil {
-			errs = append(errs, err)
-			s.Reports.XLSX = ""
+		if w.xlsxErr == nil {
+			w.xlsxErr = w.xlsx.close(s, w.info.Settings)
+		} else {
+			w.xlsx.abandon()
+		}
+		if w.xlsxErr != nil {
+			// Saved whole or not at all: nothing of it is left.
+			errs = append(errs, &FileError{Name: XLSXName, Err: w.xlsxErr})
+		} else {
+			s.Reports.XLSX = XLSXName
 		}
 	}
-	if err := atomicfile.WriteJSON(filepath.Join(w.dir, SummaryName), 0o644, s); err != nil {
-		errs = append(errs, fmt.Errorf("cannot write %s: %w", SummaryName, err))
+	s.Reports.Failed = failed(errs)
+	if len(errs) > 0 && w.opts.FailedExitCode != 0 {
+		s.ExitCode = w.opts.FailedExitCode
+	}
+	err := atomicfile.Write(filepath.Join(w.dir, SummaryName), 0o644, func(f io.Writer) error {
+		return writeJSON(fileWriter(SummaryName, f), s)
+	})
+	if err != nil {
+		errs = append(errs, &FileError{Name: SummaryName, Err: err})
+		s.Reports.Summary = ""
+		s.Reports.Failed = failed(errs)
 	}
 	if len(errs) > 0 {
-		return s, fmt.Errorf("%w (reports in %s may be incomplete; check free disk space and permissions)", errs[0], w.dir)
+		return s, fmt.Errorf("%w\n  (check the free disk space and permissions of %s)", errors.Join(errs...), w.dir)
 	}
 	return s, nil
+}
+
+// writeJSON writes v as indented JSON with a final newline.
+func writeJSON(w io.Writer, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
 }

@@ -37,7 +37,7 @@ func newRowsSheet(width int, widths []float64, fit bool) (*rowsSheet, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &rowsSheet{tmp: tmp, w: bufio.NewWriterSize(tmp, 64<<10), widths: widths, fit: fit, buf: make([]byte, 0, 4096)}
+	s := &rowsSheet{tmp: tmp, w: bufio.NewWriterSize(fileWriter(XLSXName, tmp), 64<<10), widths: widths, fit: fit, buf: make([]byte, 0, 4096)}
 	for i := range width {
 		name, err := excelize.ColumnNumberToName(i + 1)
 		if err != nil {

@@ -133,6 +133,12 @@ func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 	return nil
 }
 
+// abandon releases a report.xlsx that failed, saving nothing.
+func (x *xlsxReport) abandon() {
+	x.f.Close()
+	x.rs.discard()
+}
+
 // fitsOnePage says whether a sheet whose columns are width characters wide
 // is shrunk to one page wide when printed: up to about two and a half
 // landscape pages of text; wider sheets would shrink past reading and print
