@@ -9,7 +9,23 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/internal/ledger"
+	"github.com/reten/reconcile/internal/spill"
 )
+
+// spillDir is where a run writes its temporary files (report.xlsx's rows,
+// duplicate detection's keys): the tmp folder of the state directory
+// (stateDir, "" for the default; $TMPDIR when there is none). What runs
+// that were killed left there is removed first.
+func spillDir(env *environ, stateDir string) string {
+	if stateDir == "" {
+		stateDir, _ = ledger.DefaultDir(env.getenv)
+	}
+	dir := spill.Dir(stateDir)
+	if _, err := spill.Clean(dir); err != nil {
+		fmt.Fprintf(env.stderr, "warning: %v\n", err)
+	}
+	return dir
+}
 
 // ledgerFlags are the flags of the commands that send: where the ledger of
 // what was sent lives, and whether to heed it.

@@ -242,9 +242,10 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	if sub.Client != nil {
 		baseURL = sub.Client.BaseURL
 	}
+	spills := spillDir(env, j.stateDir)
 	w, err := reports.Create(dir, reports.RunInfo{
 		Command: j.command, Layouts: layouts, Started: started, BaseURL: baseURL, Settings: j.settings,
-	}, reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError})
+	}, reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError, SpillDir: spills})
 	if err != nil {
 		return withCode(exitError, fmt.Errorf("creating the reports in %s: %w\n  what to do: choose another --report-dir", dir, err))
 	}
@@ -257,6 +258,7 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	defer stopHint()
 	var readErr, writeErr error
 	validator := validate.NewValidator(cat, nil)
+	validator.SpillDir = spills
 	defer validator.Close()
 	items := func(yield func(validate.Item) bool) {
 		for _, r := range readers {

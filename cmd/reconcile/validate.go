@@ -143,6 +143,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 		return withCode(exitError, err)
 	}
 	v := validate.NewValidator(cat, nil)
+	v.SpillDir = spillDir(env, "")
 	defer v.Close()
 	// Rows are only reported, never sent, and the report is written before
 	// the callback returns: the requests' memory can be reused.

@@ -40,7 +40,8 @@ type FailedReport struct {
 }
 
 // fileWriter is what every report writes its bytes through: the file
-// itself, except in tests, which put a disk that fills here.
+// itself, except in tests, which put a disk that fills here. name is the
+// report's file name ("report.xlsx rows" for the Rows sheet's spill).
 var fileWriter = func(name string, w io.Writer) io.Writer { return w }
 
 // incompleteName is where a report cut short is kept: report.csv becomes

@@ -51,6 +51,10 @@ type Options struct {
 	Rejects bool // one rejects file per input file that has rows needing a person
 	// Now gives the clock for the finish time; nil means time.Now.
 	Now func() time.Time
+	// SpillDir is where report.xlsx's rows wait until Close puts them in
+	// the workbook: the run's spill.Dir, so that a killed run's are
+	// found and removed by spill.Clean. "" is os.TempDir().
+	SpillDir string
 	// FailedExitCode is the exit code summary.json records when another
 	// report could not be written; 0 records the one given to Close.
 	FailedExitCode int
@@ -147,7 +151,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("cannot write the report: %w", err)
 	}
 	if opts.XLSX {
-		if w.xlsx, err = createXLSXReport(filepath.Join(dir, XLSXName), w.hdr.names, w.columnWidths()); err != nil {
+		if w.xlsx, err = createXLSXReport(filepath.Join(dir, XLSXName), opts.SpillDir, w.hdr.names, w.columnWidths()); err != nil {
 			// Leave no report.csv behind, or the next try would find an "earlier run".
 			w.csv.close()
 			os.Remove(filepath.Join(dir, CSVName))

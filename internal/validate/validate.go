@@ -41,6 +41,9 @@ type Validator struct {
 	// as `reconcile validate` does: requests are the largest part of the
 	// garbage of a large file. Check is not affected.
 	ReuseRequests bool
+	// SpillDir is where duplicate detection writes the activities it no
+	// longer holds in memory: the run's spill.Dir. "" is os.TempDir().
+	SpillDir string
 
 	cat       *Catalogue
 	now       func() time.Time
@@ -471,6 +474,7 @@ func formatTime(t time.Time) string {
 // remember records the activity of a valid row and returns the position of
 // an earlier row about the same activity, if there was one.
 func (v *Validator) remember(pos importer.Position, k *activityKeys) *importer.Position {
+	v.ids.dir, v.providers.dir = v.SpillDir, v.SpillDir // read when a set first spills
 	var idSlot, pSlot int
 	if k.hasID {
 		first, found, slot := v.ids.lookup(&k.id, k.idHash)
