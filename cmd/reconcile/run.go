@@ -208,7 +208,10 @@ func (j *job) run(ctx context.Context, env *environ) error {
 
 	// Every header first: a broken file stops the run before anything is sent,
 	// and the reports know every layout from their first line.
-	readers, err := openInputs(env, j.files, j.importOpts)
+	spills := spillDir(env, j.stateDir)
+	importOpts := j.importOpts
+	importOpts.SpillDir = spills
+	readers, err := openInputs(env, j.files, importOpts)
 	if err != nil {
 		return err
 	}
@@ -242,7 +245,6 @@ func (j *job) run(ctx context.Context, env *environ) error {
 	if sub.Client != nil {
 		baseURL = sub.Client.BaseURL
 	}
-	spills := spillDir(env, j.stateDir)
 	w, err := reports.Create(dir, reports.RunInfo{
 		Command: j.command, Layouts: layouts, Started: started, BaseURL: baseURL, Settings: j.settings,
 	}, reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError, SpillDir: spills})

@@ -120,6 +120,8 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
+	spills := spillDir(env, "")
+	opts.SpillDir = spills
 	readers, err := openInputs(env, fs.Args(), opts)
 	if err != nil {
 		return err
@@ -143,7 +145,7 @@ func runValidate(ctx context.Context, env *environ, args []string) error {
 		return withCode(exitError, err)
 	}
 	v := validate.NewValidator(cat, nil)
-	v.SpillDir = spillDir(env, "")
+	v.SpillDir = spills
 	defer v.Close()
 	// Rows are only reported, never sent, and the report is written before
 	// the callback returns: the requests' memory can be reused.

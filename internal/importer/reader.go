@@ -20,6 +20,7 @@ type Options struct {
 	DateFormat  string         // "": ISO 8601 only (and date cells); else a Go layout such as 02/01/2006 15:04
 	Location    *time.Location // nil: UTC; local dates are read in it
 	UnzipLimit  int64          // 0: DefaultUnzipLimit; the most an XLSX may unzip to, in bytes
+	SpillDir    string         // "": os.TempDir(); where an XLSX's large sheets are unzipped (the run's spill.Dir)
 }
 
 var errEOF = io.EOF
@@ -70,10 +71,20 @@ type Reader struct {
 // few enough that the rows in flight (batchRows*(batchesAhead+2), about
 // 2 MiB for rows of 11 cells) stay small. 1024 read 1M rows about 5% faster
 // than 256 did (bench/readbench, same run).
+//
+// A wide file has fewer rows a batch, so that what is in flight is about
+// batchCells cells a batch however many columns there are: 16,000 columns
+// read 1,024 rows at a time held gigabytes.
 const (
 	batchRows    = 1024
+	batchCells   = 16 * batchRows
 	batchesAhead = 2
 )
+
+// rowsPerBatch is how many rows of width cells go in one batch.
+func rowsPerBatch(width int) int {
+	return min(max(batchCells/max(width, 1), 1), batchRows)
+}
 
 // batch is rows read ahead, and what comes after them: nil for more, io.EOF
 // or the error that ended the read.
@@ -344,10 +355,11 @@ func (r *Reader) fill(rows *[]Row) (err error) {
 		}
 	}()
 	// Rows are read straight into the batch, not copied into it.
-	b := (*rows)[:batchRows]
+	size := rowsPerBatch(len(r.layout.Columns))
+	b := (*rows)[:size]
 	n := len(*rows)
 	defer func() { *rows = b[:n] }()
-	for ; n < batchRows; n++ {
+	for ; n < size; n++ {
 		if err := r.readInto(&b[n]); err != nil {
 			return err
 		}
@@ -399,7 +411,8 @@ func (r *Reader) readInto(row *Row) error {
 		switch {
 		case len(cells) > n:
 			row.Err = fmt.Errorf("the row has %d cells beyond the last header column (%q); give them a header or delete them", len(cells)-n, l.Columns[n-1])
-			cells = cells[:n:n]
+			// A copy, so that the row does not hold the cells cut off.
+			cells = append(make([]string, 0, n), cells[:n]...)
 		case len(cells) < n && cap(cells) >= n:
 			// The source left room (csvSource reserves the header's width).
 			had := len(cells)

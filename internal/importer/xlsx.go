@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/reten/reconcile/internal/spill"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -36,7 +38,8 @@ type xlsxSource struct {
 	f        *excelize.File
 	rows     *excelize.Rows
 	row      int
-	date1904 bool // serials count from 1904 (old Mac workbooks)
+	date1904 bool   // serials count from 1904 (old Mac workbooks)
+	tmp      string // the folder excelize unzips large sheets into
 }
 
 func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource, err error) {
@@ -51,9 +54,35 @@ func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource,
 	if limit <= 0 {
 		limit = DefaultUnzipLimit
 	}
+	if err := checkZipParts(path, name); err != nil {
+		return nil, err
+	}
+	// The sheets are read through for what the zip's directory cannot
+	// show, on another core while excelize unzips them, and before any
+	// row is read.
+	scanned := make(chan error, 1)
+	go func() { scanned <- scanParts(path, name) }()
+	defer func() {
+		if scanErr := <-scanned; scanErr != nil && err == nil && src != nil {
+			src.close()
+			src, err = nil, scanErr
+		}
+	}()
+	// excelize's own temporary files (the large sheets, unzipped) go into a
+	// folder of the run's, which spill.Clean removes if the run is killed.
+	tmp, err := spill.Folder(opts.SpillDir, "reconcile-xlsx-*")
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot make a temporary folder to unzip it in: %v; check that the state directory is writable and has room", name, err)
+	}
+	defer func() {
+		if src == nil {
+			removeFolder(tmp)
+		}
+	}()
 	f, err := excelize.OpenFile(path, excelize.Options{
 		UnzipSizeLimit:    limit,
 		UnzipXMLSizeLimit: min(limit, xlsxMemoryLimit),
+		TmpDir:            tmp,
 	})
 	if err != nil {
 		if f != nil {
@@ -90,7 +119,7 @@ func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource,
 	}
 	layout.Kind = "xlsx"
 	layout.Sheet = sheet
-	src = &xlsxSource{f: f, rows: rows}
+	src = &xlsxSource{f: f, rows: rows, tmp: tmp}
 	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
 		src.date1904 = *props.Date1904
 	}
@@ -240,7 +269,13 @@ func (s *xlsxSource) close() error {
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
 	}
+	removeFolder(s.tmp)
 	return err
+}
+
+func removeFolder(dir string) {
+	os.RemoveAll(dir)
+	spill.Disown(dir)
 }
 
 // ListedNames is how many names NameList shows before it counts the rest.

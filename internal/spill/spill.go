@@ -60,6 +60,25 @@ func Create(dir, pattern string) (f *os.File, name string, err error) {
 	return f, f.Name(), nil
 }
 
+// Folder makes a new folder in dir ("" is os.TempDir(); a missing dir is
+// made) for a library that writes temporary files of its own under names
+// of its own (excelize's "excelize-*"), named from pattern as Pattern says,
+// so that Clean removes it, whatever it holds, once this process is gone.
+// The caller removes it when done.
+func Folder(dir, pattern string) (string, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path, err := os.MkdirTemp(dir, Pattern(pattern))
+	if err != nil {
+		return "", err
+	}
+	Own(path)
+	return path, nil
+}
+
 // owned holds the paths of the named temporary files this process made, so
 // that Clean never takes them for a dead run's when the process id is
 // reused (a container's reconcile is often pid 1 every time).
@@ -73,8 +92,9 @@ func Own(path string) { owned.Store(path, true) }
 func Disown(path string) { owned.Delete(path) }
 
 // tempName matches the names Pattern makes for reconcile's temporary files
-// (reconcile-rows-pid42-1234.xml) and for atomicfile's
-// (.summary.json.tmp-pid42-1234); nothing else is ever removed.
+// and folders (reconcile-rows-pid42-1234.xml, reconcile-xlsx-pid42-1234)
+// and for atomicfile's (.summary.json.tmp-pid42-1234); nothing else is
+// ever removed.
 var tempName = regexp.MustCompile(`^(?:reconcile-[a-z]+|\..+\.tmp)-pid([0-9]+)-[0-9]+(?:\.[a-z]+)?$`)
 
 // Clean removes from dir the temporary files of processes that are no
@@ -96,7 +116,7 @@ func Clean(dir string) (int, error) {
 	var errs []error
 	for _, e := range entries {
 		m := tempName.FindStringSubmatch(e.Name())
-		if m == nil || !e.Type().IsRegular() {
+		if m == nil || !e.Type().IsRegular() && !e.IsDir() {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
@@ -107,7 +127,7 @@ func Clean(dir string) (int, error) {
 		if _, mine := owned.Load(path); mine || (pid != self && running(pid)) {
 			continue
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.RemoveAll(path); err != nil {
 			errs = append(errs, err)
 			continue
 		}

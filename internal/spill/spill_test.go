@@ -104,9 +104,20 @@ func TestClean(t *testing.T) {
 		touch(name)
 	}
 	Own(filepath.Join(dir, "reconcile-rows-pid"+self+"-3.xml"))
+	// A library's folder of a dead run, whatever it holds.
+	lib := filepath.Join(dir, "reconcile-xlsx-pid"+dead+"-77")
+	if err := os.MkdirAll(filepath.Join(lib, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	touch("reconcile-xlsx-pid" + dead + "-77/excelize-123")
+	mine, err := Folder(dir, "reconcile-xlsx-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep = append(keep, filepath.Base(mine))
 	n, err := Clean(dir)
-	if err != nil || n != 5 {
-		t.Errorf("Clean = %d, %v; want 5 removed", n, err)
+	if err != nil || n != 6 {
+		t.Errorf("Clean = %d, %v; want 6 removed", n, err)
 	}
 	var left []string
 	entries, _ := os.ReadDir(dir)

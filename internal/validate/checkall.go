@@ -26,6 +26,15 @@ const (
 	checkBatches = checkAhead + 2
 )
 
+// checkCells bounds the cells of a batch's rows, so that a file of
+// thousands of columns has few rows a batch rather than gigabytes in flight.
+const checkCells = 16 * checkBatch
+
+// batchSize is how many rows of width cells go in one batch.
+func batchSize(width int) int {
+	return min(max(checkCells/max(width, 1), 1), checkBatch)
+}
+
 // itemBatch is inspected rows, and what comes after them: nil for more,
 // io.EOF or the source's error.
 type itemBatch struct {
@@ -62,7 +71,7 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 				v.reqs = nil // the last batch's requests are not Check's to hand out
 			}
 		}()
-		made := 0
+		made, size := 0, checkBatch
 		for {
 			var b itemBatch
 			if made < checkBatches {
@@ -91,11 +100,14 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 				v.reqs = b.reqs
 			}
 			v.batchNow = v.now()
-			for len(b.items) < checkBatch {
+			for len(b.items) < size {
 				row, err := rows.Next()
 				if err != nil {
 					b.err = err
 					break
+				}
+				if len(b.items) == 0 {
+					size = batchSize(len(row.Cells))
 				}
 				n := len(b.items)
 				b.items, b.keys = b.items[:n+1], b.keys[:n+1]
