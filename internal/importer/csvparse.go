@@ -11,42 +11,70 @@ import (
 	"unsafe"
 )
 
-// csvParser splits delimited text into records exactly as encoding/csv's
-// Reader does with FieldsPerRecord -1 and its other options at their zero
-// values (no LazyQuotes, no TrimLeadingSpace, no Comment), which is how the
-// importer read CSV before: the same records, the same row numbers, an error
-// on the same records (csv.ErrQuote, csv.ErrBareQuote), the rest of the line
-// of a broken record dropped. FuzzCSVParser checks that on any input against
-// encoding/csv itself.
+// csvParser splits delimited text into records as encoding/csv's Reader
+// does with FieldsPerRecord -1 and its other options at their zero values
+// (no LazyQuotes, no TrimLeadingSpace, no Comment): the same cells, the same
+// rows, and an error on the records it refuses. What it does beyond that is
+// keep every line of the file accounted for when quotes are broken:
+//
+//   - A broken record is reported as the line it starts on (with its text,
+//     the lines the broken quote reached and the cell it is in), and reading
+//     goes on with the next line, even when the broken quote had run on over
+//     later lines: a stray quote on line 40 then costs line 40, not every
+//     line up to the next quote or the end of the file. encoding/csv read on
+//     to the end of the file, or kept the lines up to the next quote in one
+//     broken record.
+//   - A quoted cell running on past maxRecordLines lines is taken for an
+//     unclosed quote, so that one stray quote cannot hold the rest of a large
+//     file in memory before the parser knows.
+//   - A record that spans lines and comes out wider than the header is taken
+//     for a stray quote that met another one, and read again line by line.
+//   - Lines may end in a lone \r (Excel for Mac's "CSV (Macintosh)") when
+//     the caller says so: openCSV looks at the first line ends.
+//
+// FuzzCSVLines checks that every line of any input is in exactly one record,
+// one broken record, or is blank; TestCSVParserMatchesEncodingCSV and
+// FuzzCSVParser that inputs without a broken multi-line record read as
+// encoding/csv reads them.
 //
 // It is hand-written for speed: encoding/csv copies each record into a
 // buffer of its own, then into a new string, then makes a new []string for
-// it, and the importer asked it for field positions to count rows. Here a
-// record's text is copied once, from the bufio.Reader's buffer into a shared
-// block, and its cells are pieces of that block; cells are handed out from
-// a shared block of slots too, so a row costs no allocation of its own
-// (a block of each per 370-odd rows of eleven cells: 546 allocations per
-// 100,000 rows in BenchmarkCSVParser). A quoted cell is its own bytes
-// between the quotes, with a doubled quote made single in place.
+// it. Here a record's text is copied once, from the bufio.Reader's buffer
+// into a shared block, and its cells are pieces of that block; cells are
+// handed out from a shared block of slots too, so a row costs no allocation
+// of its own. A quoted cell is its own bytes between the quotes, a doubled
+// quote made single in place once the record is whole (until then the text
+// is kept as the file has it, to be read again if the record is broken).
 //
 // Blocks are never written again once strings point into them, so the cells
 // stay valid for as long as anyone holds them. A row kept for long keeps its
 // block alive (textBlock bytes of text and cellBlock slots at most, shared
-// with the rows around it), which only matters to a caller keeping a few
-// rows of a huge file; the reports and the submitter stream.
+// with the rows around it).
 type csvParser struct {
 	br    *bufio.Reader
 	comma string // the separator's UTF-8 bytes
+	cr    bool   // lines end in a lone \r; \r\n ends one too
 	// width is how many cells a record gets room for: the header's width,
-	// once known, so that a short row is padded without a new slice.
+	// once known, so that a short row is padded without a new slice. A
+	// record spanning lines with more cells than that is taken as broken.
 	width int
 
-	row int // rows the spreadsheet shows so far: records and blank lines
+	row  int // rows the spreadsheet shows so far: records and blank lines
+	line int // physical lines read so far
+	// first and last are the physical lines of the record (or broken
+	// record) next returned last.
+	first, last int
 
-	text  []byte   // the current text block; text[start:] is the record being read
-	start int      // where the record being read begins in text
-	slots []string // the current block of cell slots
-	spans []int    // the record's cells, as start and end offsets into its text
+	text  []byte // the current text block; text[start:] is the record being read
+	start int    // where the record being read begins in text
+	// replay holds the lengths of lines read once and given back after a
+	// broken record; they follow len(text) in text's block, and are read
+	// again before anything more from br.
+	replay []int
+	ends   []int    // where each line of the record being read ends, from its start
+	slots  []string // the current block of cell slots
+	spans  []int    // the record's cells, as start and end offsets into its text
+	quoted []int    // the record's cells holding a doubled quote
 }
 
 // Block sizes: big enough that allocating them is rare, small enough that a
@@ -56,31 +84,28 @@ const (
 	cellBlock = 4096
 )
 
-// csvError is a record encoding/csv would refuse: err is csv.ErrQuote or
-// csv.ErrBareQuote, field the 0-based index of the cell it is in.
-type csvError struct {
-	err   error
-	field int
-}
+// maxRecordLines is the most lines one record may span. Excel holds at most
+// 253 line breaks in a cell; a quoted cell running on for more lines than
+// this is a quote that is never closed.
+const maxRecordLines = 1000
 
-func (e *csvError) Error() string { return e.err.Error() }
-func (e *csvError) Unwrap() error { return e.err }
-
-func newCSVParser(br *bufio.Reader, comma rune) *csvParser {
-	return &csvParser{br: br, comma: string(comma)}
+func newCSVParser(br *bufio.Reader, comma rune, cr bool) *csvParser {
+	return &csvParser{br: br, comma: string(comma), cr: cr}
 }
 
 // next returns the next record and the row it starts on, io.EOF after the
-// last. A record encoding/csv would refuse comes back as a *csvError with
-// its row; any other error is the reader's and ends the read.
+// last. A record that cannot be split comes back as a *RecordError with its
+// row; reading goes on with the line after the one it starts on. Any other
+// error is the reader's and ends the read.
 func (p *csvParser) next() ([]string, int, error) {
 	p.start = len(p.text)
+	var n int
 	for {
-		n, err := p.readLine()
+		p.ends = p.ends[:0]
+		var err error
+		n, err = p.readLine()
 		if err != nil {
-			// io.EOF comes only with an empty line. encoding/csv would
-			// still split a line that ended in a read error before saying
-			// so; the importer stops at the error either way.
+			// io.EOF comes only with an empty line.
 			p.text = p.text[:p.start]
 			return nil, 0, err
 		}
@@ -88,38 +113,86 @@ func (p *csvParser) next() ([]string, int, error) {
 		if n > 1 || n == 1 && p.text[p.start] != '\n' {
 			break
 		}
-		p.text = p.text[:p.start] // a blank line: a row of its own, no record
+		// A blank line: a row of its own, no record. It stays in the block
+		// (lines given back to read again follow it there).
+		p.start = len(p.text)
 	}
 	row := p.row
-	spans, err := p.split()
+	p.first = p.line
+	spans, broken, err := p.split()
 	if err != nil {
 		p.text = p.text[:p.start]
-		if ce, ok := err.(*csvError); ok {
-			return nil, row, ce
-		}
 		return nil, 0, err
 	}
+	p.last = p.line
 	rec := p.text[p.start:]
+	if broken == nil && p.last > p.first && p.width > 0 && nonEmptyCells(rec, spans) > p.width {
+		broken = &RecordError{Err: errTooManyCells, Field: p.spanning(spans), QuoteLine: p.first, Cells: len(spans) / 2, Width: p.width}
+	}
+	if broken != nil {
+		return nil, row, p.brokenRecord(broken, n)
+	}
+	for _, c := range p.quoted {
+		spans[2*c+1] = spans[2*c] + undouble(rec[spans[2*c]:spans[2*c+1]])
+	}
 	s := unsafe.String(unsafe.SliceData(rec), len(rec))
-	n := len(spans) / 2
-	cells := p.take(n)
+	cells := p.take(len(spans) / 2)
 	for i := range cells {
 		cells[i] = s[spans[2*i]:spans[2*i+1]]
 	}
 	return cells, row, nil
 }
 
+// brokenRecord finishes e, the record whose first line is n bytes long:
+// that line is the broken record, and the lines after it, if the record had
+// read any, are given back to be read again.
+func (p *csvParser) brokenRecord(e *RecordError, n int) *RecordError {
+	e.Line, e.LastLine = p.first, p.last
+	first := p.text[p.start : p.start+n]
+	raw := first[:len(first)-lengthNL(first)]
+	e.Raw = unsafe.String(unsafe.SliceData(raw), len(raw))
+	if len(p.ends) > 1 {
+		lines := make([]int, 0, len(p.ends)-1+len(p.replay))
+		for i := 1; i < len(p.ends); i++ {
+			lines = append(lines, p.ends[i]-p.ends[i-1])
+		}
+		p.replay = append(lines, p.replay...)
+		p.text = p.text[:p.start+n]
+		p.line = p.first
+		e.Reread = true
+	}
+	return e
+}
+
+// spanning returns the cell of spans whose text holds a line break: the
+// quoted cell that ran on over several lines.
+func (p *csvParser) spanning(spans []int) int {
+	rec := p.text[p.start:]
+	for i := 0; i+1 < len(spans); i += 2 {
+		if bytes.IndexByte(rec[spans[i]:spans[i+1]], '\n') >= 0 {
+			return i / 2
+		}
+	}
+	return -1
+}
+
 // split finds the cells of the record whose first line was just read,
 // reading more lines while a quoted cell goes on. Offsets are from the
 // record's start, as the record's text may move to a new block meanwhile.
-// It follows encoding/csv's readRecord step by step.
-func (p *csvParser) split() ([]int, error) {
+// It follows encoding/csv's readRecord step by step, but leaves the text as
+// the file has it: a quoted cell's span is its text between the quotes,
+// doubled quotes still doubled (p.quoted lists those cells).
+func (p *csvParser) split() ([]int, *RecordError, error) {
 	spans := p.spans[:0]
+	p.quoted = p.quoted[:0]
 	defer func() { p.spans = spans[:0] }()
 	comma := p.comma
 	rec := p.text[p.start:]
 	i := 0      // where the next cell begins
 	quote := -1 // the first quote at or after i on this line (len(rec): none); -1: not looked for yet
+	bare := func() *RecordError {
+		return &RecordError{Err: csv.ErrBareQuote, Field: len(spans) / 2, QuoteLine: p.line}
+	}
 cells:
 	for {
 		if (i == len(rec) || rec[i] != '"') && len(comma) == 1 {
@@ -128,9 +201,9 @@ cells:
 			k := indexEither(rec[i:], comma[0], '"')
 			switch {
 			case k == len(rec)-i:
-				return append(spans, i, len(rec)-lengthNL(rec)), nil
+				return append(spans, i, len(rec)-lengthNL(rec)), nil, nil
 			case rec[i+k] == '"':
-				return spans, &csvError{err: csv.ErrBareQuote, field: len(spans) / 2}
+				return spans, bare(), nil
 			}
 			spans = append(spans, i, i+k)
 			i += k + 1
@@ -156,73 +229,118 @@ cells:
 				}
 			}
 			if quote < end {
-				return spans, &csvError{err: csv.ErrBareQuote, field: len(spans) / 2}
+				return spans, bare(), nil
 			}
 			spans = append(spans, i, end)
 			if k < 0 {
-				return spans, nil
+				return spans, nil, nil
 			}
 			i = end + len(comma)
 			continue
 		}
 		// A quoted cell: its bytes up to the closing quote, a doubled quote
-		// made single by moving what follows back over the second one (w is
-		// where the cell's next byte goes, r where it is read from).
+		// skipped over.
 		from := i + 1
-		w, r := from, from
+		opened := p.line
+		doubled := false
+		r := from
 		for {
 			k := bytes.IndexByte(rec[r:], '"')
 			switch {
 			case k >= 0:
-				if w != r {
-					copy(rec[w:], rec[r:r+k])
-				}
-				w += k
-				r += k + 1
+				end := r + k
+				r = end + 1
 				switch rest := rec[r:]; {
 				case len(rest) > 0 && rest[0] == '"':
-					rec[w] = '"'
-					w++
+					doubled = true
 					r++
 				case len(rest) > 0 && hasPrefix(rest, comma):
-					spans = append(spans, from, w)
+					if doubled {
+						p.quoted = append(p.quoted, len(spans)/2)
+					}
+					spans = append(spans, from, end)
 					i = r + len(comma)
 					continue cells
 				case len(rest) == lengthNL(rest):
-					return append(spans, from, w), nil
+					if doubled {
+						p.quoted = append(p.quoted, len(spans)/2)
+					}
+					return append(spans, from, end), nil, nil
 				default:
-					return spans, &csvError{err: csv.ErrQuote, field: len(spans) / 2}
+					return spans, &RecordError{Err: csv.ErrQuote, Field: len(spans) / 2, QuoteLine: opened, CloseLine: p.line}, nil
 				}
 			case r < len(rec):
 				// The line ends inside the quotes: its line break is part
 				// of the cell, which goes on on the next line.
-				if w != r {
-					copy(rec[w:], rec[r:])
+				if p.line-p.first+1 >= maxRecordLines {
+					return spans, &RecordError{Err: ErrUnclosedQuote, Field: len(spans) / 2, QuoteLine: opened}, nil
 				}
-				w += len(rec) - r
 				r = len(rec)
 				if _, err := p.readLine(); err != nil && err != io.EOF {
-					return spans, err
+					return spans, nil, err
 				}
 				rec = p.text[p.start:]
 			default:
 				// The file ended inside the quotes.
-				return spans, &csvError{err: csv.ErrQuote, field: len(spans) / 2}
+				return spans, &RecordError{Err: ErrUnclosedQuote, Field: len(spans) / 2, QuoteLine: opened, AtEnd: true}, nil
 			}
 		}
 	}
 }
 
+// undouble makes every doubled quote of a quoted cell's text single, in
+// place, and returns the text's new length.
+func undouble(b []byte) int {
+	w := 0
+	for r := 0; r < len(b); {
+		k := bytes.IndexByte(b[r:], '"')
+		if k < 0 {
+			k = len(b) - r
+		}
+		w += copy(b[w:], b[r:r+k])
+		r += k
+		if r < len(b) {
+			b[w] = '"'
+			w++
+			r += 2
+		}
+	}
+	return w
+}
+
+// nonEmptyCells counts spans up to the last one holding more than spaces.
+func nonEmptyCells(rec []byte, spans []int) int {
+	n := len(spans) / 2
+	for n > 0 && len(bytes.TrimSpace(rec[spans[2*n-2]:spans[2*n-1]])) == 0 {
+		n--
+	}
+	return n
+}
+
 // readLine appends the next line to the record's text as encoding/csv's
 // readLine returns it: \r\n made \n, and a \r just before the end of the
-// file dropped; a lone \r elsewhere is text. It returns the line's length,
-// and io.EOF only when there was no line left.
+// file dropped; a lone \r elsewhere is text, unless lines end in \r (p.cr),
+// when it is made \n. Lines given back after a broken record are read
+// again first. It returns the line's length, and io.EOF only when there
+// was no line left.
 func (p *csvParser) readLine() (int, error) {
+	if len(p.replay) > 0 {
+		n := p.replay[0]
+		p.replay = p.replay[1:]
+		p.text = p.text[:len(p.text)+n]
+		p.ends = append(p.ends, len(p.text)-p.start)
+		p.line++
+		return n, nil
+	}
 	before := len(p.text) - p.start
+	delim := byte('\n')
+	if p.cr {
+		delim = '\r'
+	}
 	var err error
 	for {
 		var chunk []byte
-		chunk, err = p.br.ReadSlice('\n')
+		chunk, err = p.br.ReadSlice(delim)
 		p.append(chunk)
 		if err != bufio.ErrBufferFull {
 			break
@@ -232,9 +350,15 @@ func (p *csvParser) readLine() (int, error) {
 	n := len(t) - p.start - before
 	if n > 0 && err == io.EOF {
 		err = nil
-		if t[len(t)-1] == '\r' {
+		if !p.cr && t[len(t)-1] == '\r' {
 			t = t[:len(t)-1]
 			n--
+		}
+	}
+	if p.cr && n > 0 && t[len(t)-1] == '\r' {
+		t[len(t)-1] = '\n'
+		if b, _ := p.br.Peek(1); len(b) == 1 && b[0] == '\n' {
+			p.br.Discard(1) // \r\n ends one line
 		}
 	}
 	if n >= 2 && t[len(t)-2] == '\r' && t[len(t)-1] == '\n' {
@@ -243,6 +367,10 @@ func (p *csvParser) readLine() (int, error) {
 		n--
 	}
 	p.text = t
+	if n > 0 {
+		p.line++
+		p.ends = append(p.ends, len(t)-p.start)
+	}
 	return n, err
 }
 

@@ -200,8 +200,18 @@ func (r *Reader) readHeader(m *Mapping) error {
 		if err == io.EOF {
 			break
 		}
+		var rec *RecordError
+		if errors.As(err, &rec) {
+			rec.header = true
+			return fmt.Errorf("%s: %w", r.where(row), rec)
+		}
 		if err != nil {
 			return r.readError(row, err)
+		}
+		if s, ok := r.src.(interface{ wholeFile() int }); ok && len(cells) > 0 {
+			if n := s.wholeFile(); n > 0 {
+				return fmt.Errorf("%s: the first row runs over all %d lines of the file, so the file would be one row: a quote in it is never closed where it should be, or its lines end in a way reconcile does not read; open the file in the spreadsheet program and save it as \"CSV UTF-8\", then run that file", r.where(row), n)
+			}
 		}
 		cells = trimTrailingEmpty(cells)
 		if len(cells) == 0 {
@@ -385,17 +395,24 @@ func (r *Reader) readInto(row *Row) error {
 		}
 		pos := Position{File: l.File, Sheet: l.Sheet, Row: rowNum}
 		if err != nil {
+			var rec *RecordError
+			if errors.As(err, &rec) {
+				// The user's cells back, as best they can be read, so the
+				// report and the rejects file show the line to fix.
+				if rec.Field >= 0 && rec.Field < len(l.Columns) {
+					rec.Column = l.Columns[rec.Field]
+				}
+				*row = Row{Pos: pos, Layout: l, Cells: lenientCells(rec.Raw, string(l.Delimiter), len(l.Columns)), Err: rec}
+				return nil
+			}
 			var re *rowError
 			if errors.As(err, &re) {
 				what := re.err.Error()
-				switch {
-				case re.field >= len(l.Columns):
-					what = fmt.Sprintf("%s, in cell %d, beyond the last header column", what, re.field+1)
-				case re.field >= 0:
+				if re.field >= 0 && re.field < len(l.Columns) {
 					what = fmt.Sprintf("%s, in column %q", what, l.Columns[re.field])
 				}
 				*row = Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)),
-					Err: fmt.Errorf("the row cannot be split into cells (%s); check its quotes, or save the file again from the spreadsheet program", what)}
+					Err: fmt.Errorf("the row cannot be read (%s); save the file again from the spreadsheet program", what)}
 				return nil
 			}
 			return r.readError(rowNum, err)

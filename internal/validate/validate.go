@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"sort"
@@ -198,9 +199,11 @@ func (v *Validator) inspect(row importer.Row, it *Item, keys *activityKeys) {
 	if row.Err != nil {
 		ps = append(ps, Problem{Message: row.Err.Error()})
 		order = append(order, -1)
-		if blankRow(row.Cells) {
-			// The row could not be split into cells at all: "is empty" for
-			// every column would only hide the one problem that matters.
+		var broken *importer.RecordError
+		if blankRow(row.Cells) || errors.As(row.Err, &broken) {
+			// The row could not be split into cells (its cells are only a
+			// guess at what the user meant), or not read at all: a problem
+			// for each column would only hide the one that matters.
 			it.Problems = ps
 			return
 		}
