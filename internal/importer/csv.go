@@ -381,15 +381,7 @@ func (s *csvSource) next() ([]string, int, error) { return s.p.next() }
 // wholeFile returns how many lines the record just read spans when it ran
 // to the end of the file over more than one line: a header that swallows
 // every row after it. It is 0 otherwise.
-func (s *csvSource) wholeFile() int {
-	if s.p.last == s.p.first || len(s.p.replay) > 0 {
-		return 0
-	}
-	if _, err := s.p.br.Peek(1); err != io.EOF {
-		return 0
-	}
-	return s.p.last - s.p.first + 1
-}
+func (s *csvSource) wholeFile() int { return s.p.wholeFile() }
 
 // reserve has every record come with room for n cells.
 func (s *csvSource) reserve(n int) { s.p.width = n }

@@ -1,3 +1,5 @@
+//go:build !csvstd
+
 package importer
 
 import (
@@ -7,7 +9,6 @@ import (
 	"encoding/csv"
 	"io"
 	"math/bits"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -77,18 +78,6 @@ type csvParser struct {
 	quoted []int    // the record's cells holding a doubled quote
 }
 
-// Block sizes: big enough that allocating them is rare, small enough that a
-// row kept alive keeps little else alive.
-const (
-	textBlock = 64 << 10
-	cellBlock = 4096
-)
-
-// maxRecordLines is the most lines one record may span. Excel holds at most
-// 253 line breaks in a cell; a quoted cell running on for more lines than
-// this is a quote that is never closed.
-const maxRecordLines = 1000
-
 func newCSVParser(br *bufio.Reader, comma rune, cr bool) *csvParser {
 	return &csvParser{br: br, comma: string(comma), cr: cr}
 }
@@ -141,6 +130,18 @@ func (p *csvParser) next() ([]string, int, error) {
 		cells[i] = s[spans[2*i]:spans[2*i+1]]
 	}
 	return cells, row, nil
+}
+
+// wholeFile returns how many lines the record just read spans when it ran
+// to the end of the file over more than one line, else 0.
+func (p *csvParser) wholeFile() int {
+	if p.last == p.first || len(p.replay) > 0 {
+		return 0
+	}
+	if _, err := p.br.Peek(1); err != io.EOF {
+		return 0
+	}
+	return p.last - p.first + 1
 }
 
 // brokenRecord finishes e, the record whose first line is n bytes long:
@@ -308,15 +309,6 @@ func undouble(b []byte) int {
 	return w
 }
 
-// nonEmptyCells counts spans up to the last one holding more than spaces.
-func nonEmptyCells(rec []byte, spans []int) int {
-	n := len(spans) / 2
-	for n > 0 && len(bytes.TrimSpace(rec[spans[2*n-2]:spans[2*n-1]])) == 0 {
-		n--
-	}
-	return n
-}
-
 // readLine appends the next line to the record's text as encoding/csv's
 // readLine returns it: \r\n made \n, and a \r just before the end of the
 // file dropped; a lone \r elsewhere is text, unless lines end in \r (p.cr),
@@ -421,20 +413,4 @@ func indexEither(b []byte, a, q byte) int {
 		}
 	}
 	return len(b)
-}
-
-func lengthNL(b []byte) int {
-	if len(b) > 0 && b[len(b)-1] == '\n' {
-		return 1
-	}
-	return 0
-}
-
-func hasPrefix(b []byte, s string) bool {
-	return len(b) >= len(s) && string(b[:len(s)]) == s
-}
-
-// validComma is encoding/csv's rule for a separator.
-func validComma(r rune) bool {
-	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
 }
