@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The trial of the hand-written CSV parser (internal/importer/csvparse.go)
-# against encoding/csv with ReuseRecord and the line-accounting wrapper the
-# broken-file handling needs (csvparse_std.go, built with -tags csvstd):
-# the whole command, both builds in alternation so that both see the same
-# machine, medians of wall seconds, CPU seconds (user + system) and peak RSS.
+# Compares the CSV reading of two builds of reconcile on the whole command,
+# in alternation so that both see the same machine: medians of wall seconds,
+# CPU seconds (user + system) and peak RSS, and of the ratio new/base within
+# each round. BASE (a git revision, exported with git archive) is "base", the
+# working tree "new". cf4ec63 has the hand-written parser this replaced
+# (docs/speed-layers.md): CASES=validate bench/csvparser-ab.sh 11 cf4ec63.
 #
-#   bench/csvparser-ab.sh [RUNS]      (default 5; N, RATE, LATENCY, CASES below)
-#   CASES=validate bench/csvparser-ab.sh 11   # only the first case
+#   bench/csvparser-ab.sh [RUNS] [BASE]   (default 5 rounds; N, RATE, LATENCY, CASES below)
+#   CASES=validate bench/csvparser-ab.sh 11 cf4ec63   # only the first case
 #
 #  1. `reconcile validate` on 1,000,000 CSV rows (bench/out/1m.csv), the
 #     1M-row case: reading and checking, report.csv written.
@@ -17,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 RUNS=${1:-5}
+BASE=${2:-HEAD}
 N=${N:-20000}
 RATE=${RATE:-400}
 LATENCY=${LATENCY:-35ms}
@@ -24,8 +26,10 @@ CASES=${CASES:-validate run}
 OUT=bench/out
 mkdir -p "$OUT/bin"
 [ -f "$OUT/1m.csv" ] || go run ./bench/gen -rows 1000000 -csv "$OUT/1m.csv"
-go build -o "$OUT/bin/reconcile-hand" ./cmd/reconcile
-go build -tags csvstd -o "$OUT/bin/reconcile-std" ./cmd/reconcile
+src=$(mktemp -d)
+git archive "$BASE" | tar -x -C "$src"
+(cd "$src" && go build -o "$OLDPWD/$OUT/bin/reconcile-base" ./cmd/reconcile)
+go build -o "$OUT/bin/reconcile-new" ./cmd/reconcile
 go build -o "$OUT/bin/submitgen" ./bench/submitgen
 "$OUT/bin/submitgen" -n "$N" -dir "$OUT"
 cat >"$OUT/configs.json" <<JSON
@@ -48,32 +52,15 @@ timed() {
   echo "$prefix wall_s=$wall cpu_s=$cpu maxrss_kb=$rss" | tee -a "$results"
 }
 
-SANDBOX_PID=
-stop_sandbox() {
-  if [ -n "$SANDBOX_PID" ]; then kill "$SANDBOX_PID" 2>/dev/null || true; wait "$SANDBOX_PID" 2>/dev/null || true; SANDBOX_PID=; fi
-}
-trap stop_sandbox EXIT
-start_sandbox() {
-  stop_sandbox
-  : >"$OUT/sandbox.out"
-  "$OUT/bin/reconcile-hand" sandbox --addr 127.0.0.1:0 --tenant "$OUT/tenant.json" --quiet \
-    --latency "$LATENCY" --rate-limit $((RATE + 100)) >"$OUT/sandbox.out" 2>"$OUT/sandbox.err" &
-  SANDBOX_PID=$!
-  URL=
-  for _ in $(seq 100); do
-    URL=$(sed -n 's/^sandbox listening on \(http:[^ ]*\).*/\1/p' "$OUT/sandbox.out")
-    [ -n "$URL" ] && return 0
-    sleep 0.1
-  done
-  echo "the sandbox did not start" >&2; exit 1
-}
+SANDBOX_BIN=$OUT/bin/reconcile-new
+trap 'stop_sandbox; rm -rf "$src"' EXIT
 
 results="$OUT/csvparser-ab.txt"
 : >"$results"
 for run in $(seq "$RUNS"); do
   case " $CASES " in *" validate "*) ;; *) break ;; esac
-  order="hand std"
-  [ $((run % 2)) -eq 0 ] && order="std hand"
+  order="base new"
+  [ $((run % 2)) -eq 0 ] && order="new base"
   for build in $order; do
     rm -rf "$OUT/ab-validate"
     timed "$results" "case=validate-1m run=$run build=$build" \
@@ -82,10 +69,10 @@ for run in $(seq "$RUNS"); do
 done
 for run in $(seq "$RUNS"); do
   case " $CASES " in *" run "*) ;; *) break ;; esac
-  order="hand std"
-  [ $((run % 2)) -eq 0 ] && order="std hand"
+  order="base new"
+  [ $((run % 2)) -eq 0 ] && order="new base"
   for build in $order; do
-    start_sandbox
+    start_sandbox --latency "$LATENCY" --rate-limit $((RATE + 100))
     rm -rf "$OUT/ab-run" "$OUT/ab-run.state"
     timed "$results" "case=run-${N} run=$run build=$build" \
       env RETEN_BASE_URL="$URL" RETEN_API_KEY=rtn_sk_bench "$OUT/bin/reconcile-$build" run --rate "$RATE" \
@@ -95,18 +82,18 @@ done
 stop_sandbox
 
 echo
-echo "medians over $RUNS alternating rounds (std/hand: ratio of the two builds within a round, then the median):"
-printf "%-14s %-5s %8s %8s %12s %10s\n" case build wall_s cpu_s maxrss_MiB "std/hand"
+echo "medians over $RUNS alternating rounds (new/base: ratio of the two builds within a round, then the median):"
+printf "%-14s %-5s %8s %8s %12s %10s %10s\n" case build wall_s cpu_s maxrss_MiB "new/base" "cpu n/b"
 awk "$MEDIAN_AWK"'
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     k = v["case"] " " v["build"]; keys[k] = 1; cases[v["case"]] = 1; runs[v["run"]] = 1
     wall[k] = wall[k] " " v["wall_s"]; cpu[k] = cpu[k] " " v["cpu_s"]; rss[k] = rss[k] " " v["maxrss_kb"]
-    w[v["case"] " " v["run"] " " v["build"]] = v["wall_s"]
+    w[v["case"] " " v["run"] " " v["build"]] = v["wall_s"]; c[v["case"] " " v["run"] " " v["build"]] = v["cpu_s"]
   }
   END {
     for (k in keys) {
-      split(k, cb, " "); ratios = ""
-      if (cb[2] == "std") for (r in runs) ratios = ratios " " w[cb[1] " " r " std"] / w[cb[1] " " r " hand"]
-      printf "%-14s %-5s %8.3f %8.2f %12.1f %10s\n", cb[1], cb[2], median(wall[k]), median(cpu[k]), median(rss[k]) / 1024, (ratios == "" ? "" : sprintf("%.3f", median(ratios)))
+      split(k, cb, " "); ratios = ""; cratios = ""
+      if (cb[2] == "new") for (r in runs) { ratios = ratios " " w[cb[1] " " r " new"] / w[cb[1] " " r " base"]; cratios = cratios " " c[cb[1] " " r " new"] / c[cb[1] " " r " base"] }
+      printf "%-14s %-5s %8.3f %8.2f %12.1f %10s %10s\n", cb[1], cb[2], median(wall[k]), median(cpu[k]), median(rss[k]) / 1024, (ratios == "" ? "" : sprintf("%.3f", median(ratios))), (cratios == "" ? "" : sprintf("%.3f", median(cratios)))
     }
   }' "$results" | sort

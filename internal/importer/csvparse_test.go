@@ -195,7 +195,7 @@ func TestCSVParserBlocks(t *testing.T) {
 	for i := 0; i < 3*cellBlock; i++ {
 		fmt.Fprintf(&b, "%d,\"cell \"\"%d\"\"\",\"two\r\nlines %d\"\n", i, i, i)
 		if i%500 == 0 {
-			b.WriteString("\"" + strings.Repeat("big ", textBlock/3) + "\"\n") // longer than a block
+			b.WriteString("\"" + strings.Repeat("big ", 64<<10/3) + "\"\n") // longer than a block
 		}
 	}
 	diffParser(t, []byte(b.String()), ',', 4096, 5)
