@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/reten/reconcile/internal/killtest"
 )
 
 func TestWriteReplacesWhole(t *testing.T) {
@@ -119,11 +120,10 @@ func TestWriteRemovesDeadRunsTemporaryFiles(t *testing.T) {
 // A run killed with SIGKILL in the middle of a write leaves the old file as
 // it was and nothing else (Linux: the new file never had a name).
 func TestWriteKilledLeavesNothing(t *testing.T) {
-	if dir := os.Getenv("ATOMICFILE_CHILD_DIR"); dir != "" {
+	if dir := killtest.Child("ATOMICFILE_CHILD_DIR"); dir != "" {
 		Write(filepath.Join(dir, "report.xlsx"), 0o644, func(w io.Writer) error {
 			w.Write([]byte(strings.Repeat("half a workbook ", 1000)))
-			os.Stdout.WriteString("ready\n")
-			time.Sleep(time.Minute)
+			killtest.Ready()
 			return nil
 		})
 		os.Exit(0)
@@ -135,21 +135,7 @@ func TestWriteKilledLeavesNothing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "report.xlsx"), []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteKilledLeavesNothing$")
-	cmd.Env = append(os.Environ(), "ATOMICFILE_CHILD_DIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 6)
-	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
-		t.Fatalf("child said %q, %v", buf, err)
-	}
-	cmd.Process.Kill() // SIGKILL
-	cmd.Wait()
+	killtest.Kill(t, "TestWriteKilledLeavesNothing", "ATOMICFILE_CHILD_DIR", dir)
 	assertOnly(t, dir, "report.xlsx")
 	if got, _ := os.ReadFile(filepath.Join(dir, "report.xlsx")); string(got) != "old" {
 		t.Errorf("file = %q", got)

@@ -3,14 +3,13 @@ package reports
 import (
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/killtest"
 )
 
 // A run killed with SIGKILL while it saves report.xlsx, its rows waiting in
@@ -18,14 +17,13 @@ import (
 // report folder, which holds the reports written row by row and nothing
 // half-written.
 func TestKilledWhileSavingLeavesNoTemporaryFiles(t *testing.T) {
-	if dir := os.Getenv("REPORTS_CHILD_DIR"); dir != "" {
+	if dir := killtest.Child("REPORTS_CHILD_DIR"); dir != "" {
 		fileWriter = func(name string, w io.Writer) io.Writer {
 			if name != XLSXName {
 				return w
 			}
 			w.Write([]byte("PK"))
-			os.Stdout.WriteString("ready\n")
-			time.Sleep(time.Minute)
+			killtest.Ready()
 			return w
 		}
 		l := csvLayout("ventas.csv", "Actividad", "Código", "Notas")
@@ -44,21 +42,7 @@ func TestKilledWhileSavingLeavesNoTemporaryFiles(t *testing.T) {
 		t.Skip("only Linux has unnamed files")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWhileSavingLeavesNoTemporaryFiles$")
-	cmd.Env = append(os.Environ(), "REPORTS_CHILD_DIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 6)
-	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
-		t.Fatalf("child said %q, %v", buf, err)
-	}
-	cmd.Process.Kill() // SIGKILL
-	cmd.Wait()
+	killtest.Kill(t, "TestKilledWhileSavingLeavesNoTemporaryFiles", "REPORTS_CHILD_DIR", dir)
 	if got := names(t, filepath.Join(dir, "reports")); !slices.Equal(got, []string{"rejects.csv", CSVName}) {
 		t.Errorf("report folder holds %v", got)
 	}

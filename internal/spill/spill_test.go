@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/reten/reconcile/internal/killtest"
 )
 
 func TestPattern(t *testing.T) {
@@ -136,37 +137,21 @@ func TestClean(t *testing.T) {
 // A run killed with SIGKILL while its spill files are open leaves nothing
 // in the spill folder.
 func TestKilledLeavesNothing(t *testing.T) {
-	if os.Getenv("SPILL_CHILD_DIR") != "" {
+	if dir := killtest.Child("SPILL_CHILD_DIR"); dir != "" {
 		for range 3 {
-			f, _, err := Create(os.Getenv("SPILL_CHILD_DIR"), "reconcile-rows-*.xml")
+			f, _, err := Create(dir, "reconcile-rows-*.xml")
 			if err != nil {
 				os.Exit(3)
 			}
 			f.WriteString(strings.Repeat("<row/>", 1000))
 		}
-		os.Stdout.WriteString("ready\n")
-		time.Sleep(time.Minute)
-		os.Exit(0)
+		killtest.Ready()
 	}
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGKILL")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledLeavesNothing$")
-	cmd.Env = append(os.Environ(), "SPILL_CHILD_DIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 6)
-	if _, err := out.Read(buf); err != nil || string(buf) != "ready\n" {
-		t.Fatalf("child said %q, %v", buf, err)
-	}
-	cmd.Process.Kill() // SIGKILL
-	cmd.Wait()
+	killtest.Kill(t, "TestKilledLeavesNothing", "SPILL_CHILD_DIR", dir)
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a killed run left %v", entries)
 	}
