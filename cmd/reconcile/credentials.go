@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -42,25 +40,4 @@ func apiKeyFromEnv(env *environ) (string, error) {
 		return "", usageError("RETEN_API_KEY is not set: export the rtn_sk_... key shown when it was created (or put it in a file and set RETEN_API_KEY_FILE)")
 	}
 	return key, nil
-}
-
-// apiFailure turns an API error into the exit code and the advice the
-// documentation gives for it.
-func apiFailure(what string, err error) error {
-	if e, ok := api.AsError(err); ok {
-		code := exitError
-		if e.Auth() {
-			code = exitAuth
-		}
-		msg := fmt.Sprintf("%s: %v", what, e)
-		if advice := e.Advice(); advice != "" {
-			msg += "\n  what to do: " + advice
-		}
-		return withCode(code, errors.New(msg))
-	}
-	var ke *api.KeyError
-	if errors.As(err, &ke) {
-		return withCode(exitUsage, err)
-	}
-	return withCode(exitError, fmt.Errorf("%s: %w\n  what to do: check RETEN_BASE_URL and the network, then try again", what, err))
 }

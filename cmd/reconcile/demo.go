@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"net"
@@ -15,12 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reten/reconcile/internal/importer"
-	"github.com/reten/reconcile/internal/submit"
+	"github.com/spf13/pflag"
 
 	"github.com/reten/reconcile/internal/api"
 	"github.com/reten/reconcile/internal/reports"
 	"github.com/reten/reconcile/internal/sandbox"
+	"github.com/reten/reconcile/internal/submit"
 	"github.com/reten/reconcile/samples"
 )
 
@@ -28,25 +27,44 @@ import (
 // valid nowhere else.
 const demoKey = "rtn_sk_demo"
 
-// runDemo runs the whole job on the shipped samples against an in-process
-// sandbox that misbehaves a little, so a new user sees every part at work
-// with nothing but Go installed.
-func runDemo(ctx context.Context, env *environ, args []string) error {
-	fset := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fset.SetOutput(env.stderr)
-	reportDir := fset.String("report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
-	failRate := fset.Float64("fail-rate", 0.1, "share of requests the sandbox answers 500/502/503, 0 to 1")
-	latency := fset.Duration("latency", 30*time.Millisecond, "the sandbox's delay before every answer")
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(exitUsage, errSilent)
-	}
-	if fset.NArg() > 0 {
-		return usageError("demo takes no arguments, got %q", fset.Args())
-	}
+// demoCommand is `reconcile demo`: the whole job on the shipped samples
+// against an in-process sandbox that misbehaves a little, so a new user sees
+// every part at work with nothing but Go installed.
+type demoCommand struct {
+	env      *environ
+	send     sendOptions
+	failRate float64
+	latency  time.Duration
+}
 
+func (c *demoCommand) usage() usage {
+	return usage{
+		use:   "demo [flags]",
+		short: "run the whole job on the shipped samples against an in-process sandbox",
+		long: `Runs the whole job on the shipped samples against an in-process sandbox that
+answers some requests with a 5xx, as ` + "`reconcile run`" + ` would against the API.`,
+	}
+}
+
+func (c *demoCommand) flags(fs *pflag.FlagSet) {
+	c.send = newSendOptions(withPolicy)
+	// The Spanish samples ask to override some rows themselves.
+	c.send.policy = string(submit.OverrideRow)
+	c.send.timeout = 10 * time.Second
+	c.send.register(fs)
+	fs.Float64Var(&c.failRate, "fail-rate", 0.1, "share of requests the sandbox answers 500/502/503, 0 to 1")
+	fs.DurationVar(&c.latency, "latency", 30*time.Millisecond, "the sandbox's delay before every answer")
+}
+
+func (c *demoCommand) Run(ctx context.Context, args []string) error {
+	env := c.env
+	if len(args) > 0 {
+		return usageError("demo takes no arguments, got %q", args)
+	}
+	faults := sandbox.Faults{FailRate: c.failRate, Latency: c.latency, Seed: time.Now().UnixNano()}
+	if err := faults.Check(); err != nil {
+		return usageError("%v", err)
+	}
 	data, err := samples.FS.ReadFile("tenant.json")
 	if err != nil {
 		return withCode(exitError, err)
@@ -56,10 +74,6 @@ func runDemo(ctx context.Context, env *environ, args []string) error {
 		return withCode(exitError, fmt.Errorf("the embedded demo tenant: %w", err))
 	}
 	srv := sandbox.New(tenant)
-	faults := sandbox.Faults{FailRate: *failRate, Latency: *latency, Seed: time.Now().UnixNano()}
-	if err := faults.Check(); err != nil {
-		return usageError("%v", err)
-	}
 	srv.SetFaults(faults)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,7 +88,7 @@ func runDemo(ctx context.Context, env *environ, args []string) error {
 		return withCode(exitError, err)
 	}
 
-	dir := *reportDir
+	dir := c.send.reportDir
 	if dir == "" {
 		dir = reports.DefaultDir(time.Now())
 	}
@@ -82,55 +96,38 @@ func runDemo(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	loc, err := time.LoadLocation(demoTimezone)
-	if err != nil {
-		return withCode(exitError, err)
-	}
 	files := make([]string, len(demoFiles))
 	for i, f := range demoFiles {
 		files[i] = filepath.Join(in, f)
 	}
+	read := inputFlags{mapping: filepath.Join(in, demoMapping), dateFormat: demoDateFormat, timezone: demoTimezone}
 	fmt.Fprintf(env.stdout, "sandbox: %s, the demo tenant (%d activities), answering %.0f%% of requests with 5xx, after %v\n",
 		base, len(tenant.Activities), 100*faults.FailRate, faults.Latency)
 	fmt.Fprintf(env.stdout, "files:   %s\n", strings.Join(files, ", "))
-	fmt.Fprintf(env.stdout, "as:      reconcile run --mapping %s --date-format %q --timezone %s --hard-override row FILE...\n\n",
-		filepath.Join(in, demoMapping), demoDateFormat, demoTimezone)
+	fmt.Fprintf(env.stdout, "as:      reconcile run --mapping %s --date-format %q --timezone %s --hard-override %s FILE...\n\n",
+		read.mapping, read.dateFormat, read.timezone, c.send.policy)
 
+	job, err := c.send.job(env, "demo", client, &read)
+	if err != nil {
+		return err
+	}
 	// A ledger of its own: the sandbox starts empty every time, so what an
 	// earlier demo sent must not be skipped as already submitted.
-	stateDir, err := os.MkdirTemp("", "reconcile-demo-state-")
-	if err != nil {
+	if job.StateDir, err = os.MkdirTemp("", "reconcile-demo-state-"); err != nil {
 		return withCode(exitError, err)
 	}
-	defer os.RemoveAll(stateDir)
-
-	j := &job{
-		command:  "demo",
-		stateDir: stateDir,
-		files:    files,
-		importOpts: importer.Options{
-			MappingFile: filepath.Join(in, demoMapping),
-			DateFormat:  demoDateFormat,
-			Location:    loc,
-		},
-		reportDir: dir,
-		retries:   submit.DefaultRetries,
-		policy:    submit.OverrideRow,
-		timeout:   10 * time.Second,
-		settings: []reports.Setting{
-			{Name: "mapping", Value: demoMapping}, {Name: "date-format", Value: demoDateFormat},
-			{Name: "timezone", Value: demoTimezone}, {Name: "hard-override", Value: "row"},
-			{Name: "sandbox fail-rate", Value: fmt.Sprint(faults.FailRate)}, {Name: "sandbox latency", Value: faults.Latency.String()},
-		},
-		sub: submit.Submitter{Client: client},
-	}
-	err = j.run(ctx, env)
+	defer os.RemoveAll(job.StateDir)
+	job.Files, job.ReportDir = files, dir
+	job.Settings = append(job.Settings,
+		reports.Setting{Name: "sandbox fail-rate", Value: fmt.Sprint(faults.FailRate)},
+		reports.Setting{Name: "sandbox latency", Value: faults.Latency.String()})
+	err = runJob(ctx, env, job)
 	fmt.Fprintf(env.stdout, "\nThe sandbox answered %s.\n", sandboxAnswers(srv.Stats()))
 	var ce *codeError
 	if errors.As(err, &ce) && ce.code == exitRowsNotOK {
 		// The samples hold mistakes on purpose: that is the demo working.
 		fmt.Fprintf(env.stdout, "\nThe samples hold mistakes on purpose, so a real run would exit %d (rows need a person).\n", exitRowsNotOK)
-		fmt.Fprintf(env.stdout, "Look at %s (or report.xlsx) and the rejects beside it.\n", filepath.Join(dir, "report.csv"))
+		fmt.Fprintf(env.stdout, "Look at %s (or report.xlsx) and the rejects beside it.\n", filepath.Join(dir, reports.CSVName))
 		return nil
 	}
 	return err

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/engine"
 	"github.com/reten/reconcile/internal/ledger"
 	"github.com/reten/reconcile/internal/sandbox"
 	"github.com/reten/reconcile/internal/validate"
@@ -410,6 +411,75 @@ func TestRunSecondRunLocked(t *testing.T) {
 	}
 }
 
+// TestRunSecondRunOtherSpelling: 127.0.0.1:P and localhost:P are one API.
+// A run on one spelling holds the state directory; a second on the other,
+// at the same time, exits at once with exitLocked, and no activity is sent
+// twice.
+func TestRunSecondRunOtherSpelling(t *testing.T) {
+	sb := newDemoSandbox(t)
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	f := func(n int64, handled bool) {
+		if !handled && n == 1 {
+			arrived <- struct{}{}
+			<-release
+		}
+	}
+	sb.onPost.Store(&f)
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	input := filepath.Join(dir, "in.csv")
+	rows := ledgerCSVHeader
+	acts := sb.open()[:6]
+	for i, a := range acts {
+		rows += ledgerCSVRow(a, i, "x")
+	}
+	writeFile(t, input, rows)
+	if !strings.HasPrefix(sb.URL, "http://127.0.0.1:") {
+		t.Fatalf("the sandbox is not on 127.0.0.1: %s", sb.URL)
+	}
+	other := strings.Replace(sb.URL, "127.0.0.1", "localhost", 1)
+	first, out := startRunChild(t, sb.URL, "run", "--state-dir", stateDir, "--concurrency", "1", "--report-dir", filepath.Join(dir, "r1"), input)
+	select {
+	case <-arrived: // the first run holds the state dir while its first request waits
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the first run sent nothing:\n%s", out)
+	}
+
+	start := time.Now()
+	code, stdout, stderr := runMain(t, map[string]string{"RETEN_BASE_URL": other, "RETEN_API_KEY": demoKey},
+		"run", "--state-dir", stateDir, "--report-dir", filepath.Join(dir, "r2"), input)
+	if code != exitLocked {
+		t.Errorf("second run on %s: exit %d, want %d\n%s%s", other, code, exitLocked, stdout, stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the second run took %v to give up", d)
+	}
+	if !strings.Contains(stderr, "pid "+strconv.Itoa(first.Process.Pid)) {
+		t.Errorf("message %q does not name the first run's pid", stderr)
+	}
+	released = true
+	close(release)
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	if n := sb.posts.Load(); n != int64(len(acts)) {
+		t.Errorf("%d POSTs for %d rows: the second run sent too", n, len(acts))
+	}
+	for id, reqs := range postsByActivity(sb.Server) {
+		if len(reqs) != 1 {
+			t.Errorf("activity %s was sent %d times", id, len(reqs))
+		}
+	}
+}
+
 // TestRunCumulativeExport: day 2's file repeats day 1's rows, adds new ones and
 // edits one. Day 2 sends only the new rows and flags the edited one.
 func TestRunCumulativeExport(t *testing.T) {
@@ -638,7 +708,7 @@ func TestRunInbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sum inboxSummary
+	var sum engine.InboxSummary
 	if err := json.Unmarshal(data, &sum); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,11 @@
 // Command reconcile validates spreadsheets of task-activity results against a
 // tenant's configuration, submits the good rows to the Reten integration API and
 // writes a report that classifies every row. `reconcile help` lists its commands.
+//
+// Each subcommand is a type with its own usage text, flags and Run method;
+// cobra parses the command line into them (cli.go), and the flow itself is
+// internal/engine's. This package only wires: environment, flags, progress
+// and exit codes.
 package main
 
 import (
@@ -11,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/reten/reconcile/internal/engine"
 )
 
 // Exit codes, documented in the README. Scripts and cron monitors rely on them.
@@ -24,7 +31,27 @@ const (
 	exitInterrupted = 130 // stopped by Ctrl-C or SIGTERM; reports were written
 )
 
-// exitError carries an exit code up to main together with the message to print.
+// exitCode is the exit code of a run that ended as r did.
+func exitCode(r *engine.Result) int {
+	switch r.Ending {
+	case engine.Finished:
+		if r.NeedsPerson() > 0 {
+			return exitRowsNotOK
+		}
+		return exitOK
+	case engine.BadInput:
+		return exitUsage
+	case engine.KeyRefused:
+		return exitAuth
+	case engine.Locked:
+		return exitLocked
+	case engine.Interrupted:
+		return exitInterrupted
+	}
+	return exitError
+}
+
+// codeError carries an exit code up to Main together with the message to print.
 type codeError struct {
 	code int
 	err  error
@@ -46,12 +73,15 @@ func usageError(format string, args ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, args...))
 }
 
-// command is one subcommand: a small type that parses its own flags.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, env *environ, args []string) error
+// failure marks an error of the engine (a *engine.Failure, or one that
+// ended a run as engine.EndingOf says) with the exit code of that ending.
+func failure(err error) error {
+	return withCode(exitCode(&engine.Result{Ending: engine.EndingOf(err)}), err)
 }
+
+// errSilent is returned (wrapped by withCode) when the command has already told
+// the user everything and only the exit code is left to set.
+var errSilent = errors.New("")
 
 // environ is what a command gets from the process: streams and variables, so
 // tests can run commands without touching the real ones.
@@ -60,17 +90,6 @@ type environ struct {
 	getenv         func(string) string
 	// stderrIsTerminal decides between a progress bar and log lines.
 	stderrIsTerminal bool
-}
-
-func commands() []command {
-	return []command{
-		{"demo", "run the whole job on the shipped samples against an in-process sandbox", runDemo},
-		{"run", "validate the files, submit the valid rows and write the reports", runRun},
-		{"retry", "send again the rows of an earlier run that ended failed (REPORT_DIR)", runRetry},
-		{"validate", "check files offline against the cached result types and write report.csv; sends nothing", runValidate},
-		{"configs", "download the tenant's result types into a local cache (configs pull)", runConfigs},
-		{"sandbox", "serve a stateful fake of the integration API for tests and demos", runSandbox},
-	}
 }
 
 func main() {
@@ -88,50 +107,23 @@ func main() {
 
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, env *environ, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(env.stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+	cli := newCLI(env)
+	if len(args) == 0 {
+		cli.commandList(env.stderr)
+		return exitUsage
+	}
+	name, err := cli.execute(ctx, args)
+	if err == nil {
 		return exitOK
 	}
-	for _, c := range commands() {
-		if c.name != args[0] {
-			continue
-		}
-		err := c.run(ctx, env, args[1:])
-		if err == nil {
-			return exitOK
-		}
-		var ce *codeError
-		code := exitError
-		if errors.As(err, &ce) {
-			code = ce.code
-		}
-		if ce == nil || ce.err != errSilent {
-			fmt.Fprintf(env.stderr, "reconcile %s: %v\n", c.name, err)
-		}
-		return code
+	var ce *codeError
+	if !errors.As(err, &ce) {
+		ce = &codeError{code: exitError, err: err}
 	}
-	fmt.Fprintf(env.stderr, "reconcile: unknown command %q\n\n", args[0])
-	usage(env.stderr)
-	return exitUsage
-}
-
-// errSilent is returned (wrapped by withCode) when the command has already told
-// the user everything and only the exit code is left to set.
-var errSilent = errors.New("")
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: reconcile COMMAND [flags] [args]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	if ce.err != errSilent {
+		fmt.Fprintf(env.stderr, "%s: %v\n", name, err)
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run `reconcile COMMAND -h` for a command's flags. The API is reached with")
-	fmt.Fprintln(w, "RETEN_BASE_URL and RETEN_API_KEY (or RETEN_API_KEY_FILE) from the environment.")
+	return ce.code
 }
 
 func isTerminal(f *os.File) bool {

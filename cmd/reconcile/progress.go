@@ -3,9 +3,13 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/reten/reconcile/internal/engine"
 	"github.com/reten/reconcile/internal/outcome"
 	"github.com/schollz/progressbar/v3"
 )
@@ -13,24 +17,30 @@ import (
 // logEvery is how often a run without a terminal logs its progress.
 const logEvery = 5 * time.Second
 
-// progress shows a run's progress: a bar when stderr is a terminal, periodic
-// log lines when it is not (cron, CI, a pipe).
+// progress is the command line's engine.Sink: a bar when stderr is a
+// terminal, periodic log lines when it is not (cron, CI, a pipe). Rows are
+// counted with atomics and shown by a ticker, so that counting costs a row
+// next to nothing however fast rows go (validate checks about a million a
+// second).
 type progress struct {
 	log   *slog.Logger
 	bar   *progressbar.ProgressBar // nil without a terminal
 	start time.Time
 
-	mu     sync.Mutex
-	nRead  int
-	nDone  int
-	counts map[outcome.Class]int
+	total  atomic.Int64 // 0: not known
+	nRead  atomic.Int64
+	nDone  atomic.Int64
+	counts []atomic.Int64 // per class, in the order of outcome.Classes
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+	once sync.Once
 }
 
-func newProgress(env *environ, start time.Time) *progress {
-	p := &progress{start: start, counts: map[outcome.Class]int{}, stop: make(chan struct{})}
+var _ engine.Sink = (*progress)(nil)
+
+func newProgress(env *environ) *progress {
+	p := &progress{start: time.Now(), counts: make([]atomic.Int64, len(outcome.Classes)), stop: make(chan struct{})}
 	level := slog.LevelInfo
 	if env.stderrIsTerminal {
 		// The bar owns the terminal; only warnings interrupt it.
@@ -52,44 +62,44 @@ func newProgress(env *environ, start time.Time) *progress {
 	return p
 }
 
-func (p *progress) read() {
-	p.mu.Lock()
-	p.nRead++
-	p.mu.Unlock()
-}
-
-func (p *progress) done(o outcome.Outcome) {
-	p.mu.Lock()
-	p.nDone++
-	p.counts[o.Class]++
-	p.mu.Unlock()
+// Total implements engine.Sink: the bar shows a percentage and the time left.
+func (p *progress) Total(rows int) {
+	p.total.Store(int64(rows))
 	if p.bar != nil {
-		p.bar.Add(1)
+		p.bar.ChangeMax64(int64(rows))
 	}
 }
 
-// doneMany counts n outcomes at once, per class in counts (which it does not
-// keep): validate checks up to a million rows a second, so it hands its
-// counts over in batches rather than taking the lock for every row.
-func (p *progress) doneMany(counts map[outcome.Class]int, n int) {
-	p.mu.Lock()
-	p.nRead += n
-	p.nDone += n
-	for c, k := range counts {
-		p.counts[c] += k
-	}
-	p.mu.Unlock()
-	if p.bar != nil {
-		p.bar.Add(n)
+// Read implements engine.Sink.
+func (p *progress) Read() { p.nRead.Add(1) }
+
+// Done implements engine.Sink.
+func (p *progress) Done(o *outcome.Outcome) {
+	p.nDone.Add(1)
+	if i := slices.Index(outcome.Classes, o.Class); i >= 0 {
+		p.counts[i].Add(1)
 	}
 }
 
-// tick refreshes the bar's class counts, or logs a line, until finish.
+// Logger implements engine.Sink.
+func (p *progress) Logger() *slog.Logger { return p.log }
+
+func (p *progress) classCounts() map[outcome.Class]int {
+	m := make(map[outcome.Class]int, len(outcome.Classes))
+	for i, c := range outcome.Classes {
+		if n := p.counts[i].Load(); n > 0 {
+			m[c] = int(n)
+		}
+	}
+	return m
+}
+
+// tick refreshes the bar, or logs a line, until finish.
 func (p *progress) tick() {
 	defer p.wg.Done()
 	every := logEvery
 	if p.bar != nil {
-		every = 500 * time.Millisecond
+		every = 200 * time.Millisecond
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -99,10 +109,8 @@ func (p *progress) tick() {
 			return
 		case <-t.C:
 			if p.bar != nil {
-				p.mu.Lock()
-				desc := classCounts(p.counts)
-				p.mu.Unlock()
-				p.bar.Describe(desc)
+				p.bar.Describe(classCounts(p.classCounts()))
+				p.bar.Set64(p.nDone.Load())
 			} else {
 				p.logLine("progress")
 			}
@@ -111,30 +119,51 @@ func (p *progress) tick() {
 }
 
 func (p *progress) logLine(msg string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	elapsed := time.Since(p.start)
-	args := []any{"done", p.nDone, "read", p.nRead}
+	done := p.nDone.Load()
+	args := []any{"done", done, "read", p.nRead.Load()}
+	if total := p.total.Load(); total > 0 {
+		args = append(args, "total", total)
+	}
+	counts := p.classCounts()
 	for _, c := range outcome.Classes {
-		if n := p.counts[c]; n > 0 {
+		if n := counts[c]; n > 0 {
 			args = append(args, string(c), n)
 		}
 	}
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(p.nDone) / s
+		rate = float64(done) / s
 	}
 	args = append(args, "rows_per_s", fmt.Sprintf("%.1f", rate), "elapsed", elapsed.Round(time.Second).String())
 	p.log.Info(msg, args...)
 }
 
-// finish stops the ticker and clears the bar, or logs the last line.
+// finish stops the ticker and clears the bar, or logs the last line. It
+// may be called more than once.
 func (p *progress) finish() {
-	close(p.stop)
-	p.wg.Wait()
-	if p.bar != nil {
-		p.bar.Finish()
-		return
+	p.once.Do(func() {
+		close(p.stop)
+		p.wg.Wait()
+		if p.bar != nil {
+			p.bar.Set64(p.nDone.Load())
+			p.bar.Finish()
+			return
+		}
+		p.logLine("finished")
+	})
+}
+
+// classCounts renders the non-zero counts in report order: "ok=12 invalid=3".
+func classCounts(counts map[outcome.Class]int) string {
+	var b strings.Builder
+	for _, c := range outcome.Classes {
+		if n := counts[c]; n > 0 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%s=%d", c, n)
+		}
 	}
-	p.logLine("finished")
+	return b.String()
 }

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/engine"
 	"github.com/reten/reconcile/internal/outcome"
-	"github.com/reten/reconcile/internal/submit"
 )
 
 func TestRunUsageErrors(t *testing.T) {
@@ -47,38 +43,35 @@ func TestRunUsageErrors(t *testing.T) {
 	}
 }
 
+// The README's exit-code table, from how a run ended.
 func TestExitCode(t *testing.T) {
-	auth := fmt.Errorf("the API refused the key: %w", &api.Error{StatusCode: 403, Err: "Forbidden", Message: "Insufficient permissions"})
-	counts := func(c outcome.Class) submit.Stats {
-		return submit.Stats{Counts: map[outcome.Class]int{outcome.ClassOK: 3, c: 1}}
-	}
+	rows := func(c outcome.Class) map[outcome.Class]int { return map[outcome.Class]int{outcome.ClassOK: 3, c: 1} }
 	for _, tc := range []struct {
-		name               string
-		st                 submit.Stats
-		run, read, written error
-		want               int
-		msg                string
+		name   string
+		ending engine.Ending
+		counts map[outcome.Class]int
+		want   int
 	}{
-		{"all ok", counts(outcome.ClassOK), nil, nil, nil, exitOK, ""},
-		{"skipped", counts(outcome.ClassSkipped), nil, nil, nil, exitOK, ""},
-		{"overridden", counts(outcome.ClassOverridden), nil, nil, nil, exitOK, ""},
-		{"invalid", counts(outcome.ClassInvalid), nil, nil, nil, exitRowsNotOK, ""},
-		{"rejected", counts(outcome.ClassRejected), nil, nil, nil, exitRowsNotOK, ""},
-		{"conflict", counts(outcome.ClassConflict), nil, nil, nil, exitRowsNotOK, ""},
-		{"failed", counts(outcome.ClassFailed), nil, nil, nil, exitRowsNotOK, ""},
-		{"key refused", counts(outcome.ClassSkipped), auth, nil, nil, exitAuth, "SUBMIT_ACTIVITY_RESULT"},
-		{"interrupted", counts(outcome.ClassSkipped), context.Canceled, nil, nil, exitInterrupted, "interrupted"},
-		{"ledger", counts(outcome.ClassOK), errors.New("recording in the ledger: disk full"), nil, nil, exitError, "disk full"},
-		{"unreadable row", counts(outcome.ClassOK), nil, errors.New("in.csv, row 7: bare quote"), nil, exitError, "row 7"},
-		{"report write", counts(outcome.ClassOK), nil, nil, errors.New("no space left"), exitError, "no space left"},
+		{"all ok", engine.Finished, rows(outcome.ClassOK), exitOK},
+		{"skipped", engine.Finished, rows(outcome.ClassSkipped), exitOK},
+		{"overridden", engine.Finished, rows(outcome.ClassOverridden), exitOK},
+		{"no rows", engine.Finished, nil, exitOK},
+		{"invalid", engine.Finished, rows(outcome.ClassInvalid), exitRowsNotOK},
+		{"rejected", engine.Finished, rows(outcome.ClassRejected), exitRowsNotOK},
+		{"conflict", engine.Finished, rows(outcome.ClassConflict), exitRowsNotOK},
+		{"failed", engine.Finished, rows(outcome.ClassFailed), exitRowsNotOK},
+		{"bad input", engine.BadInput, nil, exitUsage},
+		{"key refused", engine.KeyRefused, rows(outcome.ClassSkipped), exitAuth},
+		{"locked", engine.Locked, nil, exitLocked},
+		{"interrupted", engine.Interrupted, rows(outcome.ClassSkipped), exitInterrupted},
+		{"API failed", engine.APIFailed, nil, exitError},
+		{"read failed", engine.ReadFailed, rows(outcome.ClassInvalid), exitError},
+		{"report failed", engine.ReportFailed, rows(outcome.ClassOK), exitError},
+		{"ledger failed", engine.LedgerFailed, rows(outcome.ClassOK), exitError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, err := exitCode(tc.st, tc.run, tc.read, tc.written)
-			if code != tc.want {
-				t.Errorf("exit %d, want %d", code, tc.want)
-			}
-			if (tc.msg == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.msg) {
-				t.Errorf("error %v, want one saying %q", err, tc.msg)
+			if got := exitCode(&engine.Result{Ending: tc.ending, Counts: tc.counts}); got != tc.want {
+				t.Errorf("exit %d, want %d", got, tc.want)
 			}
 		})
 	}
@@ -86,13 +79,13 @@ func TestExitCode(t *testing.T) {
 
 // --cpuprofile writes a profile of the run, and -h does not list it.
 func TestRunCPUProfileHidden(t *testing.T) {
-	code, _, stderr := runMain(t, nil, "run", "-h")
-	if code != exitOK || !strings.Contains(stderr, "-concurrency") || strings.Contains(stderr, "cpuprofile") {
-		t.Errorf("run -h: exit %d, flags listed:\n%s", code, stderr)
+	code, stdout, _ := runMain(t, nil, "run", "-h")
+	if code != exitOK || !strings.Contains(stdout, "--concurrency") || strings.Contains(stdout, "cpuprofile") {
+		t.Errorf("run -h: exit %d, flags listed:\n%s", code, stdout)
 	}
 	prof := filepath.Join(t.TempDir(), "cpu.pprof")
 	env := map[string]string{"RETEN_BASE_URL": "http://127.0.0.1:9", "RETEN_API_KEY": "rtn_sk_x"}
-	code, _, stderr = runMain(t, env, "run", "--cpuprofile", prof, filepath.Join(t.TempDir(), "missing.csv"))
+	code, _, stderr := runMain(t, env, "run", "--cpuprofile", prof, filepath.Join(t.TempDir(), "missing.csv"))
 	if code != exitUsage {
 		t.Errorf("exit %d, want %d: %s", code, exitUsage, stderr)
 	}

@@ -2,72 +2,79 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/reten/reconcile/internal/sandbox"
 )
 
-// runSandbox serves the sandbox until ctx is cancelled (Ctrl-C, SIGTERM).
-func runSandbox(ctx context.Context, env *environ, args []string) error {
-	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: reconcile sandbox [flags]")
-		fmt.Fprintln(env.stderr)
-		fmt.Fprintln(env.stderr, "Serves a stateful fake of the integration API on loopback. Point the job at it")
-		fmt.Fprintln(env.stderr, "with RETEN_BASE_URL=http://ADDR and a key from the tenant file. Counters are at")
-		fmt.Fprintln(env.stderr, "GET /_sandbox/stats; faults can be changed with POST /_sandbox/faults.")
-		fmt.Fprintln(env.stderr)
-		fs.PrintDefaults()
+// sandboxCommand is `reconcile sandbox`: serve the stateful fake of the API
+// until interrupted (Ctrl-C, SIGTERM).
+type sandboxCommand struct {
+	env        *environ
+	addr       string
+	tenantPath string
+	synthetic  int
+	faults     sandbox.Faults
+	quiet      bool
+}
+
+func (c *sandboxCommand) usage() usage {
+	return usage{
+		use:   "sandbox [flags]",
+		short: "serve a stateful fake of the integration API for tests and demos",
+		long: `Serves a stateful fake of the integration API on loopback. Point the job at it
+with RETEN_BASE_URL=http://ADDR and a key from the tenant file. Counters are at
+GET /_sandbox/stats; faults can be changed with POST /_sandbox/faults.`,
 	}
-	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free one (printed on start)")
-	tenantPath := fs.String("tenant", "samples/tenant.json", "tenant `file`: keys, result types and activities")
-	synthetic := fs.Int("activities", 0, "add `N` synthetic activities (provider ids SYN-0000001...) for load tests")
-	var f sandbox.Faults
+}
+
+func (c *sandboxCommand) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free one (printed on start)")
+	fs.StringVar(&c.tenantPath, "tenant", "samples/tenant.json", "tenant `file`: keys, result types and activities")
+	fs.IntVar(&c.synthetic, "activities", 0, "add `N` synthetic activities (provider ids SYN-0000001...) for load tests")
+	f := &c.faults
 	fs.Float64Var(&f.FailRate, "fail-rate", 0, "share of requests answered 500/502/503, 0 to 1")
 	fs.DurationVar(&f.Latency, "latency", 0, "delay before every answer, e.g. 20ms")
 	fs.Float64Var(&f.RateLimit, "rate-limit", 0, "requests a second above which the answer is 429 with Retry-After; 0 means no limit")
 	fs.Float64Var(&f.DropRate, "drop-rate", 0, "share of requests whose connection is closed with no answer, 0 to 1")
 	fs.Float64Var(&f.FailAfterStoreRate, "fail-after-store-rate", 0, "share of accepted results that are stored but answered 500 or dropped, 0 to 1")
 	fs.Int64Var(&f.Seed, "seed", 1, "seed of the fault dice; the same seed repeats the same faults for the same requests")
-	quiet := fs.Bool("quiet", false, "do not log every request (for load tests)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(exitUsage, errSilent)
+	fs.BoolVar(&c.quiet, "quiet", false, "do not log every request (for load tests)")
+}
+
+func (c *sandboxCommand) Run(ctx context.Context, args []string) error {
+	env := c.env
+	if len(args) > 0 {
+		return usageError("sandbox takes no arguments, got %q", args)
 	}
-	if fs.NArg() > 0 {
-		return usageError("sandbox takes no arguments, got %q", fs.Args())
-	}
-	if err := f.Check(); err != nil {
+	if err := c.faults.Check(); err != nil {
 		return usageError("%v", err)
 	}
-	if *synthetic < 0 {
-		return usageError("--activities %d must not be negative", *synthetic)
+	if c.synthetic < 0 {
+		return usageError("--activities %d must not be negative", c.synthetic)
 	}
-	tenant, err := sandbox.LoadTenant(*tenantPath)
+	tenant, err := sandbox.LoadTenant(c.tenantPath)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	tenant.AddSynthetic(*synthetic)
+	tenant.AddSynthetic(c.synthetic)
 
 	log := slog.New(slog.NewTextHandler(env.stderr, nil))
 	srv := sandbox.New(tenant)
-	srv.SetFaults(f)
-	if !*quiet {
+	srv.SetFaults(c.faults)
+	if !c.quiet {
 		srv.Logger = log
 	}
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		return withCode(exitError, fmt.Errorf("cannot listen on %s: %w (pick another --addr, or port 0 for a free one)", *addr, err))
+		return withCode(exitError, fmt.Errorf("cannot listen on %s: %w (pick another --addr, or port 0 for a free one)", c.addr, err))
 	}
 	// Requests waiting out --latency watch their context: ending it on
 	// shutdown lets them go at once instead of holding Shutdown up.
@@ -79,8 +86,8 @@ func runSandbox(ctx context.Context, env *environ, args []string) error {
 		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 	}
 	fmt.Fprintf(env.stdout, "sandbox listening on http://%s (tenant %s: %d activities, %d result types)\n",
-		ln.Addr(), *tenantPath, len(tenant.Activities), len(tenant.Configs))
-	log.Info("sandbox started", "addr", ln.Addr().String(), "faults", f)
+		ln.Addr(), c.tenantPath, len(tenant.Activities), len(tenant.Configs))
+	log.Info("sandbox started", "addr", ln.Addr().String(), "faults", c.faults)
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reten/reconcile/internal/reports"
 	"github.com/reten/reconcile/internal/sandbox"
 	"github.com/reten/reconcile/internal/validate"
 )
@@ -57,8 +58,8 @@ func TestValidateSamples(t *testing.T) {
 	if code != exitRowsNotOK {
 		t.Fatalf("exit %d, want %d (some rows invalid); stderr %q", code, exitRowsNotOK, stderr)
 	}
-	if !strings.Contains(stderr, `"region"`) || strings.Contains(stderr, "reconcile_error") || strings.Contains(stderr, "Observaciones") {
-		t.Errorf("unknown-column warning = %q; want region only (reconcile_error and ignored columns are silent)", stderr)
+	if !strings.Contains(stderr, "columns=[region]") || strings.Contains(stderr, reports.RejectsErrorColumn) || strings.Contains(stderr, "Observaciones") {
+		t.Errorf("unknown-column warning = %q; want region only (the rejects columns and ignored columns are silent)", stderr)
 	}
 	if !strings.Contains(stdout, "56 rows") {
 		t.Errorf("summary = %q", stdout)

@@ -62,12 +62,10 @@ func (f Field) ShortName() string {
 }
 
 // ReasonColumnPrefix starts the names of the columns reconcile's reports add
-// (reconcile_error, ...). A rejects file that a user fixed and uploads again
-// still has them; the importer drops them silently.
+// to rejects files (the reports package names them). A rejects file that a
+// user fixed and uploads again still has them; the importer maps them to no
+// field and lists them as no unknown column.
 const ReasonColumnPrefix = "reconcile_"
-
-// ReasonColumn is the column the rejects file adds with the reason a row was not accepted.
-const ReasonColumn = ReasonColumnPrefix + "error"
 
 // fieldKeys maps a folded header to its field: every field by its contract name,
 // and the task_result fields also by their short name ("result", "comment").

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -107,6 +109,8 @@ type DB struct {
 
 	folding atomic.Bool    // a fold runs in the background
 	folds   sync.WaitGroup // the background folds, for Close
+
+	dirLock *dirLock // the state directory's lock, when opened by OpenDir
 }
 
 var _ Store = (*DB)(nil)
@@ -120,9 +124,10 @@ type Holder struct {
 	Started time.Time `json:"started"`
 }
 
-// LockedError is returned by Open when another run holds the ledger.
+// LockedError is returned by Open when another run holds the ledger, and by
+// OpenDir when another run holds the state directory.
 type LockedError struct {
-	Path   string
+	Path   string  // the ledger file, or the state directory's LockName
 	Holder *Holder // nil when the holder did not say who it is
 }
 
@@ -139,15 +144,19 @@ func (e *LockedError) Error() string {
 		}
 		who += ")"
 	}
-	return fmt.Sprintf("the state directory %s is in use by %s for the ledger %s: wait for that run to finish, or stop it; runs on one tenant never overlap",
-		filepath.Dir(e.Path), who, filepath.Base(e.Path))
+	what := ""
+	if filepath.Base(e.Path) != LockName {
+		what = " for the ledger " + filepath.Base(e.Path)
+	}
+	return fmt.Sprintf("the state directory %s is in use by %s%s: wait for that run to finish, or stop it; runs on one state directory never overlap",
+		filepath.Dir(e.Path), who, what)
 }
 
 // Open opens (creating if needed, with its directory) the ledger file at
 // path and locks it for this process until Close.
 func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create the state directory: %w: pass --state-dir DIR with a writable folder", err)
+		return nil, openFailure(filepath.Dir(path), "the state directory", err)
 	}
 	wait := opts.LockWait
 	if wait <= 0 {
@@ -158,7 +167,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, &LockedError{Path: path, Holder: readHolder(path)}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the ledger %s: %w: if the file is damaged, move it aside (every activity would then be sent again, and 409s reported as conflicts)", path, err)
+		return nil, openError(path, err)
 	}
 	if err := initFile(bdb, path, opts.BaseURL); err != nil {
 		bdb.Close()
@@ -234,11 +243,26 @@ func initFile(bdb *bolt.DB, path, baseURL string) error {
 		switch old := meta.Get(keyBaseURL); {
 		case old == nil:
 			return meta.Put(keyBaseURL, []byte(norm))
-		case string(old) != norm:
+		case !sameBaseURL(string(old), norm):
 			return fmt.Errorf("the ledger %s belongs to %s, not %s: pass the --state-dir of this tenant", path, old, norm)
 		}
 		return nil
 	})
+}
+
+// openError says why bbolt could not open the ledger at path. Only a file
+// bbolt finds damaged gets the advice to move it aside: that advice costs
+// the memory of what was sent, and a ledger that is merely not writable
+// needs its permissions fixed instead.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
+		errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrInvalidMapping):
+		return fmt.Errorf("the ledger %s is damaged (%w): move it aside and run again; every activity would then be sent again, and 409s reported as conflicts", path, err)
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
+		return openFailure(path, "the ledger", err)
+	}
+	return fmt.Errorf("cannot open the ledger %s: %w", path, err)
 }
 
 func holderPath(path string) string { return path + ".holder" }
@@ -259,8 +283,12 @@ func writeHolder(path string, h Holder) {
 	}
 }
 
-func readHolder(path string) *Holder {
-	data, err := os.ReadFile(holderPath(path))
+func readHolder(path string) *Holder { return readHolderFile(holderPath(path)) }
+
+// readHolderFile reads a Holder from file: the ledger's holder file, or the
+// state directory's lock file. It is nil when the file names no holder.
+func readHolderFile(file string) *Holder {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil
 	}
@@ -289,7 +317,18 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 	<-db.done
 	os.Remove(holderPath(db.path))
-	return db.bolt.Close()
+	err := db.bolt.Close()
+	if e := db.dirLock.unlock(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// sameBaseURL says whether a base URL recorded in a ledger, perhaps by an
+// older reconcile that spelt loopback hosts as given, names the API norm does.
+func sameBaseURL(recorded, norm string) bool {
+	n, _, err := NormalizeBaseURL(recorded)
+	return err == nil && n == norm
 }
 
 // Lookup implements Store.

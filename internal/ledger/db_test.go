@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +32,17 @@ func TestMain(m *testing.M) {
 // "begin" records attempts, printing each sequence number once it is durable,
 // until it is killed.
 func child(mode, path string) int {
+	if mode == "opendir" {
+		// The message a run gets, as whatever user this process runs as.
+		db, err := OpenDir(path, "http://127.0.0.1:1", Options{Run: "child-run"})
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		db.Close()
+		fmt.Println("opened")
+		return 0
+	}
 	db, err := Open(path, Options{BaseURL: "http://127.0.0.1:1", Run: "child-run"})
 	if err != nil {
 		fmt.Println("error:", err)
@@ -98,118 +108,6 @@ func openTemp(t *testing.T, opts Options) (*DB, string) {
 	return db, path
 }
 
-// stores gives each Store implementation, fresh, to the same tests.
-func stores(t *testing.T) map[string]Store {
-	db, _ := openTemp(t, Options{})
-	return map[string]Store{"DB": db, "Memory": &Memory{}}
-}
-
-func TestStoreBeginFinishLookup(t *testing.T) {
-	ctx := context.Background()
-	for name, s := range stores(t) {
-		t.Run(name, func(t *testing.T) {
-			e, err := s.Lookup(ctx, "A1")
-			if err != nil || len(e.Attempts) != 0 || e.Activity != "A1" {
-				t.Fatalf("unknown activity: %+v, %v", e, err)
-			}
-			t1, err := s.Begin(ctx, Attempt{Activity: "A1", Hash: "h1", Run: "r1", File: "d1.csv", Row: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, _ = s.Lookup(ctx, "A1")
-			if len(e.Attempts) != 1 || e.Attempts[0].Outcome != nil || e.Attempts[0].Started.IsZero() || e.Attempts[0].Seq != t1.Seq {
-				t.Fatalf("after Begin: %+v", e)
-			}
-			if v, _ := e.Check("h1"); v != Send {
-				t.Fatalf("an attempt in flight counts as accepted")
-			}
-			if err := s.Finish(ctx, t1, Outcome{Class: "ok", Status: 201, ResultID: "res-1"}); err != nil {
-				t.Fatal(err)
-			}
-			t2, err := s.Begin(ctx, Attempt{Activity: "A1", Hash: "h2", Run: "r2", File: "d2.csv", Row: 3})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if t2.Seq <= t1.Seq {
-				t.Fatalf("sequence went from %d to %d", t1.Seq, t2.Seq)
-			}
-			e, _ = s.Lookup(ctx, "A1")
-			v, acc := e.Check("h2")
-			if v != Changed || acc == nil || acc.Outcome.ResultID != "res-1" || acc.File != "d1.csv" || acc.Outcome.Finished.IsZero() {
-				t.Fatalf("verdict %d on %+v", v, acc)
-			}
-			if err := s.Finish(ctx, Ticket{Activity: "A1", Seq: 999}, Outcome{Class: "ok"}); err == nil {
-				t.Fatal("Finish of an unknown attempt succeeded")
-			}
-			if err := s.Finish(ctx, Ticket{Activity: "nope", Seq: t1.Seq}, Outcome{Class: "ok"}); err == nil {
-				t.Fatal("Finish of an unknown activity succeeded")
-			}
-			if _, err := s.Begin(ctx, Attempt{Hash: "h"}); err == nil {
-				t.Fatal("Begin without an activity succeeded")
-			}
-			cctx, cancel := context.WithCancel(ctx)
-			cancel()
-			if _, err := s.Begin(cctx, Attempt{Activity: "A2", Hash: "h"}); !errors.Is(err, context.Canceled) {
-				t.Fatalf("Begin after cancel: %v; no request may start once the run stops", err)
-			}
-			if err := s.Finish(cctx, t2, Outcome{Class: "failed"}); err != nil {
-				t.Fatalf("Finish after cancel: %v; an answer received must be kept", err)
-			}
-		})
-	}
-}
-
-func TestStoreConcurrent(t *testing.T) {
-	ctx := context.Background()
-	const workers, per = 8, 40
-	for name, s := range stores(t) {
-		t.Run(name, func(t *testing.T) {
-			var wg sync.WaitGroup
-			errs := make(chan error, workers*per)
-			for w := 0; w < workers; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := 0; i < per; i++ {
-						act := fmt.Sprintf("w%d-%d", w, i)
-						tk, err := s.Begin(ctx, Attempt{Activity: act, Hash: "h", Run: "r", File: "f.csv", Row: i})
-						if err == nil {
-							err = s.Finish(ctx, tk, Outcome{Class: "ok", Status: 201})
-						}
-						if err == nil && i%5 == 0 {
-							// a bad write among good ones must fail alone
-							if s.Finish(ctx, Ticket{Activity: act, Seq: 1 << 60}, Outcome{Class: "ok"}) == nil {
-								err = fmt.Errorf("%s: bad Finish succeeded", act)
-							}
-						}
-						if err != nil {
-							errs <- err
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
-			}
-			seqs := map[uint64]bool{}
-			for w := 0; w < workers; w++ {
-				for i := 0; i < per; i++ {
-					e, err := s.Lookup(ctx, fmt.Sprintf("w%d-%d", w, i))
-					if err != nil || len(e.Attempts) != 1 || !e.Attempts[0].Outcome.Accepted() {
-						t.Fatalf("w%d-%d: %+v, %v", w, i, e, err)
-					}
-					if seqs[e.Attempts[0].Seq] {
-						t.Fatalf("sequence %d given twice", e.Attempts[0].Seq)
-					}
-					seqs[e.Attempts[0].Seq] = true
-				}
-			}
-		})
-	}
-}
-
 func TestDBReopenKeepsEverything(t *testing.T) {
 	ctx := context.Background()
 	db, path := openTemp(t, Options{BaseURL: "https://api.reten.ai"})
@@ -250,7 +148,7 @@ func TestDBReopenKeepsEverything(t *testing.T) {
 		t.Errorf("A1 after reopen: %+v / %+v", a, a.Outcome)
 	}
 	e, _ = db2.Lookup(ctx, "A2")
-	if len(e.Attempts) != 1 || e.Attempts[0].Outcome != nil || e.Unsettled("h2", "r2") == nil {
+	if len(e.Attempts) != 1 || e.Attempts[0].Outcome != nil || e.Unsettled("h2", "r2", "") == nil {
 		t.Errorf("A2 after reopen should be in flight: %+v", e)
 	}
 	tk3, err := db2.Begin(ctx, Attempt{Activity: "A3", Hash: "h", Run: "r2"})

@@ -8,8 +8,8 @@
 // The ledger is keyed by activity (api.SubmitRequest.ActivityKey) and stores a
 // hash of the request (PayloadHash) rather than the request itself. The Store
 // interface is what the submitter needs; DB implements it on a bbolt file, one
-// per tenant, whose file lock also keeps two runs from overlapping; Memory
-// implements it in memory for tests.
+// per tenant, opened by OpenDir under a lock on the whole state directory that
+// keeps two runs from overlapping; Memory implements it in memory for tests.
 package ledger
 
 import (
@@ -21,6 +21,11 @@ import (
 // Store is the ledger as the submitter uses it. Implementations must make Begin
 // and Finish durable before they return: a crash right after either loses nothing.
 // Calls may come from several goroutines at once.
+//
+// A Store that several workers (processes, hosts) share also implements
+// Shared: each attempt begun is then a claim on its activity, and BeginAll
+// refuses an attempt (Ticket.Refused) whose activity another live worker
+// holds, or finished since the caller checked it (Attempt.Checked).
 type Store interface {
 	// Lookup returns what is known about one activity; an activity never sent
 	// has an Entry with no attempts and a nil error.
@@ -34,7 +39,8 @@ type Store interface {
 	// Finish records the final outcome of the attempt t names.
 	Finish(ctx context.Context, t Ticket, o Outcome) error
 	// BeginAll records many attempts at once, durably in one write, and
-	// returns their tickets in the same order. It records all or none.
+	// returns their tickets in the same order. It records all or none of
+	// those it does not refuse; a store of one process refuses none.
 	BeginAll(ctx context.Context, as []Attempt) ([]Ticket, error)
 	// FinishAll records many outcomes at once, durably in one write. It
 	// records them even when ctx is done.
@@ -47,10 +53,23 @@ type Finished struct {
 	Outcome Outcome
 }
 
-// Ticket names one recorded attempt.
+// Shared is a Store that several workers use at once, each through a Store
+// of its own: every attempt begun is a claim on its activity held by the
+// worker that began it, until its outcome is recorded or the worker dies.
+type Shared interface {
+	Store
+	// Worker names this worker; its attempts carry the name in Attempt.Worker.
+	Worker() string
+}
+
+// Ticket names one recorded attempt, or says why the attempt was refused.
 type Ticket struct {
 	Activity string
-	Seq      uint64 // unique within the ledger, increasing
+	Seq      uint64 // unique within the ledger, increasing; 0 when Refused
+	// Refused, when not "", says why a shared store did not record the
+	// attempt ("being sent by worker W (pid P on host H) since T"): its
+	// request must not be sent, and the ticket must not be finished.
+	Refused string
 }
 
 // Attempt is one row sent (or about to be sent) for one activity in one run.
@@ -65,6 +84,13 @@ type Attempt struct {
 	Sheet    string    `json:"sheet,omitempty"`
 	Row      int       `json:"row"`
 	Started  time.Time `json:"started"`
+	// Worker is the Shared.Worker that made the attempt; "" in a store of
+	// one process.
+	Worker string `json:"worker,omitempty"`
+	// Checked is the Entry.Version of the activity on which the caller
+	// decided to send: a shared store refuses the attempt if another worker
+	// finished an attempt of the activity since. It is not stored.
+	Checked uint64 `json:"-"`
 	// Outcome is nil while the attempt has no final outcome: it is in flight, or
 	// its run was killed before the answer was recorded.
 	Outcome *Outcome `json:"outcome,omitempty"`
@@ -107,6 +133,10 @@ func (a *Attempt) Where() string {
 type Entry struct {
 	Activity string    `json:"activity"`
 	Attempts []Attempt `json:"attempts"`
+	// Version grows with every attempt begun or finished for the activity,
+	// in a shared store (0 in others), so that BeginAll can tell what
+	// happened since the entry was read (Attempt.Checked).
+	Version uint64 `json:"-"`
 }
 
 // Accepted returns the latest attempt the API accepted, or nil if none was.
@@ -119,19 +149,22 @@ func (e *Entry) Accepted() *Attempt {
 	return nil
 }
 
-// Unsettled returns the latest attempt of another run than run that sent the
-// same payload (hash) and may have been stored without our knowing: it has no
-// final outcome (the run was killed with the request in flight) or its outcome
-// is InDoubt (a 5xx, timeout or dropped connection can hide a stored result).
-// A 409 for such a payload is our own earlier result, not someone else's.
+// Unsettled returns the latest attempt, not made by worker in run, that sent
+// the same payload (hash) and may have been stored without our knowing: it
+// has no final outcome (its run was killed with the request in flight) or its
+// outcome is InDoubt (a 5xx, timeout or dropped connection can hide a stored
+// result). A 409 for such a payload is our own earlier result, not someone
+// else's.
 //
-// Attempts of run itself are left out: the attempt in progress has no outcome
-// yet and must not vouch for itself. Within a run, the submitter knows whether
-// an earlier try of the same request failed in a way that may have stored it.
-func (e *Entry) Unsettled(hash, run string) *Attempt {
+// Attempts of this worker in run itself are left out: the attempt in progress
+// has no outcome yet and must not vouch for itself. Within a run, the
+// submitter knows whether an earlier try of the same request failed in a way
+// that may have stored it. Those of other workers of the same run count: a
+// worker that died left them. worker is "" in a store of one process.
+func (e *Entry) Unsettled(hash, run, worker string) *Attempt {
 	for i := len(e.Attempts) - 1; i >= 0; i-- {
 		a := &e.Attempts[i]
-		if a.Run == run || a.Hash != hash {
+		if (a.Run == run && a.Worker == worker) || a.Hash != hash {
 			continue
 		}
 		if a.Outcome == nil || a.Outcome.InDoubt {

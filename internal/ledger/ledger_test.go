@@ -12,6 +12,8 @@ func att(run, hash string, o *Outcome) Attempt {
 	return Attempt{Activity: "A1", Hash: hash, Run: run, File: "export.csv", Row: 7, Outcome: o}
 }
 
+func worker(a Attempt, w string) Attempt { a.Worker = w; return a }
+
 func out(class string) *Outcome { return &Outcome{Class: class, Finished: day1} }
 
 func TestEntryCheck(t *testing.T) {
@@ -54,21 +56,25 @@ func TestEntryUnsettled(t *testing.T) {
 		attempts []Attempt
 		hash     string
 		wantRun  string
+		worker   string // the caller's, in a shared store
 	}{
-		{"never sent", nil, "h1", ""},
-		{"killed in flight, same payload", []Attempt{att("r1", "h1", nil)}, "h1", "r1"},
-		{"failed in doubt, same payload", []Attempt{att("r1", "h1", &Outcome{Class: "failed", InDoubt: true})}, "h1", "r1"},
-		{"failed before sending is settled", []Attempt{att("r1", "h1", out("failed"))}, "h1", ""},
-		{"killed in flight, other payload", []Attempt{att("r1", "h1", nil)}, "h2", ""},
-		{"rejected is settled", []Attempt{att("r1", "h1", out("rejected"))}, "h1", ""},
-		{"conflict is settled", []Attempt{att("r1", "h1", out("conflict"))}, "h1", ""},
-		{"own run does not count", []Attempt{att("r2", "h1", nil)}, "h1", ""},
-		{"earlier run counts beside own", []Attempt{att("r1", "h1", nil), att("r2", "h1", nil)}, "h1", "r1"},
+		{"never sent", nil, "h1", "", ""},
+		{"killed in flight, same payload", []Attempt{att("r1", "h1", nil)}, "h1", "r1", ""},
+		{"failed in doubt, same payload", []Attempt{att("r1", "h1", &Outcome{Class: "failed", InDoubt: true})}, "h1", "r1", ""},
+		{"failed before sending is settled", []Attempt{att("r1", "h1", out("failed"))}, "h1", "", ""},
+		{"killed in flight, other payload", []Attempt{att("r1", "h1", nil)}, "h2", "", ""},
+		{"rejected is settled", []Attempt{att("r1", "h1", out("rejected"))}, "h1", "", ""},
+		{"conflict is settled", []Attempt{att("r1", "h1", out("conflict"))}, "h1", "", ""},
+		{"own run does not count", []Attempt{att("r2", "h1", nil)}, "h1", "", ""},
+		{"earlier run counts beside own", []Attempt{att("r1", "h1", nil), att("r2", "h1", nil)}, "h1", "r1", ""},
+		{"another worker of own run counts", []Attempt{worker(att("r2", "h1", nil), "w1")}, "h1", "r2", "w2"},
+		{"own worker of own run does not count", []Attempt{worker(att("r2", "h1", nil), "w2")}, "h1", "", "w2"},
+		{"a worker's attempt in another run counts", []Attempt{worker(att("r1", "h1", nil), "w2")}, "h1", "r1", "w2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := Entry{Activity: "A1", Attempts: tt.attempts}
-			got := e.Unsettled(tt.hash, "r2")
+			got := e.Unsettled(tt.hash, "r2", tt.worker)
 			if (got == nil) != (tt.wantRun == "") || (got != nil && got.Run != tt.wantRun) {
 				t.Fatalf("unsettled %+v, want run %q", got, tt.wantRun)
 			}

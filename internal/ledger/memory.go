@@ -88,8 +88,8 @@ func (m *Memory) BeginAll(ctx context.Context, as []Attempt) ([]Ticket, error) {
 		return nil, err
 	}
 	for _, a := range as {
-		if a.Activity == "" || a.Hash == "" {
-			return nil, addAttempt(&Entry{}, a)
+		if err := a.Validate(); err != nil {
+			return nil, err
 		}
 	}
 	ts := make([]Ticket, len(as))

@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/reten/reconcile/internal/api"
@@ -74,27 +76,71 @@ func (r *Run) check(e *Entry, hash string) submit.LedgerCheck {
 			c = submit.LedgerCheck{Verdict: submit.LedgerChanged, Message: ChangedMessage(acc)}
 		}
 	}
-	c.Own = e.Unsettled(hash, r.ID) != nil
-	c.Digest = hash
+	c.Own = e.Unsettled(hash, r.ID, r.worker()) != nil
+	c.Digest = digest(hash, e.Version)
 	return c
 }
 
-// Begin implements submit.Ledger: every intent in one Store.BeginAll.
+// worker names this worker in a shared store, "" in others.
+func (r *Run) worker() string {
+	if s, ok := r.Store.(Shared); ok {
+		return s.Worker()
+	}
+	return ""
+}
+
+// digest is LedgerCheck.Digest: the payload hash, and the entry's version
+// that the check read, which a shared store's BeginAll needs
+// (Attempt.Checked).
+func digest(hash string, version uint64) string {
+	return hash + "@" + strconv.FormatUint(version, 10)
+}
+
+// parseDigest undoes digest; ok is false for a digest it did not make.
+func parseDigest(d string) (hash string, version uint64, ok bool) {
+	hash, v, found := strings.Cut(d, "@")
+	if !found {
+		return "", 0, false
+	}
+	version, err := strconv.ParseUint(v, 10, 64)
+	return hash, version, err == nil && hash != ""
+}
+
+// Begin implements submit.Ledger: every intent in one Store.BeginAll. An
+// intent that a shared store refuses gets the reason in its Refused field,
+// and is not recorded.
 func (r *Run) Begin(ctx context.Context, intents []submit.LedgerIntent) error {
 	as := make([]Attempt, len(intents))
+	var unchecked []int // intents that Check was not asked about
 	for i, in := range intents {
 		// Check's hash, unless Check was not asked. The request must not
 		// have changed since but for hard_override, which the hash leaves out.
-		hash := in.Digest
-		if hash == "" {
+		hash, version, ok := parseDigest(in.Digest)
+		if !ok {
 			var err error
 			if hash, err = PayloadHash(in.Req); err != nil {
 				return err
 			}
+			unchecked = append(unchecked, i)
 		}
 		as[i] = Attempt{
 			Activity: in.Req.ActivityKey(), Hash: hash, Override: in.Req.HardOverride,
 			Run: r.ID, File: in.Pos.File, Sheet: in.Pos.Sheet, Row: in.Pos.Row,
+			Checked: version,
+		}
+	}
+	if _, shared := r.Store.(Shared); shared && len(unchecked) > 0 {
+		// What another worker did before now is not news to this one.
+		keys := make([]string, len(unchecked))
+		for j, i := range unchecked {
+			keys[j] = as[i].Activity
+		}
+		es, err := r.Store.LookupAll(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for j, i := range unchecked {
+			as[i].Checked = es[j].Version
 		}
 	}
 	ts, err := r.Store.BeginAll(ctx, as)
@@ -106,8 +152,12 @@ func (r *Run) Begin(ctx context.Context, intents []submit.LedgerIntent) error {
 	if r.tickets == nil {
 		r.tickets = make(map[*api.SubmitRequest]Ticket)
 	}
-	for i, in := range intents {
-		r.tickets[in.Req] = ts[i]
+	for i := range intents {
+		if ts[i].Refused != "" {
+			intents[i].Refused = ts[i].Refused
+			continue
+		}
+		r.tickets[intents[i].Req] = ts[i]
 	}
 	return nil
 }

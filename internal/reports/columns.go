@@ -4,8 +4,45 @@ import (
 	"github.com/reten/reconcile/internal/importer"
 )
 
-// The columns reconcile adds after the user's own, in report.csv and the Rows sheet.
-var outcomeColumns = []string{"row", "outcome", "http_status", "error", "message", "attempts", "duration_ms", "result_id"}
+// The names of the columns reconcile adds to report.csv and the Rows sheet:
+// file and sheet before the user's own columns when there are several
+// inputs, the outcome columns after them. Each name is defined here only;
+// whatever reads a report back uses these.
+const (
+	FileColumn       = "file"
+	SheetColumn      = "sheet"
+	RowColumn        = "row" // the row number as the user's spreadsheet program shows it
+	OutcomeColumn    = "outcome"
+	HTTPStatusColumn = "http_status"
+	ErrorColumn      = "error"
+	MessageColumn    = "message"
+	AttemptsColumn   = "attempts"
+	DurationColumn   = "duration_ms"
+	ResultIDColumn   = "result_id"
+)
+
+// Positions of the outcome columns, from the first of them.
+const (
+	colRow = iota
+	colOutcome
+	colHTTPStatus
+	colError
+	colMessage
+	colAttempts
+	colDuration
+	colResultID
+	numOutcomeColumns
+)
+
+// outcomeColumns are the columns reconcile adds after the user's own, in
+// report.csv and the Rows sheet.
+var outcomeColumns = [numOutcomeColumns]string{
+	colRow: RowColumn, colOutcome: OutcomeColumn, colHTTPStatus: HTTPStatusColumn, colError: ErrorColumn,
+	colMessage: MessageColumn, colAttempts: AttemptsColumn, colDuration: DurationColumn, colResultID: ResultIDColumn,
+}
+
+// numericColumns are the outcome columns that hold decimal integers.
+var numericColumns = []int{colRow, colHTTPStatus, colAttempts, colDuration}
 
 // header is the column layout of report.csv and the Rows sheet: optional file
 // and sheet columns, the union of every input file's columns, then the outcome
@@ -28,14 +65,14 @@ func newHeader(layouts []*importer.Layout) *header {
 	h := &header{slots: make(map[*importer.Layout][]int, len(layouts))}
 	if len(layouts) > 1 {
 		h.hasFile = true
-		h.names = append(h.names, "file")
+		h.names = append(h.names, FileColumn)
 		for _, l := range layouts {
 			if l.Kind == "xlsx" {
 				h.hasSheet = true
 			}
 		}
 		if h.hasSheet {
-			h.names = append(h.names, "sheet")
+			h.names = append(h.names, SheetColumn)
 		}
 	}
 	h.first = len(h.names)
@@ -64,7 +101,7 @@ func newHeader(layouts []*importer.Layout) *header {
 		h.slots[l] = slots
 	}
 	h.outcome = len(h.names)
-	h.names = append(h.names, outcomeColumns...)
+	h.names = append(h.names, outcomeColumns[:]...)
 	return h
 }
 

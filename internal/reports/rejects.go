@@ -5,18 +5,30 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/outcome"
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/transform"
 )
 
-// ReasonColumn is the column rejects files add after the user's own; the
-// importer ignores it, so a fixed rejects file can be uploaded as it is.
-const ReasonColumn = "reconcile_error"
+// The columns rejects files add after the user's own: typed data that
+// `reconcile retry` reads back (RowClass), and the reason for the person who
+// fixes the row. Their names start with the prefix the importer ignores
+// (importer.ReasonColumnPrefix), so a fixed rejects file can be uploaded
+// again as it is.
+const (
+	RejectsRowColumn     = "reconcile_row"     // the row's number in the file it was first read from
+	RejectsOutcomeColumn = "reconcile_outcome" // its outcome.Class
+	RejectsErrorColumn   = "reconcile_error"   // why (Reason)
+)
+
+// rejectsColumns are the added columns, in the order they are added.
+var rejectsColumns = [...]string{RejectsRowColumn, RejectsOutcomeColumn, RejectsErrorColumn}
 
 // rejects writes one input file's rows that need a person, in that file's
 // own columns and format. The file is created with its first row, so a run
@@ -25,13 +37,13 @@ type rejects struct {
 	layout *importer.Layout
 	path   string
 	name   string // path relative to the report folder
-	// reasonAt is the index of the reason column: the user's own when the
-	// input was itself a rejects file, else one past their columns.
-	reasonAt int
-	width    int
-	rec      []string
-	rows     int
-	err      error // the first write that failed; the file is then abandoned
+	// at is the index of each of rejectsColumns: the user's own column when
+	// the input was itself a rejects file, else past their columns.
+	at    [len(rejectsColumns)]int
+	width int
+	rec   []string
+	rows  int
+	err   error // the first write that failed; the file is then abandoned
 
 	// CSV
 	f   *os.File
@@ -49,14 +61,15 @@ type rejects struct {
 }
 
 func newRejects(dir, name string, l *importer.Layout) *rejects {
-	r := &rejects{layout: l, path: filepath.Join(dir, name), name: name, reasonAt: len(l.Columns)}
-	for i, c := range l.Columns {
-		if c == ReasonColumn {
-			r.reasonAt = i
-			break
+	r := &rejects{layout: l, path: filepath.Join(dir, name), name: name}
+	r.width = len(l.Columns)
+	for k, name := range rejectsColumns {
+		r.at[k] = columnIndex(l, name)
+		if r.at[k] < 0 {
+			r.at[k] = r.width
+			r.width++
 		}
 	}
-	r.width = max(len(l.Columns), r.reasonAt+1)
 	r.rec = make([]string, r.width)
 	return r
 }
@@ -112,17 +125,23 @@ func safeName(s string) string {
 	}, s)
 }
 
-func (r *rejects) write(cells []string, reason string) error {
+func (r *rejects) write(o *outcome.Outcome) error {
 	if r.f == nil && r.x == nil {
 		if err := r.open(); err != nil {
 			return err
 		}
 	}
 	clear(r.rec)
-	copy(r.rec, cells)
+	copy(r.rec, o.Row.Cells)
+	// A row of a rejects file uploaded again keeps the number it had in the
+	// file it was first read from.
+	if at := r.at[0]; at >= len(o.Row.Cells) || strings.TrimSpace(o.Row.Cells[at]) == "" {
+		r.rec[at] = strconv.Itoa(o.Row.Pos.Row)
+	}
+	r.rec[r.at[1]] = string(o.Class)
 	// The reason is reconcile's own text, not the user's data: neutralise it
 	// so the file is safe to open, and the importer ignores it on re-upload.
-	r.rec[r.reasonAt] = Neutralise(reason)
+	r.rec[r.at[2]] = Neutralise(Reason(o))
 	r.rows++
 	if r.x != nil {
 		for i, c := range r.rec {
@@ -140,9 +159,10 @@ func (r *rejects) write(cells []string, reason string) error {
 }
 
 func (r *rejects) header() []string {
-	h := append([]string(nil), r.layout.Columns...)
-	if r.reasonAt == len(h) {
-		h = append(h, ReasonColumn)
+	h := make([]string, r.width)
+	copy(h, r.layout.Columns)
+	for k, name := range rejectsColumns {
+		h[r.at[k]] = name
 	}
 	return h
 }

@@ -142,8 +142,8 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	w.xcells = make([]string, n)
 	o := w.hdr.outcome
 	w.numeric = make([]bool, n)
-	for _, i := range []int{o, o + 2, o + 5, o + 6} { // row, http_status, attempts, duration_ms
-		w.numeric[i] = true
+	for _, i := range numericColumns {
+		w.numeric[o+i] = true
 	}
 
 	var err error
@@ -198,17 +198,17 @@ func (w *Writer) Write(o outcome.Outcome) error {
 			c[slots[i]] = v
 		}
 	}
-	at := w.hdr.outcome
-	c[at] = strconv.Itoa(o.Row.Pos.Row)
-	c[at+1] = string(o.Class)
+	oc := c[w.hdr.outcome:]
+	oc[colRow] = strconv.Itoa(o.Row.Pos.Row)
+	oc[colOutcome] = string(o.Class)
 	if o.HTTPStatus != 0 {
-		c[at+2] = strconv.Itoa(o.HTTPStatus)
+		oc[colHTTPStatus] = strconv.Itoa(o.HTTPStatus)
 	}
-	c[at+3] = o.Error
-	c[at+4] = o.Message
-	c[at+5] = strconv.Itoa(o.Attempts)
-	c[at+6] = strconv.FormatInt(o.Duration.Milliseconds(), 10)
-	c[at+7] = o.ResultID
+	oc[colError] = o.Error
+	oc[colMessage] = o.Message
+	oc[colAttempts] = strconv.Itoa(o.Attempts)
+	oc[colDuration] = strconv.FormatInt(o.Duration.Milliseconds(), 10)
+	oc[colResultID] = o.ResultID
 	var fails []error
 	if w.csvErr == nil {
 		if err := w.csv.write(c); err != nil {
@@ -236,7 +236,7 @@ func (w *Writer) Write(o outcome.Outcome) error {
 
 	if w.rej != nil && o.Class.NeedsPerson() && o.Row.Layout != nil {
 		if r := w.rejectsFor(o.Row.Layout); r != nil && r.err == nil {
-			if r.err = r.write(o.Row.Cells, Reason(o)); r.err != nil {
+			if r.err = r.write(&o); r.err != nil {
 				fails = append(fails, &FileError{Name: r.name, Err: r.err})
 			}
 		}
@@ -283,9 +283,9 @@ func (w *Writer) columnWidths() []float64 {
 		widths[0] = float64(min(longest+2, 40))
 	}
 	o := w.hdr.outcome
-	widths[o+1] = 12 // outcome
-	widths[o+3] = 20 // error
-	widths[o+4] = 60 // message
+	widths[o+colOutcome] = 12
+	widths[o+colError] = 20
+	widths[o+colMessage] = 60
 	return widths
 }
 
@@ -317,21 +317,21 @@ func (w *Writer) rejectsFor(l *importer.Layout) *rejects {
 	return nil
 }
 
-// Reason is the text of a rejects file's reason column: the class, the HTTP
-// status and error when the API answered, and the message.
-func Reason(o outcome.Outcome) string {
-	s := string(o.Class)
+// Reason is the text of a rejects file's RejectsErrorColumn: the HTTP status
+// and error when the API answered, and the message. The class has a column
+// of its own, RejectsOutcomeColumn.
+func Reason(o *outcome.Outcome) string {
+	s := ""
 	if o.HTTPStatus != 0 {
-		s += " (" + strconv.Itoa(o.HTTPStatus)
+		s = strconv.Itoa(o.HTTPStatus)
 		if o.Error != "" {
 			s += " " + o.Error
 		}
-		s += ")"
+		if o.Message != "" {
+			s += ": "
+		}
 	}
-	if o.Message != "" {
-		s += ": " + o.Message
-	}
-	return s
+	return s + o.Message
 }
 
 // Close finishes every report, writes summary.json with exitCode and returns

@@ -185,21 +185,21 @@ func TestEveryClassInEveryReport(t *testing.T) {
 
 	// Rejects: only the four classes that need a person, in the input's columns and delimiter.
 	rej := readCSV(t, filepath.Join(dir, "rejects.csv"), ';')
-	if want := []string{"Actividad", "Código", "Notas", ReasonColumn}; !slices.Equal(rej[0], want) {
+	if want := []string{"Actividad", "Código", "Notas", RejectsRowColumn, RejectsOutcomeColumn, RejectsErrorColumn}; !slices.Equal(rej[0], want) {
 		t.Fatalf("rejects header = %q, want %q", rej[0], want)
 	}
-	var got []string
+	var got [][]string
 	for _, r := range rej[1:] {
-		got = append(got, r[3])
+		got = append(got, r[3:])
 	}
-	want := []string{
-		"invalid: Fecha: 31/02/2026 is not a date",
-		"rejected (404 Not Found): activity A-9 does not exist",
-		"conflict (409 Conflict): Activity already has a result",
-		"failed (503 Service Unavailable): still failing after 4 attempts",
+	want := [][]string{
+		{"4", "invalid", "Fecha: 31/02/2026 is not a date"},
+		{"5", "rejected", "404 Not Found: activity A-9 does not exist"},
+		{"6", "conflict", "409 Conflict: Activity already has a result"},
+		{"7", "failed", "503 Service Unavailable: still failing after 4 attempts"},
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("rejects reasons = %q, want %q", got, want)
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("rejects' own columns = %q, want %q", got, want)
 	}
 
 	for _, c := range outcome.Classes {
@@ -216,6 +216,9 @@ func TestEveryClassInEveryReport(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// rejectsHeader is the header cells rejects files add, joined by ";".
+var rejectsHeader = RejectsRowColumn + ";" + RejectsOutcomeColumn + ";" + RejectsErrorColumn
 
 func TestUnionOfColumnsAcrossFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -257,8 +260,8 @@ func TestUnionOfColumnsAcrossFiles(t *testing.T) {
 		t.Errorf("rejects-sur.xlsx header not frozen: %+v", p)
 	}
 	rows, _ := f.GetRows("Hoja1")
-	if len(rows) != 2 || !slices.Equal(rows[0], []string{"Resultado", "Fecha", "Notas", "Notas", ReasonColumn}) ||
-		!slices.Equal(rows[1], []string{"LLAMADA", "01/02/2026", "n2", "n3", "invalid: Actividad: missing"}) {
+	if len(rows) != 2 || !slices.Equal(rows[0], []string{"Resultado", "Fecha", "Notas", "Notas", RejectsRowColumn, RejectsOutcomeColumn, RejectsErrorColumn}) ||
+		!slices.Equal(rows[1], []string{"LLAMADA", "01/02/2026", "n2", "n3", "2", "invalid", "Actividad: missing"}) {
 		t.Errorf("rejects-sur.xlsx = %q", rows)
 	}
 }
@@ -394,10 +397,10 @@ func TestWindows1252RejectsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := slices.Concat(
-		enc(lines[0]+";"+ReasonColumn+"\r\n"),
-		enc(lines[1]+";invalid: Código: no existe\r\n"),
-		enc(lines[3]+";failed: tiempo agotado ? reintentar\r\n"),
-		enc(lines[4]+";rejected: ?? not found\r\n"),
+		enc(lines[0]+";"+rejectsHeader+"\r\n"),
+		enc(lines[1]+";2;invalid;Código: no existe\r\n"),
+		enc(lines[3]+";4;failed;tiempo agotado ? reintentar\r\n"),
+		enc(lines[4]+";5;rejected;?? not found\r\n"),
 	)
 	if !bytes.Equal(got, want) {
 		t.Errorf("rejects.csv =\n%q\nwant\n%q", got, want)
@@ -584,15 +587,54 @@ func TestNoRejectsFileWhenNothingNeedsAPerson(t *testing.T) {
 	}
 }
 
-func TestRejectsOfARejectsFileKeepOneReasonColumn(t *testing.T) {
+func TestRejectsOfARejectsFileKeepTheirColumns(t *testing.T) {
 	dir := t.TempDir()
-	// The user fixed rejects.csv and uploaded it again; a row still fails.
-	l := csvLayout("rejects.csv", "Actividad", ReasonColumn, "Notas")
-	run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{Rejects: true},
-		[]outcome.Outcome{{Row: row(l, 2, "A", "invalid: old reason", "n"), Class: outcome.ClassConflict, HTTPStatus: 409}}, 1)
+	// The user fixed rejects.csv, moving reconcile's columns about, and
+	// uploaded it again; a row still fails, another has lost its number.
+	l := csvLayout("rejects.csv", "Actividad", RejectsErrorColumn, RejectsRowColumn, "Notas", RejectsOutcomeColumn)
+	run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{Rejects: true}, []outcome.Outcome{
+		{Row: row(l, 2, "A", "old reason", "17", "n", "invalid"), Class: outcome.ClassConflict, HTTPStatus: 409},
+		{Row: row(l, 3, "B", "old reason", "", "m", "failed"), Class: outcome.ClassFailed, Message: "timeout"},
+	}, 1)
 	rej := readCSV(t, filepath.Join(dir, "rejects.csv"), ';')
-	if !slices.Equal(rej[0], l.Columns) || !slices.Equal(rej[1], []string{"A", "conflict (409)", "n"}) {
-		t.Errorf("rejects = %q", rej)
+	want := [][]string{l.Columns, {"A", "409", "17", "n", "conflict"}, {"B", "timeout", "3", "m", "failed"}}
+	if !slices.EqualFunc(rej, want, slices.Equal) {
+		t.Errorf("rejects = %q, want %q: the original row number kept, each column once", rej, want)
+	}
+}
+
+// RowClass reads back, from the typed column, the class that wrote a row.
+func TestRowClass(t *testing.T) {
+	l := csvLayout("rejects.csv", "Actividad", RejectsRowColumn, RejectsOutcomeColumn, RejectsErrorColumn)
+	for _, tc := range []struct {
+		cells []string
+		want  outcome.Class
+		ok    bool
+	}{
+		{[]string{"A", "2", "failed", "503 Service Unavailable: conflict ahead"}, outcome.ClassFailed, true},
+		{[]string{"A", "2", " Conflict ", "failed (503)"}, outcome.ClassConflict, true},
+		{[]string{"A", "2", "", "failed (503)"}, "", false},
+		{[]string{"A", "2", "fixed it", ""}, "", false},
+		{[]string{"A", "2"}, "", false},
+	} {
+		got, ok := RowClass(row(l, 2, tc.cells...))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("RowClass(%q) = %q, %v; want %q, %v", tc.cells, got, ok, tc.want, tc.ok)
+		}
+	}
+	other := csvLayout("ventas.csv", "Actividad", "Notas")
+	if c, ok := RowClass(row(other, 2, "A", "failed")); ok {
+		t.Errorf("a file with no %s column gave %q", RejectsOutcomeColumn, c)
+	}
+}
+
+// Every name reconcile adds to its reports starts with what the importer
+// ignores on input, or is one of report.csv's own.
+func TestRejectsColumnsIgnoredOnInput(t *testing.T) {
+	for _, name := range rejectsColumns {
+		if !strings.HasPrefix(name, importer.ReasonColumnPrefix) {
+			t.Errorf("rejects column %q does not start with %q: a fixed rejects file would be read with it", name, importer.ReasonColumnPrefix)
+		}
 	}
 }
 
@@ -780,7 +822,7 @@ func TestRejectsKeepEncoding(t *testing.T) {
 	header := []string{"Actividad", "Descripción"}
 	cells := [][]string{{"A-1", "Señor Núñez"}, {"A-2", "Crème \"brûlée\"; 12,5"}, {"A-3", "línea 1\r\nlínea 2"}}
 	lines := "Actividad;Descripción\r\nA-1;Señor Núñez;R\r\nA-2;\"Crème \"\"brûlée\"\"; 12,5\";R\r\nA-3;\"línea 1\r\nlínea 2\";R\r\n"
-	lines = strings.Replace(lines, "Descripción\r\n", "Descripción;"+ReasonColumn+"\r\n", 1)
+	lines = strings.Replace(lines, "Descripción\r\n", "Descripción;"+rejectsHeader+"\r\n", 1)
 	encoders := map[string]func(string) []byte{
 		"utf-8":        func(s string) []byte { return []byte(s) },
 		"utf-8-bom":    func(s string) []byte { return []byte(utf8BOM + s) },
@@ -797,7 +839,7 @@ func TestRejectsKeepEncoding(t *testing.T) {
 			dir := t.TempDir()
 			run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{Rejects: true}, outs, 1)
 			got, _ := os.ReadFile(filepath.Join(dir, "rejects.csv"))
-			want := encode(strings.ReplaceAll(lines, ";R\r\n", ";invalid\r\n"))
+			want := encode(strings.NewReplacer("Núñez;R", "Núñez;2;invalid;", "12,5\";R", "12,5\";3;invalid;", "2\";R", "2\";4;invalid;").Replace(lines))
 			if !bytes.Equal(got, want) {
 				t.Errorf("rejects.csv =\n%q\nwant\n%q", got, want)
 			}
@@ -814,7 +856,7 @@ func TestWorkbookRejectsHoldNoFormulas(t *testing.T) {
 		[]outcome.Outcome{{Row: row(l, 2, "A-1", "=1+1"), Class: outcome.ClassInvalid, Message: "=bad"}}, 1)
 	f := openXLSX(t, filepath.Join(dir, "rejects.xlsx"))
 	rows, _ := f.GetRows("Datos", excelize.Options{RawCellValue: true})
-	if len(rows) != 2 || rows[1][1] != "=1+1" || rows[1][2] != "invalid: =bad" {
+	if len(rows) != 2 || rows[1][1] != "=1+1" || rows[1][4] != "'=bad" {
 		t.Fatalf("rejects.xlsx = %q", rows)
 	}
 	for _, cell := range []string{"A2", "B2", "C2"} {

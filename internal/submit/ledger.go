@@ -50,6 +50,11 @@ type LedgerIntent struct {
 	// Digest is what Check returned in LedgerCheck.Digest for Req, so that the
 	// ledger need not compute it again; "" if Check was not asked.
 	Digest string
+	// Refused, set by Begin instead of recording the intent, says why the
+	// request must not be sent: another live worker sharing the ledger holds
+	// a claim on the activity ("being sent by worker W (pid P on host H)
+	// since T"). The row is then skipped with this message, and not finished.
+	Refused string
 }
 
 // LedgerDone is the final outcome of one request that Begin recorded.

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reten/reconcile/internal/reports"
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/charmap"
 )
@@ -124,12 +125,12 @@ func resultsCSV() []byte {
 // resultadosCSV is a Spanish back-office export: ";" separators, CRLF,
 // Windows-1252 accents, dd/mm/yyyy dates (read with --date-format
 // "02/01/2006 15:04"), Spanish headers (samples/mapping-es.txt), and the
-// reconcile_error column of a rejects file that was fixed and uploaded again.
+// reason column of a rejects file that was fixed and uploaded again.
 func resultadosCSV() []byte {
 	var b bytes.Buffer
 	line := func(cells ...string) { b.WriteString(csvLine(";", "\r\n", cells...)) }
 	line("ID Actividad", "ID Proveedor", "Comercio", "Fecha gestión", "Estado", "Resultado", "Comentario",
-		"Tipo contacto", "Operador", "Fecha reprogramación", "Forzar", "Observaciones", "reconcile_error")
+		"Tipo contacto", "Operador", "Fecha reprogramación", "Forzar", "Observaciones", reports.RejectsErrorColumn)
 	line(id(19), "", com(19), "11/04/2026 10:30", "EFFECTIVE", "Venta completada", "Cliente pidió más café", "INBOUND", "OP-05", "", "sí", "", "")
 	line("", pid(20), com(20), "11/04/2026 11:00", "not effective", "No interesado", "", "outbound", "OP-05", "", "no", "", "")
 	line(id(21), "", com(21), "11/04/2026 12:15", "PENDING", "Reprogramar visita", "Volver en enero", "", "OP-06", "15/01/2031 09:00", "", "", "")

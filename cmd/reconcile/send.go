@@ -1,0 +1,259 @@
+package main
+
+import (
+	"runtime/debug"
+	"strings"
+	"time"
+	_ "time/tzdata" // --timezone works on servers without a zone database
+
+	"github.com/spf13/pflag"
+
+	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/engine"
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/ledger"
+	"github.com/reten/reconcile/internal/reports"
+	"github.com/reten/reconcile/internal/submit"
+)
+
+// inputFlags are the flags that say how input files are read: run, retry
+// and validate share them.
+type inputFlags struct {
+	mapping, delimiter, encoding, sheet, dateFormat, timezone string
+	fs                                                        *pflag.FlagSet // where they were registered; nil when set by hand (demo)
+}
+
+func (f *inputFlags) register(fs *pflag.FlagSet) {
+	f.fs = fs
+	fs.StringVar(&f.mapping, "mapping", "", "`FILE` mapping your column headers to contract fields, one \"header = field\" per line")
+	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field `SEPARATOR`: , ; | or tab (default: detected)")
+	fs.StringVar(&f.encoding, "encoding", "", "CSV `ENCODING`: utf-8, windows-1252, latin1 or utf-16 (default: detected)")
+	fs.StringVar(&f.sheet, "sheet", "", "workbook `SHEET` to read (default: the first)")
+	fs.StringVar(&f.dateFormat, "date-format", "", "`LAYOUT` of non-ISO dates, in Go's notation: 02/01/2006 15:04 is day/month/year (default: ISO 8601 and date cells only)")
+	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA `ZONE` that dates without a zone are in, e.g. America/Santiago")
+}
+
+// values are the flags by name, as the reports' settings name them.
+func (f *inputFlags) values() map[string]*string {
+	return map[string]*string{
+		"mapping": &f.mapping, "delimiter": &f.delimiter, "encoding": &f.encoding,
+		"sheet": &f.sheet, "date-format": &f.dateFormat, "timezone": &f.timezone,
+	}
+}
+
+// inherit takes the import settings an earlier run recorded (retry), but
+// for those given again on this command line.
+func (f *inputFlags) inherit(settings map[string]string) {
+	for name, p := range f.values() {
+		if v, ok := settings[name]; ok && (f.fs == nil || !f.fs.Changed(name)) {
+			*p = v
+		}
+	}
+}
+
+// options turns the flags into importer options, or a usage error saying what to fix.
+func (f *inputFlags) options() (importer.Options, error) {
+	opts := importer.Options{MappingFile: f.mapping, Encoding: f.encoding, Sheet: f.sheet, DateFormat: f.dateFormat}
+	switch d := f.delimiter; strings.ToLower(d) {
+	case "":
+	case "tab", `\t`, "\t":
+		opts.Delimiter = '\t'
+	case ",", ";", "|":
+		opts.Delimiter = rune(d[0])
+	default:
+		return opts, usageError("--delimiter %q: use , ; | or tab", d)
+	}
+	loc, err := time.LoadLocation(f.timezone)
+	if err != nil {
+		return opts, usageError("--timezone %q is not an IANA time zone; use a name such as America/Santiago or UTC", f.timezone)
+	}
+	opts.Location = loc
+	if f.dateFormat != "" && !strings.Contains(f.dateFormat, "2006") && !strings.Contains(f.dateFormat, "06") {
+		return opts, usageError("--date-format %q has no year: write it in Go's notation, e.g. 02/01/2006 15:04 for dd/mm/yyyy hh:mm", f.dateFormat)
+	}
+	return opts, nil
+}
+
+// settings are the import settings in effect, for the reports (and a later
+// retry, which reads them back).
+func (f *inputFlags) settings() []reports.Setting {
+	var s []reports.Setting
+	for _, name := range []string{"mapping", "delimiter", "encoding", "sheet", "date-format", "timezone"} {
+		if v := *f.values()[name]; v != "" {
+			s = append(s, reports.Setting{Name: name, Value: v})
+		}
+	}
+	return s
+}
+
+// reportDirFlag and configsFlag are flags of every command that writes
+// reports or reads the result types' cache, sending or not.
+func reportDirFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
+}
+
+// configsFlag's default def is a cache file; "" downloads the result types.
+func configsFlag(fs *pflag.FlagSet, p *string, def string) {
+	usage := "`FILE` of result types written by `reconcile configs pull`"
+	if def == "" {
+		usage += " (default: download them now)"
+	}
+	fs.StringVar(p, "configs", def, usage)
+}
+
+// sendFlags are the groups of sending flags a command offers besides the
+// ones every sending command has (pacing, retries, timeout, report folder).
+type sendFlags uint
+
+const (
+	withPolicy sendFlags = 1 << iota // --hard-override
+	withCache                        // --configs
+	withLedger                       // --state-dir, --force
+	withDryRun                       // --dry-run
+)
+
+// sendOptions are the flags of the commands that send (run, retry, demo):
+// registered, checked and turned into a ready engine.Job with its submitter
+// in one place, so that no command repeats a flag, a check or a setting.
+// Set the defaults before register; zero values are not defaults.
+type sendOptions struct {
+	offers sendFlags
+
+	concurrency int
+	rate        float64
+	retries     int // as submit.Submitter.Retries: zero retries none
+	timeout     time.Duration
+	policy      string
+	configs     string
+	reportDir   string
+	stateDir    string
+	force       bool
+	dryRun      bool
+
+	fs *pflag.FlagSet
+}
+
+// newSendOptions gives the documented defaults of the flags offers adds.
+func newSendOptions(offers sendFlags) sendOptions {
+	return sendOptions{
+		offers:      offers,
+		concurrency: submit.DefaultConcurrency,
+		retries:     submit.DefaultRetries,
+		timeout:     api.DefaultTimeout,
+		policy:      string(submit.OverrideNever),
+	}
+}
+
+func (o *sendOptions) register(fs *pflag.FlagSet) {
+	o.fs = fs
+	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "`N` requests in flight at once")
+	fs.Float64Var(&o.rate, "rate", o.rate, "at most `N` requests per second, retries included (0: no limit)")
+	fs.IntVar(&o.retries, "retries", o.retries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
+	fs.DurationVar(&o.timeout, "timeout", o.timeout, "`DURATION` each request may take, answer included")
+	reportDirFlag(fs, &o.reportDir)
+	if o.offers&withPolicy != 0 {
+		fs.StringVar(&o.policy, "hard-override", o.policy, "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
+	}
+	if o.offers&withCache != 0 {
+		configsFlag(fs, &o.configs, "")
+	}
+	if o.offers&withLedger != 0 {
+		fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the ledger that remembers what was sent, one file per tenant (default: $XDG_STATE_HOME/reconcile, else ~/.local/state/reconcile)")
+		fs.BoolVar(&o.force, "force", false, "send rows the ledger says were already accepted (their attempts are still recorded)")
+	}
+	if o.offers&withDryRun != 0 {
+		fs.BoolVar(&o.dryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")
+	}
+}
+
+// check says what is wrong with the flags' values, as a usage error.
+func (o *sendOptions) check() error {
+	if _, err := submit.ParseOverridePolicy(o.policy); err != nil {
+		return usageError("--hard-override: %v", err)
+	}
+	switch {
+	case o.concurrency < 1:
+		return usageError("--concurrency must be 1 or more, got %d", o.concurrency)
+	case o.rate < 0:
+		return usageError("--rate must be 0 (no limit) or more, got %v", o.rate)
+	case o.retries < 0:
+		return usageError("--retries must be 0 or more, got %d", o.retries)
+	case o.timeout <= 0:
+		return usageError("--timeout must be positive, e.g. 30s, got %v", o.timeout)
+	}
+	return nil
+}
+
+// job checks the flags and builds the job they describe, reading files as
+// in says: its submitter sends through client, or, when client is nil, the
+// client that RETEN_BASE_URL and RETEN_API_KEY (or RETEN_API_KEY_FILE)
+// describe. A dry run with a --configs cache needs no client at all.
+func (o *sendOptions) job(env *environ, command string, client *api.Client, in *inputFlags) (*engine.Job, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	imp, err := in.options()
+	if err != nil {
+		return nil, err
+	}
+	policy, _ := submit.ParseOverridePolicy(o.policy)
+	if client == nil && (!o.dryRun || o.configs == "") {
+		if client, err = clientFromEnv(env); err != nil {
+			return nil, err
+		}
+	}
+	if client != nil {
+		client.Timeout = o.timeout
+	}
+	stateDir := o.stateDir
+	if o.offers&withLedger != 0 && !o.dryRun && stateDir == "" {
+		if stateDir, err = ledger.DefaultDir(env.getenv); err != nil {
+			return nil, withCode(exitUsage, err)
+		}
+	}
+	if env.getenv("GOGC") == "" {
+		// The live heap is small and bounded by the concurrency, not the
+		// input; collecting less often leaves the CPU to the requests.
+		debug.SetGCPercent(400)
+	}
+	return &engine.Job{
+		Command: command,
+		Import:  imp,
+		Submitter: &submit.Submitter{
+			Client:      client,
+			Concurrency: o.concurrency,
+			Rate:        o.rate,
+			Retries:     o.retries,
+			Policy:      policy,
+			DryRun:      o.dryRun,
+		},
+		ConfigsFile: o.configs,
+		StateDir:    stateDir,
+		Force:       o.force,
+		ReportDir:   o.reportDir,
+		Reports:     reports.Options{XLSX: true, Rejects: true},
+		Settings:    append(in.settings(), o.settings(in)...),
+		ExitCode:    exitCode,
+	}, nil
+}
+
+// settings are the sending flags the user set, as given, and the 409 policy
+// in effect when it is not the default: a retry of the run reads it back.
+func (o *sendOptions) settings(in *inputFlags) []reports.Setting {
+	var s []reports.Setting
+	policySet := false
+	if o.fs != nil {
+		inputs := in.values()
+		o.fs.Visit(func(f *pflag.Flag) {
+			if _, ok := inputs[f.Name]; ok {
+				return // in.settings has them
+			}
+			s = append(s, reports.Setting{Name: f.Name, Value: f.Value.String()})
+			policySet = policySet || f.Name == "hard-override"
+		})
+	}
+	if !policySet && o.policy != string(submit.OverrideNever) {
+		s = append(s, reports.Setting{Name: "hard-override", Value: o.policy})
+	}
+	return s
+}

@@ -1,0 +1,72 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/outcome"
+	"github.com/reten/reconcile/internal/reports"
+)
+
+// Runner starts the submission of a checked upload: the run engine, behind
+// a small adapter, is one; the console never sends a row itself.
+type Runner interface {
+	// Start begins a run and returns at once. The run goes on until it
+	// ends or is cancelled, whatever happens to ctx afterwards; ctx only
+	// bounds the start.
+	Start(ctx context.Context, req RunRequest) (Run, error)
+}
+
+// RunRequest is everything a run needs from the console.
+type RunRequest struct {
+	Input Input
+	// Policy is what to do on 409, as --hard-override takes it: "never"
+	// (the zero value means it too), "always" or "row".
+	Policy string
+	// ReportDir is a new folder in the state directory for the reports.
+	ReportDir string
+}
+
+// Input is one upload, ready to read as the preview read it.
+type Input struct {
+	Path    string           // the stored file; never a name the browser chose
+	Name    string           // the file's name on the user's machine, for the reports
+	Options importer.Options // sheet, delimiter, encoding, header mapping file, dates
+	// Edits are the cells corrected in the preview, to be read in place
+	// of the file's: open the file with Open, not importer.Open.
+	Edits importer.Edits
+}
+
+// Open opens the input and returns its layout and its rows with the edits
+// in place; close the Reader when done.
+func (in Input) Open() (*importer.Reader, *importer.EditedRows, error) {
+	r, err := importer.Open(in.Path, in.Options)
+	if err != nil {
+		return nil, nil, in.named(err)
+	}
+	return r, &importer.EditedRows{Rows: r, Edits: in.Edits}, nil
+}
+
+// Run is one run in progress.
+type Run interface {
+	// Progress delivers the run's progress, at most a few times a second
+	// and once more at the end (with Final set), then is closed. A slow
+	// reader misses intermediate events, never the final one.
+	Progress() <-chan Progress
+	// Cancel stops the run as Ctrl-C stops the CLI: nothing more is sent,
+	// requests in flight finish, the rows not sent end skipped and the
+	// reports are written. It may be called more than once.
+	Cancel()
+	// Wait blocks until the run has ended and its reports are written.
+	Wait() (*reports.Summary, error)
+}
+
+// Progress is how far a run has got.
+type Progress struct {
+	Done    int                   // rows with an outcome
+	Total   int                   // rows of the input; 0 while unknown
+	Counts  map[outcome.Class]int // outcomes so far, by class
+	Elapsed time.Duration
+	Final   bool // the last event: every row has its outcome
+}
