@@ -19,8 +19,9 @@ const DefaultUnzipLimit = 1 << 30
 
 // xlsxMemoryLimit is the largest worksheet or shared-string part held in
 // memory; bigger parts are spilled to a temporary file by excelize, which keeps
-// memory flat however many rows the sheet has.
-const xlsxMemoryLimit = 16 << 20
+// memory flat however many rows the sheet has. A variable, so that a test
+// reaches it with a small workbook.
+var xlsxMemoryLimit int64 = 16 << 20
 
 // dateMarkFormat replaces every date number format while a workbook is read:
 // a date cell then reads as a marked serial number ("\x01" + 46123.437500000),

@@ -32,12 +32,14 @@ const (
 	// maxRowBytes is the longest a row's XML may be: a row of results is a
 	// few hundred bytes; excelize decodes one row at a time.
 	maxRowBytes = 8 << 20
-	// maxSharedStrings is the most shared strings a workbook may have.
-	// excelize keeps an index of them in memory, about 100 bytes a string
-	// at its peak: 2,000,000 strings (all the text of about 300,000 rows
-	// of unique comments and ids) cost some 200 MB.
-	maxSharedStrings = 2_000_000
 )
+
+// maxSharedStrings is the most shared strings a workbook may have.
+// excelize keeps an index of them in memory, about 100 bytes a string at
+// its peak: 2,000,000 strings (all the text of about 300,000 rows of unique
+// comments and ids) cost some 200 MB. A variable, so that a test reaches it
+// without writing millions.
+var maxSharedStrings = 2_000_000
 
 // checkZipParts refuses a workbook whose parts would inflate implausibly
 // or hold too much in memory, naming the part and saying what to do. A zip
@@ -56,7 +58,7 @@ func checkZipParts(path, name string) error {
 				name, f.Name, thousands(int(size>>20)), thousands(int(packed>>10)), size/packed)
 		}
 		lower := strings.ToLower(f.Name)
-		spilled := (strings.HasPrefix(lower, "xl/worksheets/sheet") || lower == "xl/sharedstrings.xml") && size > xlsxMemoryLimit
+		spilled := (strings.HasPrefix(lower, "xl/worksheets/sheet") || lower == "xl/sharedstrings.xml") && size > uint64(xlsxMemoryLimit)
 		if !spilled {
 			inMemory += size
 		}

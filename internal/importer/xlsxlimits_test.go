@@ -3,8 +3,12 @@ package importer
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
+	"hash/crc32"
 	"io"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,6 +42,45 @@ func (r *repeated) Read(p []byte) (int, error) {
 		}
 	}
 	return k, nil
+}
+
+// bombWorkbookRaw is bombWorkbook with each of raws stored as the deflated
+// bytes packed of size bytes (crc their checksum), compressed once.
+func bombWorkbookRaw(t testing.TB, raws map[string]func() io.Reader, packed []byte, size uint64, crc uint32) string {
+	t.Helper()
+	path := bombWorkbook(t, nil)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	zw := zip.NewWriter(out)
+	for _, zf := range zr.File {
+		if err := zw.Copy(zf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name := range raws {
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: name, Method: zip.Deflate, CRC32: crc, CompressedSize64: uint64(len(packed)), UncompressedSize64: size})
+		if err == nil {
+			_, err = w.Write(packed)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // bombWorkbook writes a valid workbook with a header row and one data row,
@@ -103,13 +146,13 @@ func TestXLSXZipBombs(t *testing.T) {
 		has   string
 	}{
 		{"worksheet", map[string]func() io.Reader{"xl/worksheets/sheet1.xml": func() io.Reader {
-			return repeatReader(sheetHead, row, "</sheetData></worksheet>", 200<<20/len(row))
-		}}, "its part xl/worksheets/sheet1.xml would unzip to 200 MiB"},
+			return repeatReader(sheetHead, row, "</sheetData></worksheet>", 24<<20/len(row))
+		}}, "its part xl/worksheets/sheet1.xml would unzip to 24 MiB"},
 		{"shared strings", map[string]func() io.Reader{"xl/sharedStrings.xml": func() io.Reader {
-			return repeatReader(`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`, "<si><t>a</t></si>", "</sst>", 200<<20/17)
+			return repeatReader(`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`, "<si><t>a</t></si>", "</sst>", 8<<20/17)
 		}}, "xl/sharedStrings.xml would unzip"},
 		{"styles", map[string]func() io.Reader{"xl/styles.xml": func() io.Reader {
-			return repeatReader(`<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><!--`, "          ", "--></styleSheet>", 50<<20/10)
+			return repeatReader(`<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><!--`, "          ", "--></styleSheet>", 8<<20/10)
 		}}, "xl/styles.xml would unzip"},
 	}
 	for _, tt := range tests {
@@ -130,12 +173,16 @@ func TestXLSXZipBombs(t *testing.T) {
 	}
 
 	// Parts each small enough to inflate as they like, but together more
-	// than reconcile holds in memory.
+	// than reconcile holds in memory: one compressed part, stored 19 times.
+	var packed bytes.Buffer
+	fw, _ := flate.NewWriter(&packed, flate.BestSpeed)
+	io.Copy(fw, repeatReader("", "\x00", "", 4<<20))
+	fw.Close()
 	many := map[string]func() io.Reader{}
 	for i := 2; i <= 20; i++ {
-		many["xl/media/image"+strconv.Itoa(i)+".png"] = func() io.Reader { return repeatReader("", "\x00", "", 4<<20) }
+		many["xl/media/image"+strconv.Itoa(i)+".png"] = nil
 	}
-	_, err := Open(bombWorkbook(t, many), Options{})
+	_, err := Open(bombWorkbookRaw(t, many, packed.Bytes(), 4<<20, crc32.ChecksumIEEE(make([]byte, 4<<20))), Options{})
 	if err == nil || !strings.Contains(err.Error(), "unzip to 76 MiB") || !strings.Contains(err.Error(), "new workbook") {
 		t.Errorf("many parts: err = %v", err)
 	}
@@ -144,19 +191,25 @@ func TestXLSXZipBombs(t *testing.T) {
 // A workbook whose parts are plausible is read, and nothing is left of
 // the folder excelize unzipped its large sheet into.
 func TestXLSXLargeSheetAccepted(t *testing.T) {
+	// Over xlsxMemoryLimit (lowered), so excelize unzips it to a file.
+	defer func(n int64) { xlsxMemoryLimit = n }(xlsxMemoryLimit)
+	xlsxMemoryLimit = 1 << 20
 	var b strings.Builder
-	for i := range 200_000 {
-		b.WriteString(`<row r="`)
-		b.WriteString(strconv.Itoa(i + 3))
-		b.WriteString(`"><c r="A`)
-		b.WriteString(strconv.Itoa(i + 3))
-		b.WriteString(`" t="inlineStr"><is><t>8a2da0ef-e94a-5f98-ad28-`)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 300 {
+		words := make([]string, 1000)
+		for w := range words {
+			words[w] = strconv.FormatUint(rng.Uint64()>>40, 36)
+		}
+		note := strings.Join(words, " ")
+		n := strconv.Itoa(i + 3)
+		b.WriteString(`<row r="` + n + `"><c r="A` + n + `" t="inlineStr"><is><t>8a2da0ef-e94a-5f98-ad28-`)
 		b.WriteString(strings.Repeat("0", 12-len(strconv.Itoa(i))) + strconv.Itoa(i))
-		b.WriteString(`</t></is></c></row>`)
+		b.WriteString(`</t></is></c><c r="F` + n + `" t="inlineStr"><is><t>` + note + `</t></is></c></row>`)
 	}
 	body := b.String()
 	head := sheetHead + `<row r="1"><c r="A1" t="inlineStr"><is><t>activity_id</t></is></c><c r="B1" t="inlineStr"><is><t>commerce_external_id</t></is></c>` +
-		`<c r="C1" t="inlineStr"><is><t>occurred_at</t></is></c><c r="D1" t="inlineStr"><is><t>status</t></is></c><c r="E1" t="inlineStr"><is><t>result</t></is></c></row>`
+		`<c r="C1" t="inlineStr"><is><t>occurred_at</t></is></c><c r="D1" t="inlineStr"><is><t>status</t></is></c><c r="E1" t="inlineStr"><is><t>result</t></is></c><c r="F1" t="inlineStr"><is><t>comment</t></is></c></row>`
 	path := bombWorkbook(t, map[string]func() io.Reader{"xl/worksheets/sheet1.xml": func() io.Reader {
 		return repeatReader(head, body, "</sheetData></worksheet>", 1)
 	}})
@@ -174,9 +227,11 @@ func TestXLSXLargeSheetAccepted(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(spills); len(left) != 1 {
 		t.Errorf("while reading, the spill folder holds %v; want excelize's folder", left)
+	} else if inside, _ := os.ReadDir(filepath.Join(spills, left[0].Name())); len(inside) == 0 {
+		t.Errorf("the sheet was not unzipped into %s", left[0].Name())
 	}
 	r.Close()
-	if n != 200_000 {
+	if n != 300 {
 		t.Errorf("%d rows", n)
 	}
 	if left, _ := os.ReadDir(spills); len(left) != 0 {
@@ -188,6 +243,8 @@ func TestXLSXLargeSheetAccepted(t *testing.T) {
 // the shared strings through before excelize does: a cell of megabytes, a
 // row of megabytes, more shared strings than are held in memory.
 func TestXLSXHugeCellsRowsAndStrings(t *testing.T) {
+	defer func(n int) { maxSharedStrings = n }(maxSharedStrings)
+	maxSharedStrings = 2000
 	cellRow := `<row r="2"><c r="A2" t="inlineStr"><is><t>`
 	tests := []struct {
 		name string
@@ -210,14 +267,15 @@ func TestXLSXHugeCellsRowsAndStrings(t *testing.T) {
 		{"shared strings", "xl/sharedStrings.xml", func() io.Reader {
 			var b strings.Builder
 			b.WriteString(`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
-			for i := range maxSharedStrings + 1 {
+			for i := range 2001 {
 				b.WriteString("<si><t>")
 				b.WriteString(strconv.Itoa(i * 7919))
 				b.WriteString("</t></si>")
 			}
-			b.WriteString("</sst>")
+			pad := "<!--" + strings.Repeat(" ", maxSegment*2/3) + "-->"
+			b.WriteString(pad + pad + "</sst>") // long enough to be read through
 			return strings.NewReader(b.String())
-		}, "more than 2,000,000 different texts"},
+		}, "more than 2,000 different texts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
