@@ -32,6 +32,7 @@ CASES=${CASES:-1 2}
 OUT=bench/out
 mkdir -p "$OUT/bin"
 . bench/submit-lib.sh
+SANDBOX_BIN=$OUT/bin/reconcile-base
 
 src=$(mktemp -d)
 trap 'stop_sandbox; rm -rf "$src"' EXIT
@@ -56,7 +57,7 @@ for c in $CASES; do
     order="base head"
     [ $((i % 2)) -eq 0 ] && order="head base"
     for build in $order; do
-      start_sandbox "$OUT/bin/reconcile-base" "${sandbox_flags[@]}"
+      start_sandbox "${sandbox_flags[@]}"
       m=$(run_reconcile "$OUT/bin/reconcile-$build" "$OUT/ab-$build" "${run_flags[@]}")
       span=$("$OUT/bin/submitgen" -span "$URL")
       line="case=$c run=$i build=$build $m $span"

@@ -1,36 +1,9 @@
 # Shared by bench/submit.sh and bench/submit-ab.sh; sourced, not run. The
-# caller sets OUT (the output folder) and builds $OUT/bin/submitgen.
+# caller sets OUT (the output folder) and builds $OUT/bin/submitgen, and
+# SANDBOX_BIN if the sandbox is not $OUT/bin/reconcile.
 
-SANDBOX_PID=
-stop_sandbox() {
-  if [ -n "$SANDBOX_PID" ]; then
-    kill "$SANDBOX_PID" 2>/dev/null || true
-    wait "$SANDBOX_PID" 2>/dev/null || true
-    SANDBOX_PID=
-  fi
-}
+. bench/lib.sh # start_sandbox, stop_sandbox
 trap stop_sandbox EXIT
-
-# start_sandbox BIN FLAGS...: starts a fresh sandbox of BIN (a reconcile
-# build) on a free loopback port with $OUT/tenant.json; sets URL.
-start_sandbox() {
-  local bin=$1
-  shift
-  stop_sandbox
-  : >"$OUT/sandbox.out"
-  "$bin" sandbox --addr 127.0.0.1:0 --tenant "$OUT/tenant.json" --quiet "$@" \
-    >"$OUT/sandbox.out" 2>"$OUT/sandbox.err" &
-  SANDBOX_PID=$!
-  URL=
-  for _ in $(seq 100); do
-    URL=$(sed -n 's/^sandbox listening on \(http:[^ ]*\).*/\1/p' "$OUT/sandbox.out")
-    [ -n "$URL" ] && return 0
-    sleep 0.1
-  done
-  echo "the sandbox did not start:" >&2
-  cat "$OUT/sandbox.err" >&2
-  exit 1
-}
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { print $* }"; }

@@ -53,7 +53,7 @@ for i in $(seq "$RUNS"); do
   order="reconcile vegeta"
   [ $((i % 2)) -eq 0 ] && order="vegeta reconcile"
   for who in $order; do
-    start_sandbox "$BIN"
+    start_sandbox
     if [ "$who" = reconcile ]; then
       wall=$(run_reconcile "$BIN" "$OUT/case1-run$i" --concurrency "$C" | field wall)
       rec=$("$OUT/bin/submitgen" -span "$URL")
@@ -84,7 +84,7 @@ echo "== case 2: pacing, N=$N rows, --rate $RATE, latency $LATENCY, concurrency 
 target=$(calc "$N / $RATE")
 : >"$OUT/case2.txt"
 for i in $(seq "$RUNS"); do
-  start_sandbox "$BIN" --latency "$LATENCY"
+  start_sandbox --latency "$LATENCY"
   wall=$(run_reconcile "$BIN" "$OUT/case2-run$i" --concurrency "$C2" --rate "$RATE" | field wall)
   rec=$("$OUT/bin/submitgen" -span "$URL")
   span=$(echo "$rec" | field span_s)
