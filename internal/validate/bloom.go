@@ -1,3 +1,5 @@
+//go:build !mapset
+
 package validate
 
 // bloom is a split-block Bloom filter (as Parquet's): a key sets one bit in

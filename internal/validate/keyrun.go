@@ -1,3 +1,5 @@
+//go:build !mapset
+
 package validate
 
 import (

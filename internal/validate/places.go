@@ -7,6 +7,9 @@ import (
 	"github.com/reten/reconcile/internal/importer"
 )
 
+// rowRef is a row of the batch in 4 bytes: the place's base plus the row number.
+type rowRef uint32
+
 // places turns rowRefs back into positions. Each file (and sheet) read gets
 // a base: the previous place's base plus its highest row, so a rowRef is a
 // base plus a row number and places stay in increasing order of base.

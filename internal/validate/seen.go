@@ -1,3 +1,5 @@
+//go:build !mapset
+
 package validate
 
 import (
@@ -82,9 +84,6 @@ const (
 	runFilterBits  = 8       // and in its run's own filter
 	filterKeys     = 1 << 20 // keys the first global filter is sized for
 )
-
-// rowRef is a row of the batch in 4 bytes: the place's base plus the row number.
-type rowRef uint32
 
 func newKeySet() *keySet {
 	return &keySet{seed: rand.Uint64(), hmask: ^uint64(0), limit: SpillKeys, blockKeys: spillBlockKeys}
