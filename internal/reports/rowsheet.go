@@ -1,3 +1,5 @@
+//go:build !streamwriter
+
 package reports
 
 import (
@@ -11,10 +13,6 @@ import (
 	"github.com/reten/reconcile/internal/spill"
 	"github.com/xuri/excelize/v2"
 )
-
-// rowsSheetPart is where the Rows sheet lives inside report.xlsx: the second
-// sheet of a new workbook (saveXLSX fails if excelize names it otherwise).
-const rowsSheetPart = "xl/worksheets/sheet2.xml"
 
 // rowsSheet writes the XML of the Rows sheet itself, row by row, to a
 // temporary file, and puts it into report.xlsx when the workbook is saved.
@@ -36,7 +34,7 @@ type rowsSheet struct {
 
 // newRowsSheet starts the Rows sheet in a temporary file in spillDir (""
 // is os.TempDir()).
-func newRowsSheet(spillDir string, width int, widths []float64, fit bool) (*rowsSheet, error) {
+func newRowsSheet(_ *excelize.File, spillDir string, width int, widths []float64, fit bool) (*rowsSheet, error) {
 	tmp, name, err := spill.Create(spillDir, "reconcile-rows-*.xml")
 	if err != nil {
 		return nil, err
@@ -195,6 +193,12 @@ func isXMLChar(r rune) bool {
 		r >= 0x20 && r <= 0xD7FF ||
 		r >= 0xE000 && r <= 0xFFFD ||
 		r >= 0x10000 && r <= 0x10FFFF
+}
+
+// parts are the parts saveXLSX puts in the workbook in place of excelize's:
+// the whole Rows sheet.
+func (s *rowsSheet) parts() (map[string]func(io.Writer) error, error) {
+	return map[string]func(io.Writer) error{rowsSheetPart: s.writeTo}, nil
 }
 
 // writeTo writes the whole worksheet part: what precedes the rows (print

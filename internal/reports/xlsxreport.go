@@ -2,7 +2,6 @@ package reports
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,6 +15,10 @@ const (
 	SummarySheet = "Summary"
 	RowsSheet    = "Rows"
 )
+
+// rowsSheetPart is where the Rows sheet lives inside report.xlsx: the second
+// sheet of a new workbook (saveXLSX fails if excelize names it otherwise).
+const rowsSheetPart = "xl/worksheets/sheet2.xml"
 
 // classColors are the fill colours of each class in the Rows sheet (RGB hex):
 // greens for done, oranges and reds for what needs a person, grey for skipped.
@@ -90,7 +93,7 @@ func createXLSXReport(path, spillDir string, names []string, widths []float64) (
 	for _, w := range widths {
 		total += w
 	}
-	if x.rs, err = newRowsSheet(spillDir, len(names), widths, fitsOnePage(total)); err != nil {
+	if x.rs, err = newRowsSheet(f, spillDir, len(names), widths, fitsOnePage(total)); err != nil {
 		return fail(err)
 	}
 	head := make([]string, len(names))
@@ -128,7 +131,11 @@ func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 	if err := x.summarySheet(s, settings); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
-	if err := saveXLSX(x.f, x.path, map[string]func(io.Writer) error{rowsSheetPart: x.rs.writeTo}); err != nil {
+	parts, err := x.rs.parts()
+	if err != nil {
+		return fmt.Errorf("report.xlsx: %w", err)
+	}
+	if err := saveXLSX(x.f, x.path, parts); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
 	return nil
