@@ -2,8 +2,10 @@
 // report.xlsx, rejects (rows that need a person, in their original columns and
 // format), summary.json, and the terminal summary. It knows nothing of HTTP.
 //
-// Rows are streamed to disk as they finish; memory holds only counts, the
-// most frequent messages and a few buffers, whatever the number of rows.
+// Every report lists the rows in input order, however they finish: they wait,
+// encoded, in a bounded buffer and sorted runs in a temporary file, and are
+// written at Close; memory holds only that buffer, counts, the most
+// frequent messages and a few buffers, whatever the number of rows.
 package reports
 
 import (
@@ -52,9 +54,10 @@ type Options struct {
 	Rejects bool // one rejects file per input file that has rows needing a person
 	// Now gives the clock for the finish time; nil means time.Now.
 	Now func() time.Time
-	// SpillDir is where report.xlsx's rows wait until Close puts them in
-	// the workbook: the run's spill.Dir, so that a killed run's are
-	// found and removed by spill.Clean. "" is os.TempDir().
+	// SpillDir is where the rows waiting to be put in input order, and
+	// report.xlsx's rows, wait until Close writes them: the run's
+	// spill.Dir, so that a killed run's are found and removed by
+	// spill.Clean. "" is os.TempDir().
 	SpillDir string
 	// FailedExitCode is the exit code summary.json records when another
 	// report could not be written; 0 records the one given to Close.
