@@ -1,4 +1,4 @@
-//go:build !mapset
+//go:build !mapset && !boltset
 
 package validate
 
