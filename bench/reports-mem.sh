@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Peak memory of writing every report (report.csv, report.xlsx, rejects,
 # summary.json) for 20,000 and 200,000 rows. Memory must stay flat: the rows
-# are streamed to disk, only counts and the top messages stay in memory.
+# are streamed to disk, only counts and the top messages stay in memory. The
+# rows finish shuffled within windows of 512 (reportsmem -window), as
+# concurrent requests make them, so the reports must put them back in order.
 #
 #   bench/reports-mem.sh                   # 20,000 and 200,000 rows
 #   bench/reports-mem.sh 20000 1000000     # any row counts; output in bench/out/
