@@ -1,5 +1,3 @@
-//go:build !streamwriter
-
 package reports
 
 import (
@@ -34,7 +32,7 @@ type rowsSheet struct {
 
 // newRowsSheet starts the Rows sheet in a temporary file in spillDir (""
 // is os.TempDir()).
-func newRowsSheet(_ *excelize.File, spillDir string, width int, widths []float64, fit bool) (*rowsSheet, error) {
+func newRowsSheet(spillDir string, width int, widths []float64, fit bool) (*rowsSheet, error) {
 	tmp, name, err := spill.Create(spillDir, "reconcile-rows-*.xml")
 	if err != nil {
 		return nil, err
@@ -193,12 +191,6 @@ func isXMLChar(r rune) bool {
 		r >= 0x20 && r <= 0xD7FF ||
 		r >= 0xE000 && r <= 0xFFFD ||
 		r >= 0x10000 && r <= 0x10FFFF
-}
-
-// parts are the parts saveXLSX puts in the workbook in place of excelize's:
-// the whole Rows sheet.
-func (s *rowsSheet) parts() (map[string]func(io.Writer) error, error) {
-	return map[string]func(io.Writer) error{rowsSheetPart: s.writeTo}, nil
 }
 
 // writeTo writes the whole worksheet part: what precedes the rows (print

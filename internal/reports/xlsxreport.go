@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -93,7 +94,7 @@ func createXLSXReport(path, spillDir string, names []string, widths []float64) (
 	for _, w := range widths {
 		total += w
 	}
-	if x.rs, err = newRowsSheet(f, spillDir, len(names), widths, fitsOnePage(total)); err != nil {
+	if x.rs, err = newRowsSheet(spillDir, len(names), widths, fitsOnePage(total)); err != nil {
 		return fail(err)
 	}
 	head := make([]string, len(names))
@@ -131,11 +132,7 @@ func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 	if err := x.summarySheet(s, settings); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
-	parts, err := x.rs.parts()
-	if err != nil {
-		return fmt.Errorf("report.xlsx: %w", err)
-	}
-	if err := saveXLSX(x.f, x.path, parts); err != nil {
+	if err := saveXLSX(x.f, x.path, map[string]func(io.Writer) error{rowsSheetPart: x.rs.writeTo}); err != nil {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
 	return nil

@@ -1,5 +1,3 @@
-//go:build !mapset && !boltset
-
 package validate
 
 // bloom is a split-block Bloom filter (as Parquet's): a key sets one bit in

@@ -1,5 +1,3 @@
-//go:build !mapset && !boltset
-
 package validate
 
 import (
