@@ -17,10 +17,10 @@ import (
 )
 
 // orderBytes is how many bytes of encoded outcomes rowOrder holds in memory
-// before it sorts them and writes them out as a run: about 25,000 rows of a
+// before it sorts them and writes them out as a run: about 12,000 rows of a
 // dozen columns, so a run of that size never touches the disk. A variable
 // so tests can make runs of a few rows.
-var orderBytes = 8 << 20
+var orderBytes = 4 << 20
 
 // orderSpillName names rowOrder's temporary file to fileWriter.
 const orderSpillName = "rows waiting for input order"
@@ -80,6 +80,11 @@ type span struct{ off, len int64 }
 func (r *rowOrder) add(o *outcome.Outcome, layout int) error {
 	if r.err != nil {
 		return r.err
+	}
+	if r.buf == nil {
+		// Made at its full size once: grown by append it would double
+		// past orderBytes, and the garbage of each doubling with it.
+		r.buf = make([]byte, 0, orderBytes+64<<10)
 	}
 	k := orderKey{layout: uint64(layout + 1), row: uint64(max(o.Row.Pos.Row, 0)), seq: r.seq}
 	r.seq++
@@ -170,7 +175,7 @@ func (r *rowOrder) each(fn func(*outcome.Outcome)) error {
 	r.buf, r.recs = nil, nil // no more adds: give the memory back before merging
 	m := make(merge, 0, len(r.runs))
 	for _, s := range r.runs {
-		rr := &runReader{in: bufio.NewReaderSize(io.NewSectionReader(r.f, s.off, s.len), 64<<10)}
+		rr := &runReader{in: bufio.NewReaderSize(io.NewSectionReader(r.f, s.off, s.len), 32<<10)}
 		ok, err := rr.next()
 		if err != nil {
 			return err
