@@ -17,10 +17,10 @@ import (
 )
 
 // orderBytes is how many bytes of encoded outcomes rowOrder holds in memory
-// before it sorts them and writes them out as a run: about 12,000 rows of a
+// before it sorts them and writes them out as a run: about 3,000 rows of a
 // dozen columns, so a run of that size never touches the disk. A variable
 // so tests can make runs of a few rows.
-var orderBytes = 4 << 20
+var orderBytes = 1 << 20
 
 // orderSpillName names rowOrder's temporary file to fileWriter.
 const orderSpillName = "rows waiting for input order"
@@ -175,7 +175,7 @@ func (r *rowOrder) each(fn func(*outcome.Outcome)) error {
 	r.buf, r.recs = nil, nil // no more adds: give the memory back before merging
 	m := make(merge, 0, len(r.runs))
 	for _, s := range r.runs {
-		rr := &runReader{in: bufio.NewReaderSize(io.NewSectionReader(r.f, s.off, s.len), 32<<10)}
+		rr := &runReader{in: bufio.NewReaderSize(io.NewSectionReader(r.f, s.off, s.len), 16<<10)}
 		ok, err := rr.next()
 		if err != nil {
 			return err
