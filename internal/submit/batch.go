@@ -158,6 +158,13 @@ func (r *run) check(batch []*job) []*job {
 				continue
 			}
 			j.req.HardOverride, j.overriding = true, true
+		case LedgerDecided:
+			if j.check.Class != outcome.ClassConflict || !r.mayOverride(j.it) {
+				o.Class, o.HTTPStatus, o.Message = j.check.Class, j.check.Status, j.check.Message
+				r.emit(o)
+				continue
+			}
+			j.req.HardOverride, j.overriding = true, true
 		}
 		keep = append(keep, j)
 	}
