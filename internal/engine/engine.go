@@ -152,6 +152,9 @@ type Result struct {
 	Summary *reports.Summary
 	// ReportDir is the report folder, created or not.
 	ReportDir string
+	// Unreadable is how many files of an inbox run could not be read while
+	// others were (see combine): each needs a person, as a row does.
+	Unreadable int
 }
 
 // NeedsPerson is how many rows ended in a class that needs a person.
@@ -212,6 +215,12 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 		s := *j.Submitter
 		sub = &s
 		sub.Logger = sink.Logger()
+	}
+
+	// A report folder given twice is a mistake in the arguments: said
+	// before anything is locked, downloaded or sent.
+	if err := reports.CheckDir(res.ReportDir); err != nil {
+		return end(fail(BadInput, fmt.Errorf("%w\n  nothing was sent", err)))
 	}
 
 	// The ledger first: a run that finds another one holding it stops at once.
