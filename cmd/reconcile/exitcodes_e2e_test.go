@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http/httptest"
@@ -15,20 +14,6 @@ import (
 	"github.com/reten/reconcile/internal/ledger"
 	"github.com/reten/reconcile/internal/sandbox"
 )
-
-// runMainCtx is runMain with the caller's context.
-func runMainCtx(t *testing.T, ctx context.Context, vars map[string]string, args ...string) (int, string, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	state := t.TempDir()
-	env := &environ{stdout: &stdout, stderr: &stderr, getenv: func(k string) string {
-		if v, ok := vars[k]; ok || k != "XDG_STATE_HOME" {
-			return v
-		}
-		return state
-	}}
-	return Main(ctx, env, args), stdout.String(), stderr.String()
-}
 
 // closedURL is the address of a server that is gone: every connection to
 // it is refused.
