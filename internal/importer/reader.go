@@ -119,6 +119,12 @@ func Open(path string, opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("%s is empty; export the sheet again", name)
 	case bytes.HasPrefix(head, oleMagic):
 		return nil, fmt.Errorf("%s is a legacy Excel 97-2003 workbook (.xls) or a password-protected one; open it in Excel or LibreOffice and save it as .xlsx or .csv", name)
+	case bytes.HasPrefix(head, storeMagic):
+		s, err := openStore(path, opts, layout)
+		if err != nil {
+			return nil, err
+		}
+		src = s
 	case bytes.HasPrefix(head, zipMagic):
 		if ext == ".ods" {
 			return nil, fmt.Errorf("%s is an OpenDocument spreadsheet; save it as .xlsx or .csv", name)

@@ -1,0 +1,317 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/reten/reconcile/internal/atomicfile"
+)
+
+// A row store is a file's records as its source read them (a sheet's rows
+// with their cells turned into text, or a CSV's lines decoded and split),
+// kept on disk so that the file can be read again without parsing it: a
+// 100,000-row workbook takes seconds to unzip and parse, its store a tenth of
+// a second to read. Open knows a store by its first bytes and reads it as it
+// would have read the file: the same header detection, mapping, dates, row
+// numbers, sheet and kind, under the file name the store was saved with.
+//
+// The format, after storeMagic: a uvarint-prefixed JSON storeMeta, then one
+// record after another, each a uvarint row number and a tag:
+//
+//	recCells: a uvarint count, a uvarint length per cell, the cells' bytes
+//	recBroken: a row the source could not split: uvarint field+1, message
+//	recFailed: the read ended in an error: message
+//	recEnd: the file ended; nothing may follow
+//
+// A store without its recEnd was cut short, and reads as damaged.
+var storeMagic = []byte("reconcile row store 1\n")
+
+// A damaged store must fail, not allocate what its lengths say: no
+// spreadsheet has rows wider or longer than these.
+const (
+	maxStoreCells  = 1 << 16
+	maxStoreRecord = 1 << 30
+)
+
+const (
+	recCells byte = iota + 1
+	recBroken
+	recFailed
+	recEnd
+)
+
+// storeMeta is what a store keeps of the file it was read from.
+type storeMeta struct {
+	File      string `json:"file"` // the name messages and reports give the file
+	Kind      string `json:"kind"`
+	Sheet     string `json:"sheet,omitempty"`
+	Delimiter rune   `json:"delimiter,omitempty"`
+	Encoding  string `json:"encoding,omitempty"`
+}
+
+// SaveRows reads the file at path as Open would with opts (its sheet,
+// delimiter and encoding; the mapping and dates play no part, they are
+// applied when the store is read) and writes every record of it to a row
+// store at dst, atomically. name is what messages and reports will call the
+// file. A file that cannot be opened is an error, with Open's message; one
+// whose read fails part way is stored up to there, and its store fails at
+// the same row with the same message.
+func SaveRows(dst, path, name string, opts Options) error {
+	src, l, err := openSource(path, opts)
+	if err != nil {
+		return renamed(err, path, name)
+	}
+	defer src.close()
+	return saveSource(dst, src, l, path, name)
+}
+
+// saveSource writes the records of src, the file at path laid out as l, to
+// a row store at dst that calls it name.
+func saveSource(dst string, src source, l *Layout, path, name string) error {
+	meta, err := json.Marshal(storeMeta{File: name, Kind: l.Kind, Sheet: l.Sheet, Delimiter: l.Delimiter, Encoding: l.Encoding})
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(dst, 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 64<<10)
+		var num [binary.MaxVarintLen64]byte
+		uvarint := func(v int) { bw.Write(num[:binary.PutUvarint(num[:], uint64(v))]) }
+		text := func(s string) {
+			uvarint(len(s))
+			bw.WriteString(s)
+		}
+		bw.Write(storeMagic)
+		uvarint(len(meta))
+		bw.Write(meta)
+		for {
+			cells, row, err := src.next()
+			if err == io.EOF {
+				uvarint(0)
+				bw.WriteByte(recEnd)
+				break
+			}
+			uvarint(row)
+			var re *rowError
+			switch {
+			case errors.As(err, &re):
+				bw.WriteByte(recBroken)
+				uvarint(re.field + 1)
+				text(re.err.Error())
+				continue
+			case err != nil:
+				bw.WriteByte(recFailed)
+				text(strings.ReplaceAll(err.Error(), path, name))
+				uvarint(0)
+				bw.WriteByte(recEnd)
+				return bw.Flush()
+			}
+			bw.WriteByte(recCells)
+			uvarint(len(cells))
+			for _, c := range cells {
+				uvarint(len(c))
+			}
+			for _, c := range cells {
+				bw.WriteString(c)
+			}
+		}
+		return bw.Flush()
+	})
+}
+
+// renamed puts name where an error has the path of the file it was read as.
+func renamed(err error, path, name string) error {
+	if path == name {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), path, name))
+}
+
+// openSource opens the records of path as Open would, without reading a
+// header.
+func openSource(path string, opts Options) (source, *Layout, error) {
+	head, err := readHead(path)
+	l := &Layout{File: path}
+	switch {
+	case err != nil || len(head) == 0 || bytes.HasPrefix(head, oleMagic):
+		return nil, nil, openError(path, opts)
+	case bytes.HasPrefix(head, storeMagic):
+		s, err := openStore(path, opts, l)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, l, nil
+	case bytes.HasPrefix(head, zipMagic):
+		if strings.ToLower(filepath.Ext(path)) == ".ods" {
+			return nil, nil, openError(path, opts)
+		}
+		s, err := openXLSX(path, path, opts, l)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, l, nil
+	case isWorkbookName(path):
+		return nil, nil, openError(path, opts)
+	}
+	s, err := openCSV(path, path, head, opts, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, l, nil
+}
+
+// storeSource reads the records of a row store.
+type storeSource struct {
+	f    *os.File
+	r    *bufio.Reader
+	name string
+	done bool
+	lens []int
+	buf  []byte
+}
+
+// openStore opens the row store at path and fills layout as the file it was
+// saved from would have.
+func openStore(path string, opts Options, layout *Layout) (*storeSource, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s cannot be opened: %w", path, unwrapPath(err))
+	}
+	s := &storeSource{f: f, r: bufio.NewReaderSize(f, 64<<10), name: path}
+	if _, err := s.r.Discard(len(storeMagic)); err != nil {
+		f.Close()
+		return nil, s.damaged(err)
+	}
+	n, err := s.uvarint()
+	var meta storeMeta
+	if err == nil && n > 1<<20 {
+		err = errors.New("its description is too long")
+	}
+	if err == nil {
+		raw := make([]byte, n)
+		if _, err = io.ReadFull(s.r, raw); err == nil {
+			err = json.Unmarshal(raw, &meta)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, s.damaged(err)
+	}
+	if opts.Sheet != "" && opts.Sheet != meta.Sheet {
+		f.Close()
+		return nil, fmt.Errorf("%s was stored from sheet %q, not %q; store the sheet wanted", meta.File, meta.Sheet, opts.Sheet)
+	}
+	s.name = meta.File
+	layout.File, layout.Kind, layout.Sheet = meta.File, meta.Kind, meta.Sheet
+	layout.Delimiter, layout.Encoding = meta.Delimiter, meta.Encoding
+	return s, nil
+}
+
+func (s *storeSource) damaged(err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("the row store of %s is damaged (%v); read the file again", s.name, err)
+}
+
+func (s *storeSource) uvarint() (int, error) {
+	v, err := binary.ReadUvarint(s.r)
+	if err == nil && v > 1<<40 {
+		err = errors.New("a length out of range")
+	}
+	return int(v), err
+}
+
+func (s *storeSource) next() ([]string, int, error) {
+	if s.done {
+		return nil, 0, io.EOF
+	}
+	row, err := s.uvarint()
+	if err != nil {
+		return nil, 0, s.damaged(err)
+	}
+	tag, err := s.r.ReadByte()
+	if err != nil {
+		return nil, row, s.damaged(err)
+	}
+	switch tag {
+	case recEnd:
+		s.done = true
+		return nil, 0, io.EOF
+	case recBroken, recFailed:
+		field := 0
+		if tag == recBroken {
+			if field, err = s.uvarint(); err != nil {
+				return nil, row, s.damaged(err)
+			}
+		}
+		msg, err := s.text()
+		if err != nil {
+			return nil, row, s.damaged(err)
+		}
+		if tag == recFailed {
+			s.done = true
+			return nil, row, errors.New(msg)
+		}
+		return nil, row, &rowError{row: row, err: errors.New(msg), field: field - 1}
+	case recCells:
+	default:
+		return nil, row, s.damaged(fmt.Errorf("unknown record %d", tag))
+	}
+	n, err := s.uvarint()
+	if err == nil && n > maxStoreCells {
+		err = fmt.Errorf("a row of %d cells", n)
+	}
+	if err != nil {
+		return nil, row, s.damaged(err)
+	}
+	s.lens = s.lens[:0]
+	total := 0
+	for range n {
+		k, err := s.uvarint()
+		if err != nil {
+			return nil, row, s.damaged(err)
+		}
+		s.lens = append(s.lens, k)
+		total += k
+	}
+	if total > maxStoreRecord {
+		return nil, row, s.damaged(fmt.Errorf("a row of %d bytes", total))
+	}
+	if cap(s.buf) < total {
+		s.buf = make([]byte, total)
+	}
+	b := s.buf[:total]
+	if _, err := io.ReadFull(s.r, b); err != nil {
+		return nil, row, s.damaged(err)
+	}
+	// One string for the whole record, its cells slices of it: a row costs
+	// two allocations whatever its width.
+	all := string(b)
+	cells := make([]string, n)
+	at := 0
+	for i, k := range s.lens {
+		cells[i] = all[at : at+k]
+		at += k
+	}
+	return cells, row, nil
+}
+
+func (s *storeSource) text() (string, error) {
+	n, err := s.uvarint()
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(s.r, b)
+	return string(b), err
+}
+
+func (s *storeSource) close() error { return s.f.Close() }

@@ -1,0 +1,184 @@
+package importer
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/charmap"
+)
+
+// readRows reads every row of path, and the error that ended the read (nil
+// at the end of the file).
+func readRows(t *testing.T, path string, opts Options) (*Layout, []Row, error) {
+	t.Helper()
+	r, err := Open(path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	var rows []Row
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			return r.Layout(), rows, nil
+		}
+		if err != nil {
+			return r.Layout(), rows, err
+		}
+		rows = append(rows, row)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// TestRowStoreReadsAsTheFile reads each file directly and through its row
+// store, and wants the same layout, rows, positions, cells, values and
+// errors, the file named as the store was told to name it.
+func TestRowStoreReadsAsTheFile(t *testing.T) {
+	santiago, _ := time.LoadLocation("America/Santiago")
+	spanish := Options{MappingFile: filepath.Join("..", "..", "samples", "mapping-es.txt"), DateFormat: "02/01/2006 15:04", Location: santiago}
+	cp1252, _ := charmap.Windows1252.NewEncoder().String("title row\n" + header + ",comment\n,YOM-1,COM-1,2026-04-11,EFFECTIVE,x,Gestión año\n")
+	book := workbook(t, func(f *excelize.File, s string) {
+		id, _ := f.NewStyle(&excelize.Style{NumFmt: 22})
+		f.SetCellValue(s, "A1", "Resultados de abril")
+		for i, h := range []string{"provider_activity_id", "commerce_external_id", "occurred_at", "status", "result", "amount"} {
+			c, _ := excelize.CoordinatesToCellName(i+1, 2)
+			f.SetCellValue(s, c, h)
+		}
+		f.SetSheetRow(s, "A3", &[]any{"YOM-1", "007", time.Date(2026, 4, 11, 10, 30, 0, 0, time.UTC), "EFFECTIVE", "SALE_COMPLETED", 12.5})
+		f.SetCellStyle(s, "C3", "C3", id)
+		f.SetSheetRow(s, "A6", &[]any{"YOM-2", "COM-2", "2026-04-12T09:00:00Z", "effective", "NO_CONTACT"})
+		f.NewSheet("Otra")
+		f.SetSheetRow("Otra", "A1", &[]string{"provider_activity_id", "commerce_external_id", "occurred_at", "status", "result"})
+		f.SetSheetRow("Otra", "A2", &[]string{"YOM-9", "COM-9", "2026-04-13", "PENDING", "RESCHEDULE"})
+	})
+	cases := []struct {
+		name string
+		path string
+		opts Options
+	}{
+		{"english sample", filepath.Join("..", "..", "samples", "results.csv"), Options{}},
+		{"spanish CSV, ; and Windows-1252", filepath.Join("..", "..", "samples", "resultados.csv"), spanish},
+		{"spanish workbook with a title row", filepath.Join("..", "..", "samples", "resultados.xlsx"), spanish},
+		{"row numbers: multi-line cells, blank lines", writeFile(t, "rows.csv", []byte("Informe\n"+header+",comment,,\n,YOM-1,COM-1,2026-04-11,EFFECTIVE,x,\"one\ntwo\",,\n\n,YOM-2,COM-2,2026-04-11,EFFECTIVE,x,\"a, b\",,\n,,,,,,,,\n")), Options{}},
+		{"broken rows", writeFile(t, "bad.csv", []byte(header+"\n,YOM-1,COM-1,2026-04-11,EFFECTIVE,x,extra\n,YOM-2,CO\"M-2,2026-04-11,EFFECTIVE,x\n,YOM-3,COM-3,2026-04-11,EFFECTIVE,x\n")), Options{}},
+		{"Windows-1252 with a title row", writeFile(t, "ansi.csv", []byte(cp1252)), Options{}},
+		{"workbook: date cells, gaps, first sheet", book, Options{}},
+		{"workbook: another sheet", book, Options{Sheet: "Otra"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			wantL, want, wantErr := readRows(t, c.path, c.opts)
+			if wantErr != nil {
+				t.Fatal(wantErr)
+			}
+			store := filepath.Join(t.TempDir(), "rows")
+			if err := SaveRows(store, c.path, "Mi archivo.xlsx", Options{Sheet: c.opts.Sheet}); err != nil {
+				t.Fatal(err)
+			}
+			gotL, got, err := readRows(t, store, c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gotL.File != "Mi archivo.xlsx" {
+				t.Errorf("the store names the file %q", gotL.File)
+			}
+			l := *wantL
+			l.File, l.cols, l.norm = gotL.File, gotL.cols, gotL.norm
+			if !reflect.DeepEqual(&l, gotL) {
+				t.Errorf("layout from the store\n%+v\nwant\n%+v", gotL, &l)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d rows from the store, want %d", len(got), len(want))
+			}
+			for i := range want {
+				w, g := want[i], got[i]
+				if g.Pos.File != "Mi archivo.xlsx" || g.Pos.Sheet != w.Pos.Sheet || g.Pos.Row != w.Pos.Row {
+					t.Errorf("row %d: position %+v, want %+v", i, g.Pos, w.Pos)
+				}
+				if !reflect.DeepEqual(g.Cells, w.Cells) || errText(g.Err) != errText(w.Err) {
+					t.Errorf("row %d: %q %v, want %q %v", w.Pos.Row, g.Cells, g.Err, w.Cells, w.Err)
+				}
+				var gv, wv [NumFields]Value
+				g.Values(&gv)
+				w.Values(&wv)
+				for f := range gv {
+					if gv[f].Text != wv[f].Text || !gv[f].Time.Equal(wv[f].Time) || errText(gv[f].Err) != errText(wv[f].Err) {
+						t.Errorf("row %d, %s: %+v, want %+v", w.Pos.Row, Field(f), gv[f], wv[f])
+					}
+				}
+			}
+		})
+	}
+}
+
+// failingSource yields its rows, then fails as a damaged file does.
+type failingSource struct {
+	rows [][]string
+	at   int
+}
+
+func (s *failingSource) next() ([]string, int, error) {
+	if s.at == len(s.rows) {
+		return nil, s.at + 1, errors.New("damaged worksheet XML (unexpected EOF)")
+	}
+	s.at++
+	return s.rows[s.at-1], s.at, nil
+}
+
+func (s *failingSource) close() error { return nil }
+
+func TestRowStoreKeepsAFailedRead(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "rows")
+	src := &failingSource{rows: [][]string{strings.Split(header, ","), {"", "YOM-1", "COM-1", "2026-04-11", "EFFECTIVE", "x"}}}
+	if err := saveSource(store, src, &Layout{Kind: "xlsx", Sheet: "Hoja1"}, "/tmp/stored/input.xlsx", "resultados.xlsx"); err != nil {
+		t.Fatal(err)
+	}
+	_, rows, err := readRows(t, store, Options{})
+	if len(rows) != 1 || rows[0].Pos.Row != 2 {
+		t.Errorf("rows before the failure: %+v", rows)
+	}
+	want := `resultados.xlsx, sheet "Hoja1", row 3: the file cannot be read further (damaged worksheet XML (unexpected EOF)); save it again from the spreadsheet program`
+	if errText(err) != want {
+		t.Errorf("the read ends with\n%v\nwant\n%s", err, want)
+	}
+}
+
+func TestRowStoreRefuses(t *testing.T) {
+	sample := filepath.Join("..", "..", "samples", "resultados.xlsx")
+	store := filepath.Join(t.TempDir(), "rows")
+	if err := SaveRows(store, sample, "resultados.xlsx", Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(store, Options{Sheet: "Otra"}); err == nil || !strings.Contains(err.Error(), `was stored from sheet "Resultados", not "Otra"`) {
+		t.Errorf("another sheet than the stored one: %v", err)
+	}
+	data, err := os.ReadFile(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []int{len(storeMagic) + 3, len(data) / 2, len(data) - 1} {
+		short := filepath.Join(t.TempDir(), "short")
+		os.WriteFile(short, data[:cut], 0o600)
+		_, _, err := readRows(t, short, Options{MappingFile: filepath.Join("..", "..", "samples", "mapping-es.txt")})
+		if err == nil || !strings.Contains(err.Error(), "the row store of") || !strings.Contains(err.Error(), "is damaged") {
+			t.Errorf("a store cut at byte %d of %d: %v", cut, len(data), err)
+		}
+	}
+	if err := SaveRows(store, filepath.Join(t.TempDir(), "nope.csv"), "nope.csv", Options{}); err == nil || !strings.Contains(err.Error(), "nope.csv does not exist") {
+		t.Errorf("a missing file: %v", err)
+	}
+}
