@@ -99,11 +99,14 @@ func (s *Server) check(u *upload) (*checkSummary, error) {
 	return s.checkLocked(u)
 }
 
+// dropCheck forgets the upload's check and row store, which another
+// reading of the file no longer matches.
 func (s *Server) dropCheck(u *upload) {
 	l := s.lock(u.ID)
 	l.Lock()
 	defer l.Unlock()
 	os.RemoveAll(u.file(checkDir))
+	os.Remove(u.file(rowsName))
 }
 
 // checkLocked runs the check; the caller holds the upload's lock.
@@ -153,6 +156,10 @@ func (s *Server) checkLocked(u *upload) (*checkSummary, error) {
 // preview shows it.
 func (s *Server) runCheck(u *upload, w *checkWriter) (*checkSummary, error) {
 	sum := &checkSummary{Counts: map[string]int{}}
+	if err := u.saveRows(); err != nil {
+		sum.Err = err.Error()
+		return sum, nil
+	}
 	in, err := u.editedInput()
 	if err != nil {
 		return nil, err

@@ -41,6 +41,13 @@ func (s *Server) startRun(ctx context.Context, u *upload, policy string) (*liveR
 	if !u.Mapped {
 		return nil, errors.New("map the file's columns before sending it")
 	}
+	l := s.lock(u.ID)
+	l.Lock()
+	err := u.saveRows()
+	l.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	in, err := u.editedInput()
 	if err != nil {
 		return nil, err

@@ -96,7 +96,7 @@ func TestStartRunHandsTheRunnerTheCheckedInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := runner.reqs[0]
-	if req.Input.Path != u.path() || req.Input.Name != "resultados.xlsx" || req.Input.Options.MappingFile != u.file(mappingName) || req.Policy != "row" {
+	if req.Input.Path != u.file(rowsName) || req.Input.Name != "resultados.xlsx" || req.Input.Options.MappingFile != u.file(mappingName) || req.Policy != "row" {
 		t.Errorf("request %+v", req)
 	}
 	if cells := req.Input.Edits[11]; len(cells) < 5 || cells[4] != "EFFECTIVE" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -117,7 +118,7 @@ func (s *Server) peek(u *upload) (*importer.Sample, error) {
 	}
 	sm, err := importer.Peek(u.path(), opts, peekRows)
 	if err != nil {
-		return nil, u.input().named(err)
+		return nil, Input{Path: u.path(), Name: u.Name}.named(err)
 	}
 	return sm, nil
 }
@@ -149,13 +150,30 @@ func (rd reading) zone() string {
 	return rd.Timezone
 }
 
-// input is the upload as a run or a check reads it.
+// input is the upload as a run or a check reads it: from its row store,
+// which saveRows makes.
 func (u *upload) input() Input {
 	opts, _ := u.Read.options()
 	if u.Mapped {
 		opts.MappingFile = u.file(mappingName)
 	}
-	return Input{Path: u.path(), Name: u.Name, Options: opts}
+	return Input{Path: u.file(rowsName), Name: u.Name, Options: opts}
+}
+
+// saveRows reads the file once into its row store, unless it is there: a
+// workbook then costs its seconds of unzipping and parsing once, not at
+// every check, correction and run. Another sheet, separator or encoding
+// drops the store (dropCheck); the header row, mapping and dates are
+// applied as the store is read. The caller holds the upload's lock.
+func (u *upload) saveRows() error {
+	if _, err := os.Stat(u.file(rowsName)); err == nil {
+		return nil
+	}
+	opts, err := u.Read.options()
+	if err != nil {
+		return err
+	}
+	return importer.SaveRows(u.file(rowsName), u.path(), u.Name, opts)
 }
 
 // named puts the user's file name where the importer's message has the
