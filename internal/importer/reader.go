@@ -143,6 +143,12 @@ func Open(path string, opts Options) (*Reader, error) {
 		}
 		src = s
 	}
+	return newReader(src, layout, opts, mapping)
+}
+
+// newReader reads the header of src, the records of a file laid out as
+// layout, and returns the reader of its rows.
+func newReader(src source, layout *Layout, opts Options, mapping *Mapping) (*Reader, error) {
 	r := &Reader{layout: layout, src: src, norm: newNormalizer(opts.DateFormat, opts.Location)}
 	if err := r.readHeader(mapping); err != nil {
 		src.close()

@@ -11,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/reten/reconcile/internal/atomicfile"
 )
 
 // A row store is a file's records as its source read them (a sheet's rows
@@ -76,54 +74,159 @@ func SaveRows(dst, path, name string, opts Options) error {
 // saveSource writes the records of src, the file at path laid out as l, to
 // a row store at dst that calls it name.
 func saveSource(dst string, src source, l *Layout, path, name string) error {
-	meta, err := json.Marshal(storeMeta{File: name, Kind: l.Kind, Sheet: l.Sheet, Delimiter: l.Delimiter, Encoding: l.Encoding})
+	w, err := newStoreWriter(dst, l, path, name)
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(dst, 0o600, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 64<<10)
-		var num [binary.MaxVarintLen64]byte
-		uvarint := func(v int) { bw.Write(num[:binary.PutUvarint(num[:], uint64(v))]) }
-		text := func(s string) {
-			uvarint(len(s))
-			bw.WriteString(s)
+	for !w.ended {
+		w.record(src.next())
+	}
+	return w.finish()
+}
+
+// OpenSaving opens the file at path as Open does, calling it name, and
+// saves its records to a row store at dst as they are read: once the last
+// row has been read, dst holds the store (SaveRows), and the file need not
+// be parsed again. A Reader closed before the end leaves no store.
+func OpenSaving(path, name string, opts Options, dst string) (*Reader, error) {
+	var mapping *Mapping
+	if opts.MappingFile != "" {
+		m, err := LoadMapping(opts.MappingFile)
+		if err != nil {
+			return nil, err
 		}
-		bw.Write(storeMagic)
-		uvarint(len(meta))
-		bw.Write(meta)
-		for {
-			cells, row, err := src.next()
-			if err == io.EOF {
-				uvarint(0)
-				bw.WriteByte(recEnd)
-				break
-			}
-			uvarint(row)
-			var re *rowError
-			switch {
-			case errors.As(err, &re):
-				bw.WriteByte(recBroken)
-				uvarint(re.field + 1)
-				text(re.err.Error())
-				continue
-			case err != nil:
-				bw.WriteByte(recFailed)
-				text(strings.ReplaceAll(err.Error(), path, name))
-				uvarint(0)
-				bw.WriteByte(recEnd)
-				return bw.Flush()
-			}
-			bw.WriteByte(recCells)
-			uvarint(len(cells))
-			for _, c := range cells {
-				uvarint(len(c))
-			}
-			for _, c := range cells {
-				bw.WriteString(c)
-			}
+		mapping = m
+	}
+	src, l, err := openSource(path, opts)
+	if err != nil {
+		return nil, renamed(err, path, name)
+	}
+	w, err := newStoreWriter(dst, l, path, name)
+	if err != nil {
+		src.close()
+		return nil, err
+	}
+	l.File = name
+	return newReader(&savingSource{src: src, w: w}, l, opts, mapping)
+}
+
+// savingSource writes the records of src to a store as they are read.
+type savingSource struct {
+	src source
+	w   *storeWriter
+}
+
+func (s *savingSource) next() ([]string, int, error) {
+	cells, row, err := s.src.next()
+	if !s.w.ended {
+		s.w.record(cells, row, err)
+		if s.w.ended {
+			s.w.finish() // a store that cannot be written is only not kept
 		}
-		return bw.Flush()
-	})
+	}
+	return cells, row, err
+}
+
+func (s *savingSource) close() error {
+	if !s.w.done {
+		s.w.discard()
+	}
+	return s.src.close()
+}
+
+// storeWriter writes a row store to a temporary file beside its place,
+// renamed over it once whole.
+type storeWriter struct {
+	dst   string
+	f     *os.File
+	bw    *bufio.Writer
+	path  string // the file's own path, replaced by name in messages
+	name  string
+	num   [binary.MaxVarintLen64]byte
+	ended bool // the end is written: finish or discard
+	done  bool // finished or discarded
+}
+
+func newStoreWriter(dst string, l *Layout, path, name string) (*storeWriter, error) {
+	meta, err := json.Marshal(storeMeta{File: name, Kind: l.Kind, Sheet: l.Sheet, Delimiter: l.Delimiter, Encoding: l.Encoding})
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	w := &storeWriter{dst: dst, f: f, bw: bufio.NewWriterSize(f, 64<<10), path: path, name: name}
+	w.bw.Write(storeMagic)
+	w.uvarint(len(meta))
+	w.bw.Write(meta)
+	return w, nil
+}
+
+func (w *storeWriter) uvarint(v int) { w.bw.Write(w.num[:binary.PutUvarint(w.num[:], uint64(v))]) }
+
+func (w *storeWriter) text(s string) {
+	w.uvarint(len(s))
+	w.bw.WriteString(s)
+}
+
+// record writes what one call of a source's next gave. bufio keeps the
+// first write error, which finish tells.
+func (w *storeWriter) record(cells []string, row int, err error) {
+	if err == io.EOF {
+		w.uvarint(0)
+		w.bw.WriteByte(recEnd)
+		w.ended = true
+		return
+	}
+	w.uvarint(row)
+	var re *rowError
+	switch {
+	case errors.As(err, &re):
+		w.bw.WriteByte(recBroken)
+		w.uvarint(re.field + 1)
+		w.text(re.err.Error())
+	case err != nil:
+		w.bw.WriteByte(recFailed)
+		w.text(strings.ReplaceAll(err.Error(), w.path, w.name))
+		w.uvarint(0)
+		w.bw.WriteByte(recEnd)
+		w.ended = true
+	default:
+		w.bw.WriteByte(recCells)
+		w.uvarint(len(cells))
+		for _, c := range cells {
+			w.uvarint(len(c))
+		}
+		for _, c := range cells {
+			w.bw.WriteString(c)
+		}
+	}
+}
+
+// finish puts the whole store in its place.
+func (w *storeWriter) finish() error {
+	w.done = true
+	err := w.bw.Flush()
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(w.f.Name(), w.dst)
+	}
+	if err != nil {
+		os.Remove(w.f.Name())
+	}
+	return err
+}
+
+func (w *storeWriter) discard() {
+	w.done = true
+	w.f.Close()
+	os.Remove(w.f.Name())
 }
 
 // renamed puts name where an error has the path of the file it was read as.

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -84,43 +85,69 @@ func TestRowStoreReadsAsTheFile(t *testing.T) {
 			if wantErr != nil {
 				t.Fatal(wantErr)
 			}
-			store := filepath.Join(t.TempDir(), "rows")
-			if err := SaveRows(store, c.path, "Mi archivo.xlsx", Options{Sheet: c.opts.Sheet}); err != nil {
+			saved := filepath.Join(t.TempDir(), "rows")
+			if err := SaveRows(saved, c.path, "Mi archivo.xlsx", Options{Sheet: c.opts.Sheet}); err != nil {
 				t.Fatal(err)
 			}
-			gotL, got, err := readRows(t, store, c.opts)
+			// OpenSaving reads the file as Open does, and leaves the same
+			// store once it has read it all.
+			kept := filepath.Join(t.TempDir(), "rows")
+			r, err := OpenSaving(c.path, "Mi archivo.xlsx", c.opts, kept)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if gotL.File != "Mi archivo.xlsx" {
-				t.Errorf("the store names the file %q", gotL.File)
-			}
-			l := *wantL
-			l.File, l.cols, l.norm = gotL.File, gotL.cols, gotL.norm
-			if !reflect.DeepEqual(&l, gotL) {
-				t.Errorf("layout from the store\n%+v\nwant\n%+v", gotL, &l)
-			}
-			if len(got) != len(want) {
-				t.Fatalf("%d rows from the store, want %d", len(got), len(want))
-			}
-			for i := range want {
-				w, g := want[i], got[i]
-				if g.Pos.File != "Mi archivo.xlsx" || g.Pos.Sheet != w.Pos.Sheet || g.Pos.Row != w.Pos.Row {
-					t.Errorf("row %d: position %+v, want %+v", i, g.Pos, w.Pos)
+			var whileSaving []Row
+			for {
+				row, err := r.Next()
+				if err != nil {
+					break
 				}
-				if !reflect.DeepEqual(g.Cells, w.Cells) || errText(g.Err) != errText(w.Err) {
-					t.Errorf("row %d: %q %v, want %q %v", w.Pos.Row, g.Cells, g.Err, w.Cells, w.Err)
+				whileSaving = append(whileSaving, row)
+			}
+			r.Close()
+			same(t, "OpenSaving", wantL, want, r.Layout(), whileSaving)
+			for _, store := range []string{saved, kept} {
+				gotL, got, err := readRows(t, store, c.opts)
+				if err != nil {
+					t.Fatal(err)
 				}
-				var gv, wv [NumFields]Value
-				g.Values(&gv)
-				w.Values(&wv)
-				for f := range gv {
-					if gv[f].Text != wv[f].Text || !gv[f].Time.Equal(wv[f].Time) || errText(gv[f].Err) != errText(wv[f].Err) {
-						t.Errorf("row %d, %s: %+v, want %+v", w.Pos.Row, Field(f), gv[f], wv[f])
-					}
-				}
+				same(t, store, wantL, want, gotL, got)
 			}
 		})
+	}
+}
+
+// same compares rows read from a store, or while saving one, with the rows
+// read from the file itself under the Layout wantL.
+func same(t *testing.T, how string, wantL *Layout, want []Row, gotL *Layout, got []Row) {
+	t.Helper()
+	if gotL.File != "Mi archivo.xlsx" {
+		t.Errorf("%s names the file %q", how, gotL.File)
+	}
+	l := *wantL
+	l.File, l.cols, l.norm = gotL.File, gotL.cols, gotL.norm
+	if !reflect.DeepEqual(&l, gotL) {
+		t.Errorf("%s: layout\n%+v\nwant\n%+v", how, gotL, &l)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d rows, want %d", how, len(got), len(want))
+	}
+	for i := range want {
+		w, g := want[i], got[i]
+		if g.Pos.File != "Mi archivo.xlsx" || g.Pos.Sheet != w.Pos.Sheet || g.Pos.Row != w.Pos.Row {
+			t.Errorf("%s, row %d: position %+v, want %+v", how, i, g.Pos, w.Pos)
+		}
+		if !reflect.DeepEqual(g.Cells, w.Cells) || errText(g.Err) != errText(w.Err) {
+			t.Errorf("%s, row %d: %q %v, want %q %v", how, w.Pos.Row, g.Cells, g.Err, w.Cells, w.Err)
+		}
+		var gv, wv [NumFields]Value
+		g.Values(&gv)
+		w.Values(&wv)
+		for f := range gv {
+			if gv[f].Text != wv[f].Text || !gv[f].Time.Equal(wv[f].Time) || errText(gv[f].Err) != errText(wv[f].Err) {
+				t.Errorf("%s, row %d, %s: %+v, want %+v", how, w.Pos.Row, Field(f), gv[f], wv[f])
+			}
+		}
 	}
 }
 
@@ -154,6 +181,35 @@ func TestRowStoreKeepsAFailedRead(t *testing.T) {
 	want := `resultados.xlsx, sheet "Hoja1", row 3: the file cannot be read further (damaged worksheet XML (unexpected EOF)); save it again from the spreadsheet program`
 	if errText(err) != want {
 		t.Errorf("the read ends with\n%v\nwant\n%s", err, want)
+	}
+}
+
+func TestOpenSavingClosedEarlyLeavesNoStore(t *testing.T) {
+	// More rows than the reader reads ahead, so the file is not all read.
+	var b strings.Builder
+	b.WriteString(header + "\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, ",YOM-%d,COM-1,2026-04-11,EFFECTIVE,x\n", i)
+	}
+	big := writeFile(t, "big.csv", []byte(b.String()))
+	dir := t.TempDir()
+	store := filepath.Join(dir, "rows")
+	r, err := OpenSaving(big, "big.csv", Options{}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a read stopped half way left %v", entries)
+	}
+	if _, err := OpenSaving(filepath.Join(dir, "gone.csv"), "gone.csv", Options{}, store); err == nil || !strings.Contains(err.Error(), "gone.csv does not exist") {
+		t.Errorf("a missing file: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a file that cannot be opened left %v", entries)
 	}
 }
 
