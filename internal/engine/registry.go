@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,9 +80,11 @@ func ReadRun(stateDir, id string) (*RunRecord, error) {
 	return &r, nil
 }
 
-// ListRuns returns the ids of the runs recorded in stateDir, newest first:
-// ids begin with their start time, so their order is the runs'. Reading the
-// records is left to the caller, a page at a time.
+// ListRuns returns the ids of the runs recorded in stateDir, newest first.
+// Ids begin with their start time to the second, which orders them but for
+// runs started within one second (an inbox's files, numbered -1, -2, ...),
+// whose records say which came first; reading the others is left to the
+// caller, a page at a time.
 func ListRuns(stateDir string) ([]string, error) {
 	entries, err := os.ReadDir(filepath.Join(stateDir, RunsDir))
 	if errors.Is(err, os.ErrNotExist) {
@@ -95,8 +99,45 @@ func ListRuns(stateDir string) ([]string, error) {
 			ids = append(ids, id)
 		}
 	}
-	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b, a) })
+	const second = len("20060102T150405Z")
+	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b[:second], a[:second]) })
+	started := map[string]time.Time{}
+	when := func(id string) time.Time {
+		t, ok := started[id]
+		if !ok {
+			if r, err := ReadRun(stateDir, id); err == nil {
+				t = r.Started
+			}
+			started[id] = t
+		}
+		return t
+	}
+	for i := 0; i < len(ids); {
+		j := i + 1
+		for j < len(ids) && ids[j][:second] == ids[i][:second] {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortStableFunc(ids[i:j], func(a, b string) int {
+				if c := when(b).Compare(when(a)); c != 0 {
+					return c
+				}
+				return cmp.Compare(inboxFile(b), inboxFile(a))
+			})
+		}
+		i = j
+	}
 	return ids, nil
+}
+
+// inboxFile is the number an inbox gives the run of its Nth file, 0 for
+// another run.
+func inboxFile(id string) int {
+	if len(id) > len("20060102T150405Z-000000-") {
+		n, _ := strconv.Atoi(id[len("20060102T150405Z-000000-"):])
+		return n
+	}
+	return 0
 }
 
 // recorder keeps one run's record up to date.

@@ -175,3 +175,35 @@ func TestValidRunID(t *testing.T) {
 		t.Errorf("ReadRun of a path: %v", err)
 	}
 }
+
+// Runs started within one second are listed by their records' start, an
+// inbox's files last first however many there are.
+func TestListRunsNewestFirst(t *testing.T) {
+	state := t.TempDir()
+	at := time.Date(2026, 4, 11, 10, 30, 0, 0, time.UTC)
+	for _, r := range []struct {
+		id    string
+		after time.Duration
+	}{
+		{"20260411T102959Z-ffffff", 0},
+		{"20260411T103000Z-ffffff", 100 * time.Millisecond},
+		{"20260411T103000Z-000000", 300 * time.Millisecond},
+		{"20260411T103000Z-aaaaaa-2", 500 * time.Millisecond},
+		{"20260411T103000Z-aaaaaa-10", 900 * time.Millisecond},
+		{"20260411T103001Z-000000", time.Second},
+	} {
+		if err := newRecorder(state, r.id, "run", nil, at.Add(r.after), "r").write(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(state, RunsDir, "notes.json"), []byte("{}"), 0o600)
+	ids, err := ListRuns(state)
+	want := []string{"20260411T103001Z-000000", "20260411T103000Z-aaaaaa-10", "20260411T103000Z-aaaaaa-2",
+		"20260411T103000Z-000000", "20260411T103000Z-ffffff", "20260411T102959Z-ffffff"}
+	if err != nil || !slices.Equal(ids, want) {
+		t.Errorf("ListRuns = %v, %v\nwant %v", ids, err, want)
+	}
+	if ids, err := ListRuns(filepath.Join(state, "none")); err != nil || len(ids) != 0 {
+		t.Errorf("a state directory without runs: %v %v", ids, err)
+	}
+}
