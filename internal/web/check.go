@@ -156,10 +156,6 @@ func (s *Server) checkLocked(u *upload) (*checkSummary, error) {
 // preview shows it.
 func (s *Server) runCheck(u *upload, w *checkWriter) (*checkSummary, error) {
 	sum := &checkSummary{Counts: map[string]int{}}
-	if err := u.saveRows(); err != nil {
-		sum.Err = err.Error()
-		return sum, nil
-	}
 	in, err := u.editedInput()
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/reten/reconcile/internal/importer"
@@ -14,7 +15,8 @@ import (
 type Runner interface {
 	// Start begins a run and returns at once. The run goes on until it
 	// ends or is cancelled, whatever happens to ctx afterwards; ctx only
-	// bounds the start.
+	// bounds the start. When another run holds the state directory, Start
+	// sends nothing and returns an error wrapping *ledger.LockedError.
 	Start(ctx context.Context, req RunRequest) (Run, error)
 }
 
@@ -24,8 +26,14 @@ type RunRequest struct {
 	// Policy is what to do on 409, as --hard-override takes it: "never"
 	// (the zero value means it too), "always" or "row".
 	Policy string
+	// RunID names the run in the ledger and the state directory's history
+	// (engine.NewRunID).
+	RunID string
 	// ReportDir is a new folder in the state directory for the reports.
 	ReportDir string
+	// Rows is how many rows the preview's check counted, which the run
+	// will report: its progress's Total from the start.
+	Rows int
 }
 
 // Input is one upload, ready to read as the preview read it.
@@ -36,12 +44,24 @@ type Input struct {
 	// Edits are the cells corrected in the preview, to be read in place
 	// of the file's: open the file with Open, not importer.Open.
 	Edits importer.Edits
+
+	// source is the file as uploaded, read (and its row store saved at
+	// Path) when Path is not there yet.
+	source string
 }
 
 // Open opens the input and returns its layout and its rows with the edits
 // in place; close the Reader when done.
 func (in Input) Open() (*importer.Reader, *importer.EditedRows, error) {
-	r, err := importer.Open(in.Path, in.Options)
+	var r *importer.Reader
+	var err error
+	if _, serr := os.Stat(in.Path); serr != nil && in.source != "" {
+		// The first read of the upload: the file is parsed once, its
+		// records kept for every read after it.
+		r, err = importer.OpenSaving(in.source, in.Name, in.Options, in.Path)
+	} else {
+		r, err = importer.Open(in.Path, in.Options)
+	}
 	if err != nil {
 		return nil, nil, in.named(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reten/reconcile/internal/engine"
 	"github.com/reten/reconcile/internal/outcome"
 	"github.com/reten/reconcile/internal/reports"
 )
@@ -64,6 +65,10 @@ func (r *fakeRunner) Start(ctx context.Context, req RunRequest) (Run, error) {
 			p.Done++
 			p.Counts[outcome.ClassOK]++
 			p.Final = p.Done == n
+			if p.Final {
+				run.progress <- p
+				break
+			}
 			select {
 			case run.progress <- p:
 			default: // a slow reader misses this one
@@ -79,6 +84,23 @@ func (r *fakeRun) Cancel()                   { r.once.Do(func() { close(r.cancel
 func (r *fakeRun) Wait() (*reports.Summary, error) {
 	<-r.done
 	return r.sum, nil
+}
+
+// ended waits for a run of the console to end and returns its last progress.
+func ended(t *testing.T, lr *liveRun) Progress {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		p, _, done, _, _, next := lr.state()
+		if done {
+			return p
+		}
+		select {
+		case <-next:
+		case <-timeout:
+			t.Fatalf("run %s did not end; last progress %+v", lr.ID, p)
+		}
+	}
 }
 
 func TestStartRunHandsTheRunnerTheCheckedInput(t *testing.T) {
@@ -102,20 +124,20 @@ func TestStartRunHandsTheRunnerTheCheckedInput(t *testing.T) {
 	if cells := req.Input.Edits[11]; len(cells) < 5 || cells[4] != "EFFECTIVE" {
 		t.Errorf("the run was not given the correction of row 11: %v", req.Input.Edits)
 	}
-	if filepath.Dir(req.ReportDir) != filepath.Join(f.state, runsDir) || !strings.HasPrefix(filepath.Base(req.ReportDir), "reports-") {
-		t.Errorf("report dir %s", req.ReportDir)
+	if filepath.Dir(req.ReportDir) != filepath.Join(f.state, reportsDir) || filepath.Base(req.ReportDir) != req.RunID || !engine.ValidRunID(req.RunID) || req.RunID != lr.ID {
+		t.Errorf("run %q, report dir %s", req.RunID, req.ReportDir)
+	}
+	if req.Rows != 20 {
+		t.Errorf("the request says the run has %d rows, the check counted 20", req.Rows)
 	}
 	if runner.rows != 20 {
 		t.Errorf("the runner read %d rows of the input, want the sample's 20 (title row skipped)", runner.rows)
 	}
-	var last Progress
-	for p := range lr.run.Progress() {
-		last = p
-	}
+	last := ended(t, lr)
 	if !last.Final || last.Done != 20 || last.Counts[outcome.ClassOK] != 20 {
 		t.Errorf("last progress %+v", last)
 	}
-	if sum, err := lr.wait(); err != nil || sum.ExitCode != 0 {
+	if sum, err := lr.run.Wait(); err != nil || sum.ExitCode != 0 {
 		t.Errorf("wait: %+v %v", sum, err)
 	}
 	if f.srv.liveRunOf(lr.ID) != lr {
@@ -134,15 +156,18 @@ func TestCancelRunStopsItAsCtrlC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-lr.run.Progress()
+	for {
+		p, _, _, _, _, next := lr.state()
+		if p.Done > 0 {
+			break
+		}
+		<-next
+	}
 	if err := f.srv.cancelRun(lr.ID); err != nil {
 		t.Fatal(err)
 	}
-	var last Progress
-	for p := range lr.run.Progress() {
-		last = p
-	}
-	if sum, _ := lr.wait(); sum.ExitCode != 130 || !last.Final || last.Counts[outcome.ClassSkipped] == 0 {
+	last := ended(t, lr)
+	if sum, _ := lr.run.Wait(); sum.ExitCode != 130 || !last.Final || last.Counts[outcome.ClassSkipped] == 0 {
 		t.Errorf("after cancel: summary %+v, last progress %+v", sum, last)
 	}
 	if err := f.srv.cancelRun("nope"); err == nil {

@@ -82,6 +82,18 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// Upload stores content as an upload named name, as if a browser had sent
+// it, and returns its id: the demo puts the shipped samples in the console
+// this way.
+func (s *Server) Upload(name string, content io.Reader) (string, error) {
+	u, err := s.saveUpload(name, content, s.opts.MaxUpload)
+	if err != nil {
+		return "", err
+	}
+	s.detect(u)
+	return u.ID, nil
+}
+
 func (s *Server) uploadFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	if errors.Is(err, errTooLarge) || errors.As(err, &mbe) {
@@ -151,20 +163,21 @@ func (rd reading) zone() string {
 }
 
 // input is the upload as a run or a check reads it: from its row store,
-// which saveRows makes.
+// which the first check saves as it reads the file (Input.Open), so that a
+// workbook costs its seconds of unzipping and parsing once, not at every
+// correction and run. Another sheet, separator or encoding drops the store
+// (dropCheck); the header row, mapping and dates are applied as the store
+// is read.
 func (u *upload) input() Input {
 	opts, _ := u.Read.options()
 	if u.Mapped {
 		opts.MappingFile = u.file(mappingName)
 	}
-	return Input{Path: u.file(rowsName), Name: u.Name, Options: opts}
+	return Input{Path: u.file(rowsName), Name: u.Name, Options: opts, source: u.path()}
 }
 
-// saveRows reads the file once into its row store, unless it is there: a
-// workbook then costs its seconds of unzipping and parsing once, not at
-// every check, correction and run. Another sheet, separator or encoding
-// drops the store (dropCheck); the header row, mapping and dates are
-// applied as the store is read. The caller holds the upload's lock.
+// saveRows makes the row store unless it is there, for a run, which reads
+// the store alone. The caller holds the upload's lock.
 func (u *upload) saveRows() error {
 	if _, err := os.Stat(u.file(rowsName)); err == nil {
 		return nil
