@@ -42,8 +42,9 @@ type reportPage struct {
 	Rows     []reportRow
 	Filter   string
 	Showing  string // what the filter shows, in words
-	Sort     int    // -1: the report's order
+	Sort     int    // a column, or fileOrder
 	Desc     bool
+	Unsorted string // the page in the file's order
 	From, To int
 	Total    int
 	Prev     string
@@ -94,6 +95,7 @@ type reportColumn struct {
 	Numeric  bool
 	Outcome  bool // one of reconcile's columns
 	Class    bool // the outcome column itself
+	Wrap     bool // the message: read whole, on several lines
 	Position int  // in report.csv
 }
 
@@ -120,7 +122,7 @@ func (s *Server) handleReportPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/runs/"+id, http.StatusSeeOther)
 		return
 	}
-	p := reportPage{Rec: rec, Sort: -1, Duration: rec.Finished.Sub(rec.Started)}
+	p := reportPage{Rec: rec, Sort: fileOrder, Duration: rec.Finished.Sub(rec.Started)}
 	sum, err := reports.ReadSummary(rec.ReportDir)
 	if err != nil {
 		p.Err = fmt.Sprintf("The run wrote no reports to show (%s).", rec.ReportDir)
@@ -191,6 +193,7 @@ func (s *Server) handleReportPage(w http.ResponseWriter, r *http.Request) {
 	for i := range p.Classes {
 		p.Classes[i].Link = link("c-"+p.Classes[i].Class, p.Sort, p.Desc, 1)
 	}
+	p.Unsorted = link(filter, fileOrder, false, 1)
 	p.Showing = "every row"
 	if c, ok := strings.CutPrefix(filter, "c-"); ok {
 		p.Showing = "the rows that ended " + c
@@ -201,7 +204,8 @@ func (s *Server) handleReportPage(w http.ResponseWriter, r *http.Request) {
 
 	order, ours := shownColumns(v.meta.Header)
 	for _, i := range order {
-		c := reportColumn{Name: v.meta.Header[i], Numeric: v.meta.Numeric[i], Position: i, Outcome: ours[i], Class: i == v.meta.Outcome}
+		c := reportColumn{Name: v.meta.Header[i], Numeric: v.meta.Numeric[i], Position: i, Outcome: ours[i], Class: i == v.meta.Outcome,
+			Wrap: ours[i] && v.meta.Header[i] == reports.MessageColumn}
 		desc := false
 		if i == p.Sort {
 			c.Sorted = "asc"

@@ -313,25 +313,14 @@ func (v *reportView) count(f string) int {
 }
 
 // page returns up to n rows that a valid filter lists, from the from-th on,
-// ordered by column col (-1: the report's order), descending with desc.
+// ordered by column col (or fileOrder), descending with desc.
 func (v *reportView) page(f string, col int, desc bool, from, n int) ([][]string, error) {
 	total := v.count(f)
 	if from >= total || n <= 0 {
 		return nil, nil
 	}
 	n = min(n, total-from)
-	var ords []int
-	var err error
-	switch {
-	case col >= 0:
-		ords, err = v.sortedPage(f, col, desc, from, n)
-	case f == "":
-		for i := range n {
-			ords = append(ords, from+i)
-		}
-	default:
-		ords, err = readOrdinals(filepath.Join(v.dir, f+".idx"), from, n)
-	}
+	ords, err := v.sortedPage(f, col, desc, from, n)
 	if err != nil {
 		return nil, err
 	}
@@ -344,23 +333,6 @@ func (v *reportView) page(f string, col int, desc bool, from, n int) ([][]string
 		rows = append(rows, rec)
 	}
 	return rows, nil
-}
-
-func readOrdinals(path string, from, n int) ([]int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf := make([]byte, 4*n)
-	if _, err := f.ReadAt(buf, int64(from)*4); err != nil {
-		return nil, err
-	}
-	ords := make([]int, n)
-	for i := range ords {
-		ords[i] = int(binary.LittleEndian.Uint32(buf[4*i:]))
-	}
-	return ords, nil
 }
 
 // row reads the record of one ordinal.
@@ -471,12 +443,29 @@ func (v *reportView) filterBits(f string) ([]uint64, error) {
 	}
 }
 
-// sortIndex returns the file of every ordinal ordered by column col, making
-// it on first use: one pass over report.csv keeping that column alone, then
-// a stable sort (ties keep the report's order). Numbers sort as numbers,
-// text ignoring case, empty cells after the rest.
+// fileOrder stands for a column in sortIndex: the order of the input
+// files, each in its own row order, as a person reads them; report.csv has
+// its rows as they finished.
+const fileOrder = -1
+
+// sortKey is what one row is ordered by.
+type sortKey struct {
+	rank  int // the file, in fileOrder
+	num   int64
+	text  string
+	empty bool
+}
+
+// sortIndex returns the file of every ordinal ordered by column col (or
+// fileOrder), making it on first use: one pass over report.csv keeping
+// that column alone, then a stable sort (ties keep the report's order).
+// Numbers sort as numbers, text ignoring case, empty cells after the rest.
 func (v *reportView) sortIndex(col int) (string, error) {
-	path := filepath.Join(v.dir, "s"+strconv.Itoa(col)+".idx")
+	name := "s" + strconv.Itoa(col) + ".idx"
+	if col == fileOrder {
+		name = "files.idx"
+	}
+	path := filepath.Join(v.dir, name)
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
@@ -489,13 +478,19 @@ func (v *reportView) sortIndex(col int) (string, error) {
 	if _, err := cr.Read(); err != nil {
 		return "", err
 	}
-	numeric := col < len(v.meta.Numeric) && v.meta.Numeric[col]
-	type key struct {
-		text  string
-		num   int64
-		empty bool
+	numeric := col >= 0 && col < len(v.meta.Numeric) && v.meta.Numeric[col]
+	rowCol, fileCol := lastIndex(v.meta.Header, reports.RowColumn), -1
+	if len(v.meta.Header) > 0 && v.meta.Header[0] == reports.FileColumn {
+		fileCol = 0
 	}
-	keys := make([]key, 0, v.meta.Rows)
+	cell := func(rec []string, i int) string {
+		if i >= 0 && i < len(rec) {
+			return rec[i]
+		}
+		return ""
+	}
+	ranks := map[string]int{}
+	keys := make([]sortKey, 0, v.meta.Rows)
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -504,14 +499,24 @@ func (v *reportView) sortIndex(col int) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		k := key{empty: col >= len(rec) || rec[col] == ""}
-		switch {
-		case k.empty:
+		var k sortKey
+		switch c := cell(rec, col); {
+		case col == fileOrder:
+			file := cell(rec, fileCol)
+			r, ok := ranks[file]
+			if !ok {
+				r = len(ranks)
+				ranks[strings.Clone(file)] = r
+			}
+			k.rank = r
+			k.num, _ = strconv.ParseInt(cell(rec, rowCol), 10, 64)
+		case c == "":
+			k.empty = true
 		case numeric:
-			k.num, _ = strconv.ParseInt(rec[col], 10, 64)
+			k.num, _ = strconv.ParseInt(c, 10, 64)
 		default:
 			// A copy: the cell shares its memory with the whole record.
-			k.text = strings.Clone(strings.ToLower(rec[col]))
+			k.text = strings.Clone(strings.ToLower(c))
 		}
 		keys = append(keys, k)
 	}
@@ -524,6 +529,8 @@ func (v *reportView) sortIndex(col int) (string, error) {
 		switch {
 		case ka.empty || kb.empty:
 			return cmp.Compare(boolInt(ka.empty), boolInt(kb.empty)) // after every value
+		case col == fileOrder:
+			return cmp.Or(cmp.Compare(ka.rank, kb.rank), cmp.Compare(ka.num, kb.num))
 		case numeric:
 			return cmp.Compare(ka.num, kb.num)
 		}
