@@ -96,13 +96,9 @@ var (
 // second. Every error names the file and says what to do.
 func Open(path string, opts Options) (*Reader, error) {
 	name := path
-	var mapping *Mapping
-	if opts.MappingFile != "" {
-		m, err := LoadMapping(opts.MappingFile)
-		if err != nil {
-			return nil, err
-		}
-		mapping = m
+	mapping, err := optionsMapping(opts)
+	if err != nil {
+		return nil, err
 	}
 	head, err := readHead(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -144,6 +140,14 @@ func Open(path string, opts Options) (*Reader, error) {
 		src = s
 	}
 	return newReader(src, layout, opts, mapping)
+}
+
+// optionsMapping is the mapping opts name, nil for none.
+func optionsMapping(opts Options) (*Mapping, error) {
+	if opts.MappingFile == "" {
+		return nil, nil
+	}
+	return LoadMapping(opts.MappingFile)
 }
 
 // newReader reads the header of src, the records of a file laid out as

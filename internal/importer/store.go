@@ -89,13 +89,9 @@ func saveSource(dst string, src source, l *Layout, path, name string) error {
 // row has been read, dst holds the store (SaveRows), and the file need not
 // be parsed again. A Reader closed before the end leaves no store.
 func OpenSaving(path, name string, opts Options, dst string) (*Reader, error) {
-	var mapping *Mapping
-	if opts.MappingFile != "" {
-		m, err := LoadMapping(opts.MappingFile)
-		if err != nil {
-			return nil, err
-		}
-		mapping = m
+	mapping, err := optionsMapping(opts)
+	if err != nil {
+		return nil, err
 	}
 	src, l, err := openSource(path, opts)
 	if err != nil {

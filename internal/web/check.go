@@ -438,10 +438,16 @@ func (c *checkView) validFilter(f string) bool {
 	if f == "" || containsString(checkClasses, f) {
 		return true
 	}
-	if n, err := strconv.Atoi(strings.TrimPrefix(f, "p")); err == nil && strings.HasPrefix(f, "p") && n >= 0 && n < len(c.sum.Problems) && strconv.Itoa(n) == f[1:] {
-		return true
-	}
-	return false
+	n, ok := problemFilter(f)
+	return ok && n < len(c.sum.Problems)
+}
+
+// problemFilter reads the number of a problem kind's filter, pN: a decimal
+// number written as strconv writes it, nothing else.
+func problemFilter(f string) (int, bool) {
+	digits, ok := strings.CutPrefix(f, "p")
+	n, err := strconv.Atoi(digits)
+	return n, ok && err == nil && n >= 0 && strconv.Itoa(n) == digits
 }
 
 func containsString(xs []string, x string) bool {

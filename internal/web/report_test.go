@@ -207,3 +207,26 @@ func TestRunsPageListsTheCommandLinesRunsToo(t *testing.T) {
 		t.Error("the page of an ended command-line run should link its report, with no cancel")
 	}
 }
+
+// A run killed after it started has a record with no end: the runs page
+// says so, and its report page sends to its progress, which says where it
+// ran.
+func TestRunsPageShowsARunWithNoEnd(t *testing.T) {
+	f := newFixture(t)
+	os.MkdirAll(filepath.Join(f.state, engine.RunsDir), 0o700)
+	const id = "20260411T103000Z-0a1b2c"
+	record := `{"id": "` + id + `", "command": "run", "files": ["nightly.csv"], "pid": 4242, "host": "cron-1",
+		"started": "2026-04-11T10:30:00Z", "ending": "", "counts": {}, "report_dir": "/srv/exports/reports"}`
+	os.WriteFile(filepath.Join(f.state, engine.RunsDir, id+".json"), []byte(record), 0o600)
+	b := f.loggedIn()
+	if page := b.getOK("/runs"); !strings.Contains(page, "no end yet") || strings.Contains(page, "/runs/"+id+"/report") {
+		t.Errorf("the runs page shows a run with no end as:\n%s", page)
+	}
+	if res := b.get("/runs/" + id + "/report"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/runs/"+id {
+		t.Errorf("its report: %s to %q", res.Status, res.Header.Get("Location"))
+	}
+	page := b.getOK("/runs/" + id)
+	if !strings.Contains(page, "Running elsewhere") || !strings.Contains(page, "cron-1") || !strings.Contains(page, "pid 4242") || strings.Contains(page, "cancel-form") {
+		t.Errorf("its page:\n%s", page)
+	}
+}

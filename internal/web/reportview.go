@@ -220,9 +220,7 @@ func (v *reportView) build(fi os.FileInfo) error {
 // indexWriter writes the offsets and index files of a view.
 type indexWriter struct {
 	dir   string
-	offs  *bufferedFile
 	files map[string]*bufferedFile
-	err   error
 }
 
 type bufferedFile struct {
@@ -234,40 +232,29 @@ func newIndexWriter(dir string) *indexWriter {
 	return &indexWriter{dir: dir, files: map[string]*bufferedFile{}}
 }
 
-func (w *indexWriter) file(name string) (*bufferedFile, error) {
-	if b := w.files[name]; b != nil {
-		return b, nil
+// put appends b to the file called name, creating it on first use.
+func (w *indexWriter) put(name string, b []byte) error {
+	f := w.files[name]
+	if f == nil {
+		file, err := os.Create(filepath.Join(w.dir, name))
+		if err != nil {
+			return err
+		}
+		f = &bufferedFile{f: file, w: bufio.NewWriterSize(file, 8<<10)}
+		w.files[name] = f
 	}
-	f, err := os.Create(filepath.Join(w.dir, name))
-	if err != nil {
-		return nil, err
-	}
-	b := &bufferedFile{f: f, w: bufio.NewWriterSize(f, 8<<10)}
-	w.files[name] = b
-	return b, nil
+	_, err := f.w.Write(b)
+	return err
 }
 
+// offset appends where the next row starts.
 func (w *indexWriter) offset(at int64) error {
-	b, err := w.file("offsets")
-	if err != nil {
-		return err
-	}
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(at))
-	_, err = b.w.Write(n[:])
-	return err
+	return w.put("offsets", binary.LittleEndian.AppendUint64(nil, uint64(at)))
 }
 
 // add appends ord to the index of a filter.
 func (w *indexWriter) add(filter string, ord int) error {
-	b, err := w.file(filter + ".idx")
-	if err != nil {
-		return err
-	}
-	var n [4]byte
-	binary.LittleEndian.PutUint32(n[:], uint32(ord))
-	_, err = b.w.Write(n[:])
-	return err
+	return w.put(filter+".idx", binary.LittleEndian.AppendUint32(nil, uint32(ord)))
 }
 
 func (w *indexWriter) close() error {
@@ -287,8 +274,8 @@ func (v *reportView) validFilter(f string) bool {
 	if c, ok := strings.CutPrefix(f, "c-"); ok {
 		return slices.Contains(outcome.Classes, outcome.Class(c))
 	}
-	n, err := strconv.Atoi(strings.TrimPrefix(f, "p"))
-	return strings.HasPrefix(f, "p") && err == nil && strconv.Itoa(n) == f[1:] && v.problem(n) != nil
+	n, ok := problemFilter(f)
+	return ok && v.problem(n) != nil
 }
 
 func (v *reportView) problem(id int) *viewProblem {

@@ -47,17 +47,18 @@ func newRunEvent() runEvent {
 func (s *Server) eventOf(id string) (e runEvent, seq int, next <-chan struct{}, ok bool) {
 	e = newRunEvent()
 	if lr := s.liveRunOf(id); lr != nil {
-		p, seq, ended, endErr, rate, next := lr.state()
-		e.Done, e.Total, e.ElapsedSec = p.Done, p.Total, p.Elapsed.Seconds()
-		for c, n := range p.Counts {
+		st := lr.state()
+		endErr := st.EndErr
+		e.Done, e.Total, e.ElapsedSec = st.Done, st.Total, st.Elapsed.Seconds()
+		for c, n := range st.Counts {
 			e.Counts[string(c)] = n
 		}
-		e.RowsPerSec = rate
-		if rate > 0 && e.Total >= e.Done {
-			e.ETASec = math.Ceil(float64(e.Total-e.Done) / rate)
+		e.RowsPerSec = st.Rate
+		if st.Rate > 0 && e.Total >= e.Done {
+			e.ETASec = math.Ceil(float64(e.Total-e.Done) / st.Rate)
 		}
 		e.Stopping = lr.stopping()
-		if ended {
+		if st.Ended {
 			e.Final, e.ETASec, e.Report = true, 0, "/runs/"+id+"/report"
 			e.Ending = engine.EndingOf(endErr).String()
 			if endErr != nil {
@@ -69,7 +70,7 @@ func (s *Server) eventOf(id string) (e runEvent, seq int, next <-chan struct{}, 
 			}
 			e.Title, e.Text = endingTitles[e.Ending], endingTexts[e.Ending]
 		}
-		return e, seq, next, true
+		return e, st.Seq, st.Next, true
 	}
 	rec, err := engine.ReadRun(s.opts.StateDir, id)
 	if err != nil {

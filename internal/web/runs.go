@@ -85,6 +85,13 @@ func (s *Server) startRun(ctx context.Context, u *upload, policy string) (*liveR
 	if err != nil {
 		return nil, err
 	}
+	l := s.lock(u.ID)
+	l.Lock()
+	err = u.saveRows() // the check made it, unless it could not be written
+	l.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	in, err := u.editedInput()
 	if err != nil {
 		return nil, err
@@ -135,17 +142,25 @@ func (lr *liveRun) bumpLocked() {
 	lr.changed = make(chan struct{})
 }
 
-// state is the run's progress, its change count, whether it has ended (and
-// how), and a channel closed at its next change.
-func (lr *liveRun) state() (p Progress, seq int, ended bool, endErr error, rate float64, next <-chan struct{}) {
+// runState is where a run of the console is.
+type runState struct {
+	Progress
+	Seq    int  // changes so far
+	Ended  bool // the run has ended
+	EndErr error
+	Rate   float64         // rows a second, lately
+	Next   <-chan struct{} // closed at the next change
+}
+
+func (lr *liveRun) state() runState {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
-	p = lr.last
-	p.Counts = make(map[outcome.Class]int, len(lr.last.Counts))
+	st := runState{Progress: lr.last, Seq: lr.seq, Ended: lr.ended, EndErr: lr.endErr, Rate: lr.rate.perSecond(), Next: lr.changed}
+	st.Counts = make(map[outcome.Class]int, len(lr.last.Counts))
 	for c, n := range lr.last.Counts {
-		p.Counts[c] = n
+		st.Counts[c] = n
 	}
-	return p, lr.seq, lr.ended, lr.endErr, lr.rate.perSecond(), lr.changed
+	return st
 }
 
 // liveRunOf returns a run started from this console, nil if none has id.
@@ -163,7 +178,7 @@ func (s *Server) liveRunOfUpload(uploadID string) *liveRun {
 		if lr.UploadID != uploadID {
 			continue
 		}
-		if _, _, ended, _, _, _ := lr.state(); !ended {
+		if !lr.state().Ended {
 			return lr
 		}
 	}

@@ -91,14 +91,14 @@ func ended(t *testing.T, lr *liveRun) Progress {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
-		p, _, done, _, _, next := lr.state()
-		if done {
-			return p
+		st := lr.state()
+		if st.Ended {
+			return st.Progress
 		}
 		select {
-		case <-next:
+		case <-st.Next:
 		case <-timeout:
-			t.Fatalf("run %s did not end; last progress %+v", lr.ID, p)
+			t.Fatalf("run %s did not end; last progress %+v", lr.ID, st.Progress)
 		}
 	}
 }
@@ -157,11 +157,11 @@ func TestCancelRunStopsItAsCtrlC(t *testing.T) {
 		t.Fatal(err)
 	}
 	for {
-		p, _, _, _, _, next := lr.state()
-		if p.Done > 0 {
+		st := lr.state()
+		if st.Done > 0 {
 			break
 		}
-		<-next
+		<-st.Next
 	}
 	if err := f.srv.cancelRun(lr.ID); err != nil {
 		t.Fatal(err)

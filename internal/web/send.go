@@ -21,22 +21,8 @@ type sendPage struct {
 }
 
 func (s *Server) handleSendPage(w http.ResponseWriter, r *http.Request) {
-	u, err := s.loadUpload(r.PathValue("id"))
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	if !u.Mapped {
-		http.Redirect(w, r, "/uploads/"+u.ID+"/map", http.StatusSeeOther)
-		return
-	}
-	c, err := s.viewCheck(u)
-	if errors.Is(err, errNoCatalogue) {
-		s.fail(w, r, http.StatusServiceUnavailable, "No result types", "The console has not got the tenant's result types, so rows cannot be checked before they are sent. Restart it with a base URL and key that can read them (VIEW_ACTIVITIES).")
-		return
-	}
-	if err != nil {
-		s.failErr(w, r, err)
+	u, c, ok := s.checkedUpload(w, r)
+	if !ok {
 		return
 	}
 	p := sendPage{Sum: c.sum, CanSend: s.opts.Runner != nil, StateDir: s.opts.StateDir}

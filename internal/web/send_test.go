@@ -161,11 +161,11 @@ func TestEngineRunnerCancelSkipsTheRest(t *testing.T) {
 	run := b.send(id, "")
 	lr := f.srv.liveRunOf(run)
 	for {
-		p, _, _, _, _, next := lr.state()
-		if p.Done >= 10 {
+		st := lr.state()
+		if st.Done >= 10 {
 			break
 		}
-		<-next
+		<-st.Next
 	}
 	if res := b.post("/runs/"+run+"/cancel", nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("cancel: %s", res.Status)
