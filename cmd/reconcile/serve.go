@@ -165,22 +165,12 @@ func serveConsole(ctx context.Context, env *environ, cf consoleFlags, job *engin
 	}
 	fmt.Fprintln(env.stdout, "Ctrl-C stops the runs in flight (their reports are written), then the console.")
 
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	select {
-	case err := <-served:
-		return withCode(exitError, fmt.Errorf("serving: %w", err))
-	case <-ctx.Done():
+	err = serveUntil(ctx, hs, ln, func() {
+		log.Info("stopping: the runs in flight finish their requests and write their reports; Ctrl-C again quits at once")
+		srv.StopRuns()
+	})
+	if err == nil {
+		log.Info("console stopped")
 	}
-	log.Info("stopping: the runs in flight finish their requests and write their reports; Ctrl-C again quits at once")
-	srv.StopRuns()
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = hs.Shutdown(shutdown)
-	<-served
-	if err != nil {
-		return withCode(exitError, fmt.Errorf("shutting down: %w", err))
-	}
-	log.Info("console stopped")
-	return nil
+	return err
 }
