@@ -185,6 +185,7 @@ func (c *demoCommand) runWeb(ctx context.Context, srv *sandbox.Server, tenant *s
 			}
 		}
 		fmt.Fprintf(env.stdout, "samples: %s, uploaded (the console's upload page lists them)\n", strings.Join(demoFiles, ", "))
+		fmt.Fprintf(env.stdout, "state:   %s, for as long as the demo runs: its uploads, reports and ledger go when it stops\n", job.StateDir)
 		return nil
 	}
 	err = serveConsole(ctx, env, c.console, job, seed)

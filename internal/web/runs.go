@@ -85,6 +85,9 @@ func (s *Server) startRun(ctx context.Context, u *upload, policy string) (*liveR
 	if err != nil {
 		return nil, err
 	}
+	if c.sum.Err != "" {
+		return nil, &requestError{"the file cannot be read to its end, so it is not sent: " + c.sum.Err}
+	}
 	l := s.lock(u.ID)
 	l.Lock()
 	err = u.saveRows() // the check made it, unless it could not be written

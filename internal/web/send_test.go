@@ -340,3 +340,30 @@ func TestRunProgressStreamsAndReconnects(t *testing.T) {
 		t.Errorf("the events of an ended run: %+v", ended)
 	}
 }
+
+// A file the check cannot read to its end is not sent: the send page says
+// why and offers no button, and a start is refused.
+func TestAFileThatCannotBeReadIsNotSent(t *testing.T) {
+	f := newFixture(t, withEngine(2))
+	b := f.loggedIn()
+	id := b.uploadOK("results.csv", sample(t, "results.csv"))
+	b.mapSuggested(id)
+	u, _ := f.srv.loadUpload(id)
+	// The file is replaced by one no program can read, as if the disk had
+	// lost it, and checked again.
+	if err := os.WriteFile(u.path(), []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 legacy"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.dropCheck(u)
+	page := b.getOK("/uploads/" + id + "/send")
+	if !strings.Contains(page, "legacy Excel") || strings.Contains(page, `action="/uploads/`+id+`/runs"`) {
+		t.Errorf("the send page of an unreadable file:\n%s", page)
+	}
+	res := b.post("/uploads/"+id+"/runs", url.Values{"policy": {"never"}})
+	if body := readBody(t, res); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "cannot be read to its end") {
+		t.Errorf("starting it: %s\n%s", res.Status, body)
+	}
+	if ids, _ := engine.ListRuns(f.state); len(ids) != 0 {
+		t.Errorf("runs: %v", ids)
+	}
+}
