@@ -1,9 +1,11 @@
 // Package web is reconcile's web console: the pages a back-office person
 // uses to upload a spreadsheet, map its headers, see every row checked
-// offline and fix the bad cells, behind a token login. It holds no rule of
-// its own: rows are read by the importer and checked by the same Validator
-// as the CLI's, and runs are started through a Runner. The API key never
-// reaches it, so no page can show it.
+// offline and fix the bad cells, send it and follow the run, and that a
+// reviewer reads the reports and the history of runs on, behind a token
+// login. It holds no rule of its own: rows are read by the importer and
+// checked by the same Validator as the CLI's, and runs are the engine's,
+// started through a Runner (EngineRunner). The API key is the engine's
+// submitter's: no page, event or download is made from it.
 package web
 
 import (
