@@ -72,7 +72,8 @@ func (in Input) Open() (*importer.Reader, *importer.EditedRows, error) {
 type Run interface {
 	// Progress delivers the run's progress, at most a few times a second
 	// and once more at the end (with Final set), then is closed. A slow
-	// reader misses intermediate events, never the final one.
+	// reader misses intermediate events, never the final one. Each value
+	// is the reader's: its Counts are not written once it is sent.
 	Progress() <-chan Progress
 	// Cancel stops the run as Ctrl-C stops the CLI: nothing more is sent,
 	// requests in flight finish, the rows not sent end skipped and the

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -57,7 +58,7 @@ func (r *fakeRunner) Start(ctx context.Context, req RunRequest) (Run, error) {
 			case <-run.cancel:
 				p.Counts[outcome.ClassSkipped] += n - p.Done
 				p.Done, p.Final = n, true
-				run.progress <- p
+				run.progress <- p.own()
 				run.sum = &reports.Summary{ExitCode: 130}
 				return
 			case <-time.After(time.Millisecond):
@@ -66,17 +67,24 @@ func (r *fakeRunner) Start(ctx context.Context, req RunRequest) (Run, error) {
 			p.Counts[outcome.ClassOK]++
 			p.Final = p.Done == n
 			if p.Final {
-				run.progress <- p
+				run.progress <- p.own()
 				break
 			}
 			select {
-			case run.progress <- p:
+			case run.progress <- p.own():
 			default: // a slow reader misses this one
 			}
 		}
 		run.sum = &reports.Summary{}
 	}()
 	return run, nil
+}
+
+// own is a copy of p whose counts the sender no longer writes, as a Run
+// must hand them over.
+func (p Progress) own() Progress {
+	p.Counts = maps.Clone(p.Counts)
+	return p
 }
 
 func (r *fakeRun) Progress() <-chan Progress { return r.progress }
