@@ -24,3 +24,31 @@ MEDIAN_AWK='
     return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
 '
+
+# start_sandbox FLAGS...: starts a fresh stand-alone sandbox of
+# $OUT/tenant.json on a free loopback port with $SANDBOX_BIN (default
+# $OUT/bin/reconcile) and sets URL; stop_sandbox stops it (call it on EXIT).
+SANDBOX_PID=
+stop_sandbox() {
+  if [ -n "$SANDBOX_PID" ]; then
+    kill "$SANDBOX_PID" 2>/dev/null || true
+    wait "$SANDBOX_PID" 2>/dev/null || true
+    SANDBOX_PID=
+  fi
+}
+start_sandbox() {
+  stop_sandbox
+  : >"$OUT/sandbox.out"
+  "${SANDBOX_BIN:-$OUT/bin/reconcile}" sandbox --addr 127.0.0.1:0 --tenant "$OUT/tenant.json" --quiet "$@" \
+    >"$OUT/sandbox.out" 2>"$OUT/sandbox.err" &
+  SANDBOX_PID=$!
+  URL=
+  for _ in $(seq 100); do
+    URL=$(sed -n 's/^sandbox listening on \(http:[^ ]*\).*/\1/p' "$OUT/sandbox.out")
+    [ -n "$URL" ] && return 0
+    sleep 0.1
+  done
+  echo "the sandbox did not start:" >&2
+  cat "$OUT/sandbox.err" >&2
+  exit 1
+}

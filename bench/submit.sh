@@ -40,33 +40,8 @@ go build -o "$OUT/bin/submitgen" ./bench/submitgen
 [ -x "$OUT/bin/vegeta" ] || GOBIN="$PWD/$OUT/bin" go install "$VEGETA"
 "$OUT/bin/submitgen" -n "$N" -dir "$OUT"
 
-SANDBOX_PID=
-stop_sandbox() {
-  if [ -n "$SANDBOX_PID" ]; then
-    kill "$SANDBOX_PID" 2>/dev/null || true
-    wait "$SANDBOX_PID" 2>/dev/null || true
-    SANDBOX_PID=
-  fi
-}
+. bench/lib.sh
 trap stop_sandbox EXIT
-
-# start_sandbox FLAGS...: starts a fresh sandbox on a free loopback port; sets URL.
-start_sandbox() {
-  stop_sandbox
-  : >"$OUT/sandbox.out"
-  "$OUT/bin/reconcile" sandbox --addr 127.0.0.1:0 --tenant "$OUT/tenant.json" --quiet "$@" \
-    >"$OUT/sandbox.out" 2>"$OUT/sandbox.err" &
-  SANDBOX_PID=$!
-  URL=
-  for _ in $(seq 100); do
-    URL=$(sed -n 's/^sandbox listening on \(http:[^ ]*\).*/\1/p' "$OUT/sandbox.out")
-    [ -n "$URL" ] && return 0
-    sleep 0.1
-  done
-  echo "the sandbox did not start:" >&2
-  cat "$OUT/sandbox.err" >&2
-  exit 1
-}
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { print $* }"; }

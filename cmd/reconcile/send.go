@@ -237,7 +237,7 @@ func (o *sendOptions) job(env *environ, command string, client *api.Client, in *
 		StateDir:    stateDir,
 		Force:       o.force,
 		ReportDir:   o.reportDir,
-		Reports:     reports.Options{XLSX: true, Rejects: true},
+		Reports:     reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError},
 		Settings:    append(in.settings(), o.settings(in)...),
 		ExitCode:    exitCode,
 	}, nil

@@ -6,6 +6,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/reten/reconcile/internal/engine"
+	"github.com/reten/reconcile/internal/ledger"
+	"github.com/reten/reconcile/internal/reports"
+	"github.com/reten/reconcile/internal/spill"
 	"github.com/reten/reconcile/internal/validate"
 )
 
@@ -40,13 +43,20 @@ func (c *validateCommand) Run(ctx context.Context, files []string) error {
 	if err != nil {
 		return err
 	}
-	return runJob(ctx, c.env, &engine.Job{
+	job := &engine.Job{
 		Command:     "validate",
 		Files:       files,
 		Import:      opts,
 		ConfigsFile: c.configs,
 		ReportDir:   c.reportDir,
+		Reports:     reports.Options{FailedExitCode: exitError},
 		Settings:    c.in.settings(),
 		ExitCode:    exitCode,
-	})
+	}
+	// Nothing is sent, so no ledger; the temporary files still go to the
+	// state directory, where a killed run's are removed by the next one.
+	if dir, err := ledger.DefaultDir(c.env.getenv); err == nil {
+		job.SpillDir = spill.Dir(dir)
+	}
+	return runJob(ctx, c.env, job)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/reten/reconcile/internal/ledger"
 	"github.com/reten/reconcile/internal/outcome"
 	"github.com/reten/reconcile/internal/reports"
+	"github.com/reten/reconcile/internal/spill"
 	"github.com/reten/reconcile/internal/submit"
 	"github.com/reten/reconcile/internal/validate"
 )
@@ -73,6 +74,12 @@ type Job struct {
 	Force bool
 	// RunID names the run in the ledger; "" makes a new one (NewRunID).
 	RunID string
+
+	// SpillDir is where the run's temporary files go (report.xlsx's rows,
+	// duplicate detection's keys, a workbook's large sheets); "" is
+	// spill.Dir(StateDir), and $TMPDIR when StateDir is "" too. Run first
+	// removes there what killed runs left (spill.Clean).
+	SpillDir string
 
 	// ReportDir is the folder for the reports; "" is a new reports.DefaultDir.
 	ReportDir string
@@ -240,7 +247,16 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 		}
 	}
 
-	readers, f := openInputs(j.Files, j.Import, sink.Logger())
+	spills := j.SpillDir
+	if spills == "" {
+		spills = spill.Dir(j.StateDir)
+	}
+	if _, err := spill.Clean(spills); err != nil {
+		sink.Logger().Warn("the temporary files of earlier runs could not all be removed", "err", err)
+	}
+	imp := j.Import
+	imp.SpillDir = spills
+	readers, f := openInputs(j.Files, imp, sink.Logger())
 	if f != nil {
 		return end(f)
 	}
@@ -273,9 +289,11 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 	if sub != nil && sub.Client != nil {
 		baseURL = sub.Client.BaseURL
 	}
+	ropts := j.Reports
+	ropts.SpillDir = spills
 	w, err := reports.Create(res.ReportDir, reports.RunInfo{
 		Command: j.Command, Layouts: layouts, Started: started, BaseURL: baseURL, Settings: settings,
-	}, j.Reports)
+	}, ropts)
 	if err != nil {
 		return end(fail(ReportFailed, fmt.Errorf("creating the reports in %s: %w\n  what to do: choose another --report-dir", res.ReportDir, err)))
 	}
@@ -289,9 +307,9 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 		return err
 	}
 	if sub == nil {
-		f = j.check(ctx, readers, cat, write, sink)
+		f = j.check(ctx, readers, cat, spills, write, sink)
 	} else {
-		res.Stats, f = j.send(ctx, sub, readers, cat, write, sink)
+		res.Stats, f = j.send(ctx, sub, readers, cat, spills, write, sink)
 	}
 	if f != nil {
 		res.Ending, res.Err = f.Ending, f
@@ -311,12 +329,13 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 
 // send validates the rows of readers and submits the valid ones with sub.
 func (j *Job) send(ctx context.Context, sub *submit.Submitter, readers []*importer.Reader, cat *validate.Catalogue,
-	write func(*outcome.Outcome) error, sink Sink) (submit.Stats, *Failure) {
+	spills string, write func(*outcome.Outcome) error, sink Sink) (submit.Stats, *Failure) {
 	stopHint := context.AfterFunc(ctx, func() {
 		sink.Logger().Warn("interrupted: finishing the requests in flight, then writing the reports; the rows not sent will be skipped")
 	})
 	defer stopHint()
 	validator := validate.NewValidator(cat, nil)
+	validator.SpillDir = spills
 	defer validator.Close()
 	var readErr, writeErr error
 	items := func(yield func(validate.Item) bool) {
@@ -375,8 +394,9 @@ func ending(st submit.Stats, runErr, readErr, writeErr error) *Failure {
 
 // check validates the rows of readers and reports each, sending nothing.
 func (j *Job) check(ctx context.Context, readers []*importer.Reader, cat *validate.Catalogue,
-	write func(*outcome.Outcome) error, sink Sink) *Failure {
+	spills string, write func(*outcome.Outcome) error, sink Sink) *Failure {
 	v := validate.NewValidator(cat, nil)
+	v.SpillDir = spills
 	defer v.Close()
 	// Rows are only reported, never sent, and the report is written before
 	// the callback returns: the requests' memory can be reused.
@@ -454,8 +474,14 @@ func openInputs(files []string, opts importer.Options, log *slog.Logger) ([]*imp
 			return nil, fail(BadInput, err)
 		}
 		if u := r.Layout().Unknown; len(u) > 0 {
-			log.Warn("columns that hold no contract field are kept in the report but not sent; map them with --mapping, or map them to ignore",
-				"file", name, "columns", u)
+			// The first few, and how many more: a file of 100,000 unknown
+			// columns gets a line, not megabytes.
+			shown := u[:min(len(u), importer.ListedNames)]
+			args := []any{"file", name, "columns", shown}
+			if more := len(u) - len(shown); more > 0 {
+				args = append(args, "more", more)
+			}
+			log.Warn("columns that hold no contract field are kept in the report but not sent; map them with --mapping, or map them to ignore", args...)
 		}
 		readers = append(readers, r)
 	}

@@ -70,8 +70,9 @@ func openCSV(path, name string, head []byte, opts Options, layout *Layout) (*csv
 		br = bufio.NewReaderSize(in, 64<<10)
 	}
 	s := &csvSource{f: f}
+	cr := crLines(br)
 	delim := opts.Delimiter
-	if hint, ok := sepHint(br); ok {
+	if hint, ok := sepHint(br, cr); ok {
 		// Excel's "sep=;" first line chooses the separator and is not shown as
 		// a row; it is consumed before the CSV reader counts lines.
 		if delim == 0 {
@@ -79,16 +80,20 @@ func openCSV(path, name string, head []byte, opts Options, layout *Layout) (*csv
 		}
 	}
 	if delim == 0 {
-		delim = detectDelimiter(br)
+		delim = detectDelimiter(br, cr)
 	}
 	if !validDelim(delim) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %q cannot separate fields; pass --delimiter with one of , ; | or tab", name, delim)
 	}
-	s.p = newCSVParser(br, delim)
+	s.p = newCSVParser(br, delim, cr)
 	layout.Kind = "csv"
 	layout.Delimiter = delim
 	layout.Encoding = enc
+	layout.LineBreak = "\n"
+	if cr {
+		layout.LineBreak = "\r"
+	}
 	return s, nil
 }
 
@@ -285,8 +290,33 @@ func isASCII(b []byte) bool {
 	return true
 }
 
+// crLines reports whether the file's lines end in a lone \r, as Excel for
+// Mac's "CSV (Macintosh)" writes them: the first line end outside quotes in
+// the text buffered is a \r not followed by \n, or (the quotes broken)
+// there is a \r and no \n at all.
+func crLines(br *bufio.Reader) bool {
+	p, err := br.Peek(br.Size())
+	full := err == nil // more text may follow what was buffered
+	inQuotes := false
+	for i, c := range p {
+		switch {
+		case c == '"':
+			inQuotes = !inQuotes
+		case inQuotes:
+		case c == '\n':
+			return false
+		case c == '\r':
+			if i+1 < len(p) {
+				return p[i+1] != '\n'
+			}
+			return !full
+		}
+	}
+	return bytes.IndexByte(p, '\r') >= 0 && bytes.IndexByte(p, '\n') < 0
+}
+
 // sepHint reads Excel's optional first line "sep=X".
-func sepHint(br *bufio.Reader) (rune, bool) {
+func sepHint(br *bufio.Reader, cr bool) (rune, bool) {
 	p, _ := br.Peek(8)
 	if len(p) < 5 || !bytes.EqualFold(p[:4], []byte("sep=")) {
 		return 0, false
@@ -296,27 +326,38 @@ func sepHint(br *bufio.Reader) (rune, bool) {
 	if len(rest) > 0 && rest[0] != '\n' && rest[0] != '\r' {
 		return 0, false
 	}
-	br.ReadString('\n')
+	if cr {
+		br.ReadString('\r')
+		if b, _ := br.Peek(1); len(b) == 1 && b[0] == '\n' {
+			br.Discard(1)
+		}
+	} else {
+		br.ReadString('\n')
+	}
 	return r, true
 }
 
 // detectDelimiter picks the separator of the first lines (a title line may
 // stand above the header): the candidate found most often outside quotes in
 // them. A tie, or none at all (a single column), means a comma.
-func detectDelimiter(br *bufio.Reader) rune {
+func detectDelimiter(br *bufio.Reader, cr bool) rune {
 	const lines = 20
 	p, _ := br.Peek(br.Size())
 	candidates := [...]byte{',', ';', '\t', '|'}
 	var counts [len(candidates)]int
 	inQuotes := false
 	n := 0
+	end := byte('\n')
+	if cr {
+		end = '\r'
+	}
 	for i := 0; i < len(p) && n < lines; i++ {
 		c := p[i]
 		switch {
 		case c == '"':
 			inQuotes = !inQuotes
 		case inQuotes:
-		case c == '\n':
+		case c == end:
 			n++
 		default:
 			for j, d := range candidates {
@@ -335,20 +376,19 @@ func detectDelimiter(br *bufio.Reader) rune {
 	return rune(candidates[best])
 }
 
-func (s *csvSource) next() ([]string, int, error) {
-	cells, row, err := s.p.next()
-	if ce, ok := err.(*csvError); ok {
-		return nil, row, &rowError{row: row, err: ce.err, field: ce.field}
-	}
-	return cells, row, err
-}
+func (s *csvSource) next() ([]string, int, error) { return s.p.next() }
+
+// wholeFile returns how many lines the record just read spans when it ran
+// to the end of the file over more than one line: a header that swallows
+// every row after it. It is 0 otherwise.
+func (s *csvSource) wholeFile() int { return s.p.wholeFile() }
 
 // reserve has every record come with room for n cells.
 func (s *csvSource) reserve(n int) { s.p.width = n }
 
 func (s *csvSource) close() error { return s.f.Close() }
 
-// rowError is a row the source could not split into cells.
+// rowError is a row of a workbook the source could not read.
 type rowError struct {
 	row   int
 	err   error

@@ -3,260 +3,183 @@ package importer
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/csv"
+	"errors"
 	"io"
-	"math/bits"
+	"strings"
 	"unicode/utf8"
-	"unsafe"
 )
 
-// csvParser splits delimited text into records exactly as encoding/csv's
-// Reader does with FieldsPerRecord -1 and its other options at their zero
-// values (no LazyQuotes, no TrimLeadingSpace, no Comment), which is how the
-// importer read CSV before: the same records, the same row numbers, an error
-// on the same records (csv.ErrQuote, csv.ErrBareQuote), the rest of the line
-// of a broken record dropped. FuzzCSVParser checks that on any input against
-// encoding/csv itself.
+// csvParser splits delimited text into records with encoding/csv's Reader
+// (FieldsPerRecord -1, ReuseRecord, its other options at their zero values:
+// no LazyQuotes, no TrimLeadingSpace, no Comment), and keeps every line of
+// the file accounted for when quotes are broken, which encoding/csv does not:
 //
-// It is hand-written for speed: encoding/csv copies each record into a
-// buffer of its own, then into a new string, then makes a new []string for
-// it, and the importer asked it for field positions to count rows. Here a
-// record's text is copied once, from the bufio.Reader's buffer into a shared
-// block, and its cells are pieces of that block; cells are handed out from
-// a shared block of slots too, so a row costs no allocation of its own
-// (a block of each per 370-odd rows of eleven cells: 546 allocations per
-// 100,000 rows in BenchmarkCSVParser). A quoted cell is its own bytes
-// between the quotes, with a doubled quote made single in place.
+//   - A broken record is reported as the line it starts on (with its text,
+//     the lines the broken quote reached and the cell it is in), and reading
+//     goes on with the next line, even when the broken quote had run on over
+//     later lines: a stray quote on line 40 then costs line 40, not every
+//     line up to the next quote or the end of the file.
+//   - A record running on past maxRecordLines lines is taken for an unclosed
+//     quote, so that one stray quote cannot hold the rest of a large file in
+//     memory before it is known.
+//   - A record that spans lines and comes out wider than the header is taken
+//     for a stray quote that met another one, and read again line by line.
+//   - Lines may end in a lone \r (Excel for Mac's "CSV (Macintosh)") when
+//     the caller says so: openCSV looks at the first line ends.
 //
-// Blocks are never written again once strings point into them, so the cells
-// stay valid for as long as anyone holds them. A row kept for long keeps its
-// block alive (textBlock bytes of text and cellBlock slots at most, shared
-// with the rows around it), which only matters to a caller keeping a few
-// rows of a huge file; the reports and the submitter stream.
+// To know the lines of each record, a lineFeeder hands the Reader one line a
+// Read, keeps the lines of the record being read, gives them back to be read
+// again after a broken record (the Reader is then made anew), and stops a
+// record at maxRecordLines. The Reader's cells are copied into a shared block
+// of slots with room for the header's width, so a short row is padded in
+// place. FuzzCSVLines checks that every line of any input is in exactly one
+// record, one broken record, or is blank; TestCSVParserMatchesEncodingCSV and
+// FuzzCSVParser that an input without a broken record spanning lines reads as
+// encoding/csv alone reads it. A parser of our own, kept until this one
+// measured as fast for the whole command, is in docs/speed-layers.md
+// (bench/csvparser-ab.sh).
 type csvParser struct {
 	br    *bufio.Reader
-	comma string // the separator's UTF-8 bytes
-	// width is how many cells a record gets room for: the header's width,
-	// once known, so that a short row is padded without a new slice.
+	comma rune
+	cr    bool
 	width int
 
-	row int // rows the spreadsheet shows so far: records and blank lines
+	row, line   int
+	first, last int
+	replay      [][]byte // lines given back after a broken record (for wholeFile)
 
-	text  []byte   // the current text block; text[start:] is the record being read
-	start int      // where the record being read begins in text
-	slots []string // the current block of cell slots
-	spans []int    // the record's cells, as start and end offsets into its text
+	feed  *lineFeeder
+	r     *csv.Reader
+	slots []string
 }
 
-// Block sizes: big enough that allocating them is rare, small enough that a
-// row kept alive keeps little else alive.
-const (
-	textBlock = 64 << 10
-	cellBlock = 4096
-)
+// cellBlock is how many cell slots are allocated at once: rarely, and a row
+// kept alive keeps little else alive.
+const cellBlock = 4096
 
-// csvError is a record encoding/csv would refuse: err is csv.ErrQuote or
-// csv.ErrBareQuote, field the 0-based index of the cell it is in.
-type csvError struct {
-	err   error
-	field int
+// maxRecordLines is the most lines one record may span. Excel holds at most
+// 253 line breaks in a cell; a quoted cell running on for more lines than
+// this is a quote that is never closed.
+const maxRecordLines = 1000
+
+// validComma is encoding/csv's rule for a separator.
+func validComma(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
 }
 
-func (e *csvError) Error() string { return e.err.Error() }
-func (e *csvError) Unwrap() error { return e.err }
-
-func newCSVParser(br *bufio.Reader, comma rune) *csvParser {
-	return &csvParser{br: br, comma: string(comma)}
+func newCSVParser(br *bufio.Reader, comma rune, cr bool) *csvParser {
+	p := &csvParser{br: br, comma: comma, cr: cr}
+	p.feed = &lineFeeder{br: br, cr: cr}
+	p.reset()
+	return p
 }
 
-// next returns the next record and the row it starts on, io.EOF after the
-// last. A record encoding/csv would refuse comes back as a *csvError with
-// its row; any other error is the reader's and ends the read.
+// reset starts a new csv.Reader on the feeder: after a broken record that
+// spanned lines, whose later lines are to be read again.
+func (p *csvParser) reset() {
+	p.r = csv.NewReader(bufio.NewReaderSize(p.feed, 64<<10))
+	p.r.Comma = p.comma
+	p.r.FieldsPerRecord = -1
+	p.r.ReuseRecord = true
+}
+
 func (p *csvParser) next() ([]string, int, error) {
-	p.start = len(p.text)
-	for {
-		n, err := p.readLine()
-		if err != nil {
-			// io.EOF comes only with an empty line. encoding/csv would
-			// still split a line that ended in a read error before saying
-			// so; the importer stops at the error either way.
-			p.text = p.text[:p.start]
-			return nil, 0, err
-		}
-		p.row++
-		if n > 1 || n == 1 && p.text[p.start] != '\n' {
-			break
-		}
-		p.text = p.text[:p.start] // a blank line: a row of its own, no record
+	f := p.feed
+	f.begin()
+	rec, err := p.r.Read()
+	p.replay = f.replay
+	// Blank lines csv.Reader skipped are rows of their own.
+	blanks := f.blanks()
+	p.row += blanks
+	p.line += f.counted(blanks)
+	lines := f.lines[blanks:]
+	if err == io.EOF {
+		return nil, 0, io.EOF
 	}
-	row := p.row
-	spans, err := p.split()
-	if err != nil {
-		p.text = p.text[:p.start]
-		if ce, ok := err.(*csvError); ok {
-			return nil, row, ce
+	var pe *csv.ParseError
+	var broken *RecordError
+	switch {
+	case errors.As(err, &pe):
+		broken = &RecordError{Err: pe.Err, Field: len(rec), QuoteLine: p.line + len(lines)}
+		if pe.Err == csv.ErrQuote {
+			broken.QuoteLine = p.line + 1 + p.linesBefore(rec)
+			broken.CloseLine = p.line + len(lines)
+			if !f.garbageAt(pe.Column) {
+				broken.Err, broken.AtEnd, broken.CloseLine = ErrUnclosedQuote, true, 0
+			}
 		}
+	case errors.Is(err, errLineLimit):
+		// csv.Reader ends the cell it was in at the error, and gives it too.
+		before := rec[:max(len(rec)-1, 0)]
+		broken = &RecordError{Err: ErrUnclosedQuote, Field: len(before), QuoteLine: p.line + 1 + p.linesBefore(before)}
+	case err != nil:
 		return nil, 0, err
 	}
-	rec := p.text[p.start:]
-	s := unsafe.String(unsafe.SliceData(rec), len(rec))
-	n := len(spans) / 2
-	cells := p.take(n)
-	for i := range cells {
-		cells[i] = s[spans[2*i]:spans[2*i+1]]
+	p.row++
+	p.first = p.line + 1
+	p.line += len(lines)
+	p.last = p.line
+	if broken == nil && len(lines) > 1 && p.width > 0 && nonEmpty(rec) > p.width {
+		broken = &RecordError{Err: errTooManyCells, Field: spanningCell(rec), QuoteLine: p.first, Cells: len(rec), Width: p.width}
 	}
-	return cells, row, nil
+	if broken != nil {
+		broken.Line, broken.LastLine = p.first, p.last
+		broken.Raw = f.raw(lines[0])
+		if len(lines) > 1 {
+			f.giveBack(lines[1:])
+			p.replay = f.replay
+			p.line = p.first
+			broken.Reread = true
+			p.reset()
+		}
+		return nil, p.row, broken
+	}
+	cells := p.take(len(rec))
+	copy(cells, rec)
+	if p.cr {
+		for i, c := range cells {
+			cells[i] = unescapeLF(c)
+		}
+	}
+	return cells, p.row, nil
 }
 
-// split finds the cells of the record whose first line was just read,
-// reading more lines while a quoted cell goes on. Offsets are from the
-// record's start, as the record's text may move to a new block meanwhile.
-// It follows encoding/csv's readRecord step by step.
-func (p *csvParser) split() ([]int, error) {
-	spans := p.spans[:0]
-	defer func() { p.spans = spans[:0] }()
-	comma := p.comma
-	rec := p.text[p.start:]
-	i := 0      // where the next cell begins
-	quote := -1 // the first quote at or after i on this line (len(rec): none); -1: not looked for yet
-cells:
-	for {
-		if (i == len(rec) || rec[i] != '"') && len(comma) == 1 {
-			// An unquoted cell runs to the separator or the end of the line,
-			// and may hold no quote: the first of the two found decides.
-			k := indexEither(rec[i:], comma[0], '"')
-			switch {
-			case k == len(rec)-i:
-				return append(spans, i, len(rec)-lengthNL(rec)), nil
-			case rec[i+k] == '"':
-				return spans, &csvError{err: csv.ErrBareQuote, field: len(spans) / 2}
-			}
-			spans = append(spans, i, i+k)
-			i += k + 1
-			continue
-		}
-		if i == len(rec) || rec[i] != '"' {
-			// The same for a separator of several bytes.
-			var k int
-			if len(comma) == 1 {
-				k = bytes.IndexByte(rec[i:], comma[0])
-			} else {
-				k = bytes.Index(rec[i:], []byte(comma))
-			}
-			end := i + k
-			if k < 0 {
-				end = len(rec) - lengthNL(rec)
-			}
-			if quote < i {
-				if quote = bytes.IndexByte(rec[i:], '"'); quote < 0 {
-					quote = len(rec)
-				} else {
-					quote += i
-				}
-			}
-			if quote < end {
-				return spans, &csvError{err: csv.ErrBareQuote, field: len(spans) / 2}
-			}
-			spans = append(spans, i, end)
-			if k < 0 {
-				return spans, nil
-			}
-			i = end + len(comma)
-			continue
-		}
-		// A quoted cell: its bytes up to the closing quote, a doubled quote
-		// made single by moving what follows back over the second one (w is
-		// where the cell's next byte goes, r where it is read from).
-		from := i + 1
-		w, r := from, from
-		for {
-			k := bytes.IndexByte(rec[r:], '"')
-			switch {
-			case k >= 0:
-				if w != r {
-					copy(rec[w:], rec[r:r+k])
-				}
-				w += k
-				r += k + 1
-				switch rest := rec[r:]; {
-				case len(rest) > 0 && rest[0] == '"':
-					rec[w] = '"'
-					w++
-					r++
-				case len(rest) > 0 && hasPrefix(rest, comma):
-					spans = append(spans, from, w)
-					i = r + len(comma)
-					continue cells
-				case len(rest) == lengthNL(rest):
-					return append(spans, from, w), nil
-				default:
-					return spans, &csvError{err: csv.ErrQuote, field: len(spans) / 2}
-				}
-			case r < len(rec):
-				// The line ends inside the quotes: its line break is part
-				// of the cell, which goes on on the next line.
-				if w != r {
-					copy(rec[w:], rec[r:])
-				}
-				w += len(rec) - r
-				r = len(rec)
-				if _, err := p.readLine(); err != nil && err != io.EOF {
-					return spans, err
-				}
-				rec = p.text[p.start:]
-			default:
-				// The file ended inside the quotes.
-				return spans, &csvError{err: csv.ErrQuote, field: len(spans) / 2}
-			}
-		}
+// linesBefore counts the line breaks in the cells of rec before the broken
+// one: the broken cell starts that many lines after the record.
+func (p *csvParser) linesBefore(rec []string) int {
+	n := 0
+	for _, c := range rec {
+		n += strings.Count(c, "\n")
 	}
+	return n
 }
 
-// readLine appends the next line to the record's text as encoding/csv's
-// readLine returns it: \r\n made \n, and a \r just before the end of the
-// file dropped; a lone \r elsewhere is text. It returns the line's length,
-// and io.EOF only when there was no line left.
-func (p *csvParser) readLine() (int, error) {
-	before := len(p.text) - p.start
-	var err error
-	for {
-		var chunk []byte
-		chunk, err = p.br.ReadSlice('\n')
-		p.append(chunk)
-		if err != bufio.ErrBufferFull {
-			break
+func spanningCell(rec []string) int {
+	for i, c := range rec {
+		if strings.IndexByte(c, '\n') >= 0 {
+			return i
 		}
 	}
-	t := p.text
-	n := len(t) - p.start - before
-	if n > 0 && err == io.EOF {
-		err = nil
-		if t[len(t)-1] == '\r' {
-			t = t[:len(t)-1]
-			n--
-		}
-	}
-	if n >= 2 && t[len(t)-2] == '\r' && t[len(t)-1] == '\n' {
-		t[len(t)-2] = '\n'
-		t = t[:len(t)-1]
+	return -1
+}
+
+func nonEmpty(rec []string) int {
+	n := len(rec)
+	for n > 0 && strings.TrimSpace(rec[n-1]) == "" {
 		n--
 	}
-	p.text = t
-	return n, err
+	return n
 }
 
-// append adds b to the record's text, moving the record to a new block
-// when the current one is full.
-func (p *csvParser) append(b []byte) {
-	if len(b) > cap(p.text)-len(p.text) {
-		rec := p.text[p.start:]
-		size := max(textBlock, 2*(len(rec)+len(b)))
-		t := make([]byte, len(rec), size)
-		copy(t, rec)
-		p.text, p.start = t, 0
+func (p *csvParser) wholeFile() int {
+	if p.last == p.first || len(p.replay) > 0 || len(p.feed.out) > 0 {
+		return 0
 	}
-	p.text = append(p.text, b...)
+	if _, err := p.br.Peek(1); err != io.EOF {
+		return 0
+	}
+	return p.last - p.first + 1
 }
 
 // take returns n cell slots, with room for the header's width.
@@ -270,43 +193,182 @@ func (p *csvParser) take(n int) []string {
 	return p.slots[at : at+n : at+m]
 }
 
-// indexEither returns the index of the first byte of b that is a or q, or
-// len(b). It tests eight bytes at a time: cells are short, and a call of
-// bytes.IndexByte for each cell cost more than the search itself.
-func indexEither(b []byte, a, q byte) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	am, qm := ones*uint64(a), ones*uint64(q)
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		// A byte of x is zero where w holds a. (x-ones)&^x sets the top bit
-		// of that byte; a byte above it may be set falsely through the
-		// borrow, never one below, so the lowest set bit is exact.
-		x, y := w^am, w^qm
-		if m := ((x-ones)&^x | (y-ones)&^y) & highs; m != 0 {
-			return i + bits.TrailingZeros64(m)/8
+// errLineLimit is what the feeder answers csv.Reader when a record would
+// span more than maxRecordLines lines.
+var errLineLimit = errors.New("a record spans too many lines")
+
+// lineFeeder is the io.Reader csv.Reader reads: one line a Read (or part of
+// a long one), so that csv.Reader's buffer never holds more than the line
+// it parses, and the lines of the record being read are known.
+type lineFeeder struct {
+	br     *bufio.Reader
+	cr     bool
+	lines  [][]byte // the lines handed out since begin, line ends as read
+	buf    []byte   // their text
+	out    []byte   // what is left to hand out of the last line
+	replay [][]byte // lines given back, to hand out again first
+	eof    bool
+}
+
+func (f *lineFeeder) begin() {
+	f.lines, f.buf = f.lines[:0], f.buf[:0]
+}
+
+// blanks is how many of the lines handed out since begin are blank: those
+// csv.Reader skipped before the record.
+func (f *lineFeeder) blanks() int {
+	n := 0
+	for _, l := range f.lines {
+		if len(l) > 2 || len(l) == 2 && string(l) != "\r\n" || len(l) == 1 && l[0] != '\n' && l[0] != '\r' {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// counted is how many of the first n lines count as lines: a lone \r at
+// the very end of the file is no line (encoding/csv drops it).
+func (f *lineFeeder) counted(n int) int {
+	if n > 0 && !f.cr && string(f.lines[n-1]) == "\r" {
+		return n - 1
+	}
+	return n
+}
+
+// garbageAt reports whether column (1-based, in bytes) of the last line is
+// a quote followed by something other than the line's end: a closing quote
+// followed by text, as against the end of the file inside quotes.
+func (f *lineFeeder) garbageAt(column int) bool {
+	if len(f.lines) == 0 {
+		return false
+	}
+	l := f.lines[len(f.lines)-1]
+	i := column - 1
+	return i >= 0 && i+1 < len(l) && l[i] == '"' && l[i+1] != '\n' && l[i+1] != '\r'
+}
+
+// giveBack has lines handed out again before anything more is read.
+func (f *lineFeeder) giveBack(lines [][]byte) {
+	back := make([][]byte, 0, len(lines)+len(f.replay))
+	for _, l := range lines {
+		back = append(back, bytes.Clone(l))
+	}
+	f.replay = append(back, f.replay...)
+	f.out = nil
+}
+
+func (f *lineFeeder) Read(p []byte) (int, error) {
+	if len(f.out) == 0 {
+		if err := f.nextLine(); err != nil {
+			return 0, err
 		}
 	}
-	for ; i < len(b); i++ {
-		if b[i] == a || b[i] == q {
-			return i
+	n := copy(p, f.out)
+	f.out = f.out[n:]
+	return n, nil
+}
+
+// nextLine takes the next line, given back or read, to hand out.
+func (f *lineFeeder) nextLine() error {
+	if len(f.lines)-f.blanks() >= maxRecordLines { // lines since the record's first
+		return errLineLimit
+	}
+	var line []byte
+	if len(f.replay) > 0 {
+		line, f.replay = f.replay[0], f.replay[1:]
+	} else {
+		delim := byte('\n')
+		if f.cr {
+			delim = '\r'
+		}
+		start := len(f.buf)
+		for {
+			chunk, err := f.br.ReadSlice(delim)
+			f.buf = append(f.buf, chunk...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err == io.EOF {
+				f.eof = true
+			} else if err != nil {
+				return err
+			}
+			break
+		}
+		line = f.buf[start:]
+		if len(line) == 0 {
+			return io.EOF
+		}
+		if f.cr {
+			// For csv.Reader, which ends lines at \n only: the \r that ends
+			// the line becomes \n, and a \n inside the line is escaped as
+			// NUL n (a NUL as NUL NUL), which it keeps as text; next undoes it.
+			ended := line[len(line)-1] == '\r'
+			if bytes.IndexByte(line, '\n') >= 0 || bytes.IndexByte(line, 0) >= 0 {
+				start := len(f.buf)
+				for _, c := range line {
+					switch c {
+					case '\n':
+						f.buf = append(f.buf, 0, 'n')
+					case 0:
+						f.buf = append(f.buf, 0, 0)
+					default:
+						f.buf = append(f.buf, c)
+					}
+				}
+				line = f.buf[start:]
+			}
+			if ended {
+				line[len(line)-1] = '\n'
+				if b, _ := f.br.Peek(1); len(b) == 1 && b[0] == '\n' {
+					f.br.Discard(1)
+				}
+			}
 		}
 	}
-	return len(b)
+	f.lines = append(f.lines, line)
+	f.out = line
+	return nil
 }
 
-func lengthNL(b []byte) int {
-	if len(b) > 0 && b[len(b)-1] == '\n' {
-		return 1
+// raw is a line for a message and the broken record's cells: without its
+// line end (a \r before the end of the file dropped, as encoding/csv drops
+// it), line feeds inside a lone-CR line restored.
+func (f *lineFeeder) raw(line []byte) string {
+	s := string(line)
+	switch {
+	case strings.HasSuffix(s, "\r\n") && !f.cr:
+		s = s[:len(s)-2]
+	case strings.HasSuffix(s, "\n"):
+		s = s[:len(s)-1]
+	case !f.cr:
+		s = strings.TrimSuffix(s, "\r")
 	}
-	return 0
+	if f.cr {
+		s = unescapeLF(s)
+	}
+	return s
 }
 
-func hasPrefix(b []byte, s string) bool {
-	return len(b) >= len(s) && string(b[:len(s)]) == s
-}
-
-// validComma is encoding/csv's rule for a separator.
-func validComma(r rune) bool {
-	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
+// unescapeLF undoes the feeder's escapes of a line with \r line ends: NUL n
+// is a line feed, NUL NUL a NUL.
+func unescapeLF(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 && i+1 < len(s) {
+			i++
+			if s[i] == 'n' {
+				b.WriteByte('\n')
+			} else {
+				b.WriteByte(0)
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

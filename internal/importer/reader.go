@@ -20,9 +20,20 @@ type Options struct {
 	DateFormat  string         // "": ISO 8601 only (and date cells); else a Go layout such as 02/01/2006 15:04
 	Location    *time.Location // nil: UTC; local dates are read in it
 	UnzipLimit  int64          // 0: DefaultUnzipLimit; the most an XLSX may unzip to, in bytes
+	SpillDir    string         // "": os.TempDir(); where an XLSX's large sheets are unzipped (the run's spill.Dir)
+	// Name, if not "", is what messages, rows and reports call the file in
+	// place of its path: an upload stored under a name of its own. Give it
+	// only to open one file.
+	Name string
 }
 
 var errEOF = io.EOF
+
+// MaxColumns is the most columns a file may have: report.xlsx holds 16,384
+// (Excel's own limit) and adds columns of its own (file, sheet and the
+// outcome's). A wider file is refused when it is opened, so that validate
+// and run decide the same way before anything is sent.
+const MaxColumns = 16384 - 32
 
 // headerScanRows is how many non-empty rows may stand above the header (a
 // title, a date, notes) before the importer gives up looking for it.
@@ -64,10 +75,20 @@ type Reader struct {
 // few enough that the rows in flight (batchRows*(batchesAhead+2), about
 // 2 MiB for rows of 11 cells) stay small. 1024 read 1M rows about 5% faster
 // than 256 did (bench/readbench, same run).
+//
+// A wide file has fewer rows a batch, so that what is in flight is about
+// batchCells cells a batch however many columns there are: 16,000 columns
+// read 1,024 rows at a time held gigabytes.
 const (
 	batchRows    = 1024
+	batchCells   = 16 * batchRows
 	batchesAhead = 2
 )
+
+// rowsPerBatch is how many rows of width cells go in one batch.
+func rowsPerBatch(width int) int {
+	return min(max(batchCells/max(width, 1), 1), batchRows)
+}
 
 // batch is rows read ahead, and what comes after them: nil for more, io.EOF
 // or the error that ended the read.
@@ -96,6 +117,9 @@ var (
 // second. Every error names the file and says what to do.
 func Open(path string, opts Options) (*Reader, error) {
 	name := path
+	if opts.Name != "" {
+		name = opts.Name
+	}
 	mapping, err := optionsMapping(opts)
 	if err != nil {
 		return nil, err
@@ -119,6 +143,9 @@ func Open(path string, opts Options) (*Reader, error) {
 		s, err := openStore(path, opts, layout)
 		if err != nil {
 			return nil, err
+		}
+		if opts.Name != "" {
+			layout.File = opts.Name
 		}
 		src = s
 	case bytes.HasPrefix(head, zipMagic):
@@ -199,8 +226,18 @@ func (r *Reader) readHeader(m *Mapping) error {
 		if err == io.EOF {
 			break
 		}
+		var rec *RecordError
+		if errors.As(err, &rec) {
+			rec.header = true
+			return fmt.Errorf("%s: %w", r.where(row), rec)
+		}
 		if err != nil {
 			return r.readError(row, err)
+		}
+		if s, ok := r.src.(interface{ wholeFile() int }); ok && len(cells) > 0 {
+			if n := s.wholeFile(); n > 0 {
+				return fmt.Errorf("%s: the first row runs over all %d lines of the file, so the file would be one row: a quote in it is never closed where it should be, or its lines end in a way reconcile does not read; open the file in the spreadsheet program and save it as \"CSV UTF-8\", then run that file", r.where(row), n)
+			}
 		}
 		cells = trimTrailingEmpty(cells)
 		if len(cells) == 0 {
@@ -217,6 +254,10 @@ func (r *Reader) readHeader(m *Mapping) error {
 	}
 	if first == nil {
 		return fmt.Errorf("%s has no rows; export the sheet again with its header row", r.where(0))
+	}
+	if len(first) > MaxColumns {
+		return fmt.Errorf("%s: the header row has %s columns, more than the %s a report can hold (Excel's limit is 16,384); delete the columns you do not need, or split the file into narrower ones",
+			r.where(firstRow), thousands(len(first)), thousands(MaxColumns))
 	}
 	l.Columns = make([]string, len(first))
 	for i, c := range first {
@@ -257,7 +298,7 @@ func (r *Reader) readHeader(m *Mapping) error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s: the header row has no column for %s (headers found: %s); name the columns as the contract does, or map your headers to fields with --mapping FILE",
-			r.where(firstRow), strings.Join(missing, ", "), quoteList(l.Columns))
+			r.where(firstRow), strings.Join(missing, ", "), NameList(l.Columns))
 	}
 	return nil
 }
@@ -350,10 +391,11 @@ func (r *Reader) fill(rows *[]Row) (err error) {
 		}
 	}()
 	// Rows are read straight into the batch, not copied into it.
-	b := (*rows)[:batchRows]
+	size := rowsPerBatch(len(r.layout.Columns))
+	b := (*rows)[:size]
 	n := len(*rows)
 	defer func() { *rows = b[:n] }()
-	for ; n < batchRows; n++ {
+	for ; n < size; n++ {
 		if err := r.readInto(&b[n]); err != nil {
 			return err
 		}
@@ -379,17 +421,24 @@ func (r *Reader) readInto(row *Row) error {
 		}
 		pos := Position{File: l.File, Sheet: l.Sheet, Row: rowNum}
 		if err != nil {
+			var rec *RecordError
+			if errors.As(err, &rec) {
+				// The user's cells back, as best they can be read, so the
+				// report and the rejects file show the line to fix.
+				if rec.Field >= 0 && rec.Field < len(l.Columns) {
+					rec.Column = l.Columns[rec.Field]
+				}
+				*row = Row{Pos: pos, Layout: l, Cells: lenientCells(rec.Raw, string(l.Delimiter), len(l.Columns)), Err: rec}
+				return nil
+			}
 			var re *rowError
 			if errors.As(err, &re) {
 				what := re.err.Error()
-				switch {
-				case re.field >= len(l.Columns):
-					what = fmt.Sprintf("%s, in cell %d, beyond the last header column", what, re.field+1)
-				case re.field >= 0:
+				if re.field >= 0 && re.field < len(l.Columns) {
 					what = fmt.Sprintf("%s, in column %q", what, l.Columns[re.field])
 				}
 				*row = Row{Pos: pos, Layout: l, Cells: make([]string, len(l.Columns)),
-					Err: fmt.Errorf("the row cannot be split into cells (%s); check its quotes, or save the file again from the spreadsheet program", what)}
+					Err: fmt.Errorf("the row cannot be read (%s); save the file again from the spreadsheet program", what)}
 				return nil
 			}
 			return r.readError(rowNum, err)
@@ -405,7 +454,8 @@ func (r *Reader) readInto(row *Row) error {
 		switch {
 		case len(cells) > n:
 			row.Err = fmt.Errorf("the row has %d cells beyond the last header column (%q); give them a header or delete them", len(cells)-n, l.Columns[n-1])
-			cells = cells[:n:n]
+			// A copy, so that the row does not hold the cells cut off.
+			cells = append(make([]string, 0, n), cells[:n]...)
 		case len(cells) < n && cap(cells) >= n:
 			// The source left room (csvSource reserves the header's width).
 			had := len(cells)

@@ -4,10 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -446,5 +448,44 @@ func TestXLSXUnzipLimit(t *testing.T) {
 	_, err := Open(path, Options{UnzipLimit: 64 << 10})
 	if err == nil || !strings.Contains(err.Error(), "unzips to more than") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A file wider than a report can hold is refused at Open, whichever command
+// opens it, naming the file and the count.
+func TestTooManyColumns(t *testing.T) {
+	cols := make([]string, 100_000)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("extra %d", i)
+	}
+	copy(cols, strings.Split(header, ","))
+	path := writeFile(t, "wide.csv", []byte(strings.Join(cols, ",")+"\n,Y,C,2026-04-11,EFFECTIVE,x\n"))
+	_, err := Open(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "wide.csv, row 1") || !strings.Contains(err.Error(), "100,000 columns") || !strings.Contains(err.Error(), "split the file") {
+		t.Errorf("err = %v", err)
+	}
+	// As wide as allowed: read, and its unknown columns listed briefly.
+	l, rows := readAll(t, writeFile(t, "ok.csv", []byte(strings.Join(cols[:MaxColumns], ",")+"\n,Y,C,2026-04-11,EFFECTIVE,x\n")), Options{})
+	if len(rows) != 1 || len(l.Columns) != MaxColumns {
+		t.Fatalf("%d rows, %d columns", len(rows), len(l.Columns))
+	}
+	list := NameList(l.Unknown)
+	if want := fmt.Sprintf(`"extra 6", "extra 7", "extra 8", "extra 9", "extra 10", "extra 11", "extra 12", "extra 13", "extra 14", "extra 15" and %s more`, thousands(MaxColumns-16)); list != want {
+		t.Errorf("NameList = %s, want %s", list, want)
+	}
+}
+
+func TestNameList(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{
+		{0, ""}, {1, `"a"`}, {2, `"a", "a"`}, {10, strings.TrimSuffix(strings.Repeat(`"a", `, 10), ", ")},
+		{11, strings.TrimSuffix(strings.Repeat(`"a", `, 10), ", ") + " and 1 more"},
+		{1_234_567, strings.TrimSuffix(strings.Repeat(`"a", `, 10), ", ") + " and 1,234,557 more"},
+	} {
+		if got := NameList(slices.Repeat([]string{"a"}, tt.n)); got != tt.want {
+			t.Errorf("%d names: %s, want %s", tt.n, got, tt.want)
+		}
 	}
 }

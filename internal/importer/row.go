@@ -30,6 +30,7 @@ type Layout struct {
 	Kind      string   // "csv" or "xlsx"
 	Sheet     string   // xlsx: the sheet read
 	Delimiter rune     // csv: the field separator found or chosen
+	LineBreak string   // csv: "\n" (CRLF too) or "\r" (Excel for Mac's "CSV (Macintosh)")
 	Encoding  string   // csv: "utf-8", "utf-8-bom", "windows-1252" or "iso-8859-1"
 	Columns   []string // the header cells as the user wrote them; never modify
 

@@ -13,15 +13,17 @@ import (
 	"strings"
 )
 
-// A row store is a file's records as its source read them (a sheet's rows
-// with their cells turned into text, or a CSV's lines decoded and split),
-// kept on disk so that the file can be read again without parsing it: a
-// 100,000-row workbook takes seconds to unzip and parse, its store a tenth of
-// a second to read. Open knows a store by its first bytes and reads it as it
-// would have read the file: the same header detection, mapping, dates, row
-// numbers, sheet and kind, under the file name the store was saved with.
+// A row store is a workbook's records as its source read them (a sheet's
+// rows with their cells turned into text), kept on disk so that the
+// workbook can be read again without being unzipped and parsed: 100,000
+// rows take 10 s and more to parse, their store a tenth of a second to
+// read. Open knows a store by its first bytes and reads it as it would have
+// read the workbook: the same header detection, mapping, dates, row
+// numbers, sheet and messages, under the file name the store was saved
+// with. A delimited file is not stored: its records depend on the header
+// found in it (how wide a row may be), and it parses quickly anyway.
 //
-// The format, after storeMagic: a uvarint-prefixed JSON storeMeta, then one
+// The format, after storeMagic: a uvarint-prefixed JSON Layout (storeMeta), then one
 // record after another, each a uvarint row number and a tag:
 //
 //	recCells: a uvarint count, a uvarint length per cell, the cells' bytes
@@ -46,29 +48,12 @@ const (
 	recEnd
 )
 
-// storeMeta is what a store keeps of the file it was read from.
-type storeMeta struct {
-	File      string `json:"file"` // the name messages and reports give the file
-	Kind      string `json:"kind"`
-	Sheet     string `json:"sheet,omitempty"`
-	Delimiter rune   `json:"delimiter,omitempty"`
-	Encoding  string `json:"encoding,omitempty"`
-}
-
-// SaveRows reads the file at path as Open would with opts (its sheet,
-// delimiter and encoding; the mapping and dates play no part, they are
-// applied when the store is read) and writes every record of it to a row
-// store at dst, atomically. name is what messages and reports will call the
-// file. A file that cannot be opened is an error, with Open's message; one
-// whose read fails part way is stored up to there, and its store fails at
-// the same row with the same message.
-func SaveRows(dst, path, name string, opts Options) error {
-	src, l, err := openSource(path, opts)
-	if err != nil {
-		return renamed(err, path, name)
-	}
-	defer src.close()
-	return saveSource(dst, src, l, path, name)
+// storeMeta is what a store keeps of the file it was read from: the
+// fields of its Layout that its source fills before a header is read,
+// under the name it is to be called by. A field a source comes to fill
+// must be added here: TestRowStoreReadsAsTheFile compares whole Layouts.
+func storeMeta(l *Layout, name string) Layout {
+	return Layout{File: name, Kind: l.Kind, Sheet: l.Sheet, Delimiter: l.Delimiter, Encoding: l.Encoding, LineBreak: l.LineBreak}
 }
 
 // saveSource writes the records of src, the file at path laid out as l, to
@@ -84,11 +69,17 @@ func saveSource(dst string, src source, l *Layout, path, name string) error {
 	return w.finish()
 }
 
-// OpenSaving opens the file at path as Open does, calling it name, and
-// saves its records to a row store at dst as they are read: once the last
-// row has been read, dst holds the store (SaveRows), and the file need not
-// be parsed again. A Reader closed before the end leaves no store.
-func OpenSaving(path, name string, opts Options, dst string) (*Reader, error) {
+// OpenSaving opens the file at path as Open does with opts and, for a
+// workbook, saves its records to a row store at dst as they are read: once
+// the last row has been read, dst holds the store, which Open reads as it
+// would the workbook, and the workbook need not be parsed again. A Reader
+// closed before the end leaves no store, nor does a delimited file (see
+// above). Messages and the store call the file opts.Name when it is set.
+func OpenSaving(path string, opts Options, dst string) (*Reader, error) {
+	name := path
+	if opts.Name != "" {
+		name = opts.Name
+	}
 	mapping, err := optionsMapping(opts)
 	if err != nil {
 		return nil, err
@@ -97,12 +88,15 @@ func OpenSaving(path, name string, opts Options, dst string) (*Reader, error) {
 	if err != nil {
 		return nil, renamed(err, path, name)
 	}
+	l.File = name
+	if _, ok := src.(*xlsxSource); !ok {
+		return newReader(src, l, opts, mapping)
+	}
 	w, err := newStoreWriter(dst, l, path, name)
 	if err != nil {
 		src.close()
 		return nil, err
 	}
-	l.File = name
 	return newReader(&savingSource{src: src, w: w}, l, opts, mapping)
 }
 
@@ -144,7 +138,7 @@ type storeWriter struct {
 }
 
 func newStoreWriter(dst string, l *Layout, path, name string) (*storeWriter, error) {
-	meta, err := json.Marshal(storeMeta{File: name, Kind: l.Kind, Sheet: l.Sheet, Delimiter: l.Delimiter, Encoding: l.Encoding})
+	meta, err := json.Marshal(storeMeta(l, name))
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +283,7 @@ func openStore(path string, opts Options, layout *Layout) (*storeSource, error) 
 		return nil, s.damaged(err)
 	}
 	n, err := s.uvarint()
-	var meta storeMeta
+	var meta Layout
 	if err == nil && n > 1<<20 {
 		err = errors.New("its description is too long")
 	}
@@ -308,8 +302,7 @@ func openStore(path string, opts Options, layout *Layout) (*storeSource, error) 
 		return nil, fmt.Errorf("%s was stored from sheet %q, not %q; store the sheet wanted", meta.File, meta.Sheet, opts.Sheet)
 	}
 	s.name = meta.File
-	layout.File, layout.Kind, layout.Sheet = meta.File, meta.Kind, meta.Sheet
-	layout.Delimiter, layout.Encoding = meta.Delimiter, meta.Encoding
+	*layout = storeMeta(&meta, meta.File)
 	return s, nil
 }
 

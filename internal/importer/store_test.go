@@ -44,9 +44,10 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// TestRowStoreReadsAsTheFile reads each file directly and through its row
-// store, and wants the same layout, rows, positions, cells, values and
-// errors, the file named as the store was told to name it.
+// TestRowStoreReadsAsTheFile reads each workbook directly and through its
+// row store, and wants the same layout, rows, positions, cells, values and
+// errors, the file named as the store was told to name it; a delimited
+// file is read by OpenSaving as Open reads it, and not stored.
 func TestRowStoreReadsAsTheFile(t *testing.T) {
 	santiago, _ := time.LoadLocation("America/Santiago")
 	spanish := Options{MappingFile: filepath.Join("..", "..", "samples", "mapping-es.txt"), DateFormat: "02/01/2006 15:04", Location: santiago}
@@ -85,14 +86,12 @@ func TestRowStoreReadsAsTheFile(t *testing.T) {
 			if wantErr != nil {
 				t.Fatal(wantErr)
 			}
-			saved := filepath.Join(t.TempDir(), "rows")
-			if err := SaveRows(saved, c.path, "Mi archivo.xlsx", Options{Sheet: c.opts.Sheet}); err != nil {
-				t.Fatal(err)
-			}
-			// OpenSaving reads the file as Open does, and leaves the same
-			// store once it has read it all.
+			named := c.opts
+			named.Name = "Mi archivo.xlsx"
+			// OpenSaving reads the file as Open does, and leaves the store
+			// of a workbook once it has read it all.
 			kept := filepath.Join(t.TempDir(), "rows")
-			r, err := OpenSaving(c.path, "Mi archivo.xlsx", c.opts, kept)
+			r, err := OpenSaving(c.path, named, kept)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,6 +105,23 @@ func TestRowStoreReadsAsTheFile(t *testing.T) {
 			}
 			r.Close()
 			same(t, "OpenSaving", wantL, want, r.Layout(), whileSaving)
+			if wantL.Kind != "xlsx" {
+				if _, err := os.Stat(kept); !os.IsNotExist(err) {
+					t.Errorf("a delimited file was stored: %v", err)
+				}
+				return
+			}
+			// The store of the whole file, whatever the reading stopped at.
+			saved := filepath.Join(t.TempDir(), "rows")
+			src, l, err := openSource(c.path, Options{Sheet: c.opts.Sheet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = saveSource(saved, src, l, c.path, "Mi archivo.xlsx")
+			src.close()
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, store := range []string{saved, kept} {
 				gotL, got, err := readRows(t, store, c.opts)
 				if err != nil {
@@ -184,17 +200,35 @@ func TestRowStoreKeepsAFailedRead(t *testing.T) {
 	}
 }
 
-func TestOpenSavingClosedEarlyLeavesNoStore(t *testing.T) {
-	// More rows than the reader reads ahead, so the file is not all read.
-	var b strings.Builder
-	b.WriteString(header + "\n")
-	for i := range 20000 {
-		fmt.Fprintf(&b, ",YOM-%d,COM-1,2026-04-11,EFFECTIVE,x\n", i)
+// storeOf saves the store of the whole workbook at path in a new folder.
+func storeOf(t *testing.T, path string, opts Options) string {
+	t.Helper()
+	src, l, err := openSource(path, opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	big := writeFile(t, "big.csv", []byte(b.String()))
+	defer src.close()
+	store := filepath.Join(t.TempDir(), "rows")
+	if err := saveSource(store, src, l, path, filepath.Base(path)); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+func TestOpenSavingClosedEarlyLeavesNoStore(t *testing.T) {
+	// More rows than the reader reads ahead, so the workbook is not all read.
+	big := workbook(t, func(f *excelize.File, s string) {
+		sw, _ := f.NewStreamWriter(s)
+		sw.SetRow("A1", []any{"provider_activity_id", "commerce_external_id", "occurred_at", "status", "result"})
+		for i := 2; i <= 10000; i++ {
+			cell, _ := excelize.CoordinatesToCellName(1, i)
+			sw.SetRow(cell, []any{fmt.Sprintf("YOM-%d", i), "COM-1", "2026-04-11", "EFFECTIVE", "x"})
+		}
+		sw.Flush()
+	})
 	dir := t.TempDir()
 	store := filepath.Join(dir, "rows")
-	r, err := OpenSaving(big, "big.csv", Options{}, store)
+	r, err := OpenSaving(big, Options{Name: "big.xlsx"}, store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +239,7 @@ func TestOpenSavingClosedEarlyLeavesNoStore(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a read stopped half way left %v", entries)
 	}
-	if _, err := OpenSaving(filepath.Join(dir, "gone.csv"), "gone.csv", Options{}, store); err == nil || !strings.Contains(err.Error(), "gone.csv does not exist") {
+	if _, err := OpenSaving(filepath.Join(dir, "gone.xlsx"), Options{Name: "ido.xlsx"}, store); err == nil || !strings.Contains(err.Error(), "ido.xlsx does not exist") {
 		t.Errorf("a missing file: %v", err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
@@ -214,11 +248,7 @@ func TestOpenSavingClosedEarlyLeavesNoStore(t *testing.T) {
 }
 
 func TestRowStoreRefuses(t *testing.T) {
-	sample := filepath.Join("..", "..", "samples", "resultados.xlsx")
-	store := filepath.Join(t.TempDir(), "rows")
-	if err := SaveRows(store, sample, "resultados.xlsx", Options{}); err != nil {
-		t.Fatal(err)
-	}
+	store := storeOf(t, filepath.Join("..", "..", "samples", "resultados.xlsx"), Options{})
 	if _, err := Open(store, Options{Sheet: "Otra"}); err == nil || !strings.Contains(err.Error(), `was stored from sheet "Resultados", not "Otra"`) {
 		t.Errorf("another sheet than the stored one: %v", err)
 	}
@@ -234,7 +264,21 @@ func TestRowStoreRefuses(t *testing.T) {
 			t.Errorf("a store cut at byte %d of %d: %v", cut, len(data), err)
 		}
 	}
-	if err := SaveRows(store, filepath.Join(t.TempDir(), "nope.csv"), "nope.csv", Options{}); err == nil || !strings.Contains(err.Error(), "nope.csv does not exist") {
+}
+
+// Options.Name is what rows and messages call a file stored under another
+// name.
+func TestOpenNamesTheFileAsTold(t *testing.T) {
+	path := writeFile(t, "input.csv", []byte(header+"\n,YOM-1,COM-1,2026-04-11,EFFECTIVE,x\n"))
+	l, rows, err := readRows(t, path, Options{Name: "resultados abril.csv"})
+	if err != nil || l.File != "resultados abril.csv" || rows[0].Pos.String() != "resultados abril.csv, row 2" {
+		t.Errorf("layout %q, rows %+v, %v", l.File, rows, err)
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "input.csv"), Options{Name: "resultados abril.csv"}); err == nil || !strings.HasPrefix(err.Error(), "resultados abril.csv does not exist") {
 		t.Errorf("a missing file: %v", err)
+	}
+	bad := writeFile(t, "input.csv", []byte("a,b\n1,2\n"))
+	if _, err := Open(bad, Options{Name: "resultados abril.csv"}); err == nil || !strings.HasPrefix(err.Error(), "resultados abril.csv") || strings.Contains(err.Error(), bad) {
+		t.Errorf("a file without the contract's columns: %v", err)
 	}
 }

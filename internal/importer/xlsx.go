@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/reten/reconcile/internal/spill"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -17,8 +19,9 @@ const DefaultUnzipLimit = 1 << 30
 
 // xlsxMemoryLimit is the largest worksheet or shared-string part held in
 // memory; bigger parts are spilled to a temporary file by excelize, which keeps
-// memory flat however many rows the sheet has.
-const xlsxMemoryLimit = 16 << 20
+// memory flat however many rows the sheet has. A variable, so that a test
+// reaches it with a small workbook.
+var xlsxMemoryLimit int64 = 16 << 20
 
 // dateMarkFormat replaces every date number format while a workbook is read:
 // a date cell then reads as a marked serial number ("\x01" + 46123.437500000),
@@ -36,7 +39,8 @@ type xlsxSource struct {
 	f        *excelize.File
 	rows     *excelize.Rows
 	row      int
-	date1904 bool // serials count from 1904 (old Mac workbooks)
+	date1904 bool   // serials count from 1904 (old Mac workbooks)
+	tmp      string // the folder excelize unzips large sheets into
 }
 
 func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource, err error) {
@@ -51,9 +55,35 @@ func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource,
 	if limit <= 0 {
 		limit = DefaultUnzipLimit
 	}
+	if err := checkZipParts(path, name); err != nil {
+		return nil, err
+	}
+	// The sheets are read through for what the zip's directory cannot
+	// show, on another core while excelize unzips them, and before any
+	// row is read.
+	scanned := make(chan error, 1)
+	go func() { scanned <- scanParts(path, name) }()
+	defer func() {
+		if scanErr := <-scanned; scanErr != nil && err == nil && src != nil {
+			src.close()
+			src, err = nil, scanErr
+		}
+	}()
+	// excelize's own temporary files (the large sheets, unzipped) go into a
+	// folder of the run's, which spill.Clean removes if the run is killed.
+	tmp, err := spill.Folder(opts.SpillDir, "reconcile-xlsx-*")
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot make a temporary folder to unzip it in: %v; check that the state directory is writable and has room", name, err)
+	}
+	defer func() {
+		if src == nil {
+			removeFolder(tmp)
+		}
+	}()
 	f, err := excelize.OpenFile(path, excelize.Options{
 		UnzipSizeLimit:    limit,
 		UnzipXMLSizeLimit: min(limit, xlsxMemoryLimit),
+		TmpDir:            tmp,
 	})
 	if err != nil {
 		if f != nil {
@@ -77,7 +107,7 @@ func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource,
 		sheet = sheets[0]
 	} else if idx, err := f.GetSheetIndex(sheet); err != nil || idx < 0 {
 		f.Close()
-		return nil, fmt.Errorf("%s has no sheet %q; its sheets are %s; pass one of them with --sheet", name, sheet, quoteList(sheets))
+		return nil, fmt.Errorf("%s has no sheet %q; its sheets are %s; pass one of them with --sheet", name, sheet, NameList(sheets))
 	}
 	if err := readDatesAsISO(f); err != nil {
 		f.Close()
@@ -90,7 +120,7 @@ func openXLSX(path, name string, opts Options, layout *Layout) (src *xlsxSource,
 	}
 	layout.Kind = "xlsx"
 	layout.Sheet = sheet
-	src = &xlsxSource{f: f, rows: rows}
+	src = &xlsxSource{f: f, rows: rows, tmp: tmp}
 	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
 		src.date1904 = *props.Date1904
 	}
@@ -240,13 +270,39 @@ func (s *xlsxSource) close() error {
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
 	}
+	removeFolder(s.tmp)
 	return err
 }
 
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = fmt.Sprintf("%q", n)
+func removeFolder(dir string) {
+	os.RemoveAll(dir)
+	spill.Disown(dir)
+}
+
+// ListedNames is how many names NameList shows before it counts the rest.
+const ListedNames = 10
+
+// NameList quotes names for a message: all of them when there are at most
+// ListedNames, else the first ListedNames and how many more, so that a file
+// with 100,000 unknown columns gets a line of warning, not megabytes.
+func NameList(names []string) string {
+	shown := names[:min(len(names), ListedNames)]
+	q := make([]string, len(shown))
+	for i, n := range shown {
+		q[i] = strconv.Quote(n)
 	}
-	return strings.Join(q, ", ")
+	s := strings.Join(q, ", ")
+	if more := len(names) - len(shown); more > 0 {
+		s += " and " + thousands(more) + " more"
+	}
+	return s
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -23,7 +23,7 @@ func createCSVReport(path string, names []string) (*csvReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &csvReport{f: f, buf: bufio.NewWriterSize(f, 64<<10), rec: make([]string, len(names))}
+	r := &csvReport{f: f, buf: bufio.NewWriterSize(fileWriter(CSVName, f), 64<<10), rec: make([]string, len(names))}
 	r.buf.WriteString(utf8BOM)
 	r.w = newCSVWriter(r.buf, ',')
 	if err := r.write(names); err != nil {

@@ -43,6 +43,7 @@ type rejects struct {
 	width int
 	rec   []string
 	rows  int
+	err   error // the first write that failed; the file is then abandoned
 
 	// CSV
 	f   *os.File
@@ -175,7 +176,7 @@ func (r *rejects) open() error {
 		return err
 	}
 	r.f = f
-	r.buf = bufio.NewWriterSize(f, 32<<10)
+	r.buf = bufio.NewWriterSize(fileWriter(r.name, f), 32<<10)
 	r.out = r.buf
 	switch strings.ToLower(r.layout.Encoding) {
 	case "utf-8-bom":
@@ -275,6 +276,16 @@ func (r *rejects) close() error {
 		return err
 	}
 	return nil
+}
+
+// abandon releases the file of a rejects file that failed, writing nothing more.
+func (r *rejects) abandon() {
+	switch {
+	case r.x != nil:
+		r.x.Close()
+	case r.f != nil:
+		r.f.Close()
+	}
 }
 
 // representable replaces the characters cm cannot hold with '?'. Cells read

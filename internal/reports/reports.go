@@ -7,8 +7,10 @@
 package reports
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +21,7 @@ import (
 	"github.com/reten/reconcile/internal/outcome"
 
 	"github.com/reten/reconcile/internal/atomicfile"
+	"github.com/xuri/excelize/v2"
 )
 
 // File names inside the report folder.
@@ -48,6 +51,13 @@ type Options struct {
 	Rejects bool // one rejects file per input file that has rows needing a person
 	// Now gives the clock for the finish time; nil means time.Now.
 	Now func() time.Time
+	// SpillDir is where report.xlsx's rows wait until Close puts them in
+	// the workbook: the run's spill.Dir, so that a killed run's are
+	// found and removed by spill.Clean. "" is os.TempDir().
+	SpillDir string
+	// FailedExitCode is the exit code summary.json records when another
+	// report could not be written; 0 records the one given to Close.
+	FailedExitCode int
 }
 
 // Writer writes the reports of one run into one folder as outcomes arrive.
@@ -68,6 +78,9 @@ type Writer struct {
 	// numeric marks the report columns written as numbers in report.xlsx.
 	numeric []bool
 	closed  bool
+	// The first error of each report: once one fails the others go on,
+	// and it is named as failed, never as written.
+	csvErr, xlsxErr error
 }
 
 // DefaultDir returns a new folder name for a run's reports, in the current
@@ -90,6 +103,13 @@ func DefaultDir(now time.Time) string {
 // Create makes dir (if needed) and starts the reports in it. It refuses a
 // folder that already holds a report, so no earlier run's reports are lost.
 func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
+	hdr := newHeader(info.Layouts)
+	if n := len(hdr.names); n > excelize.MaxColumns {
+		// Refused whatever opts.XLSX says, so that validate refuses the
+		// files run would refuse, before anything is sent or written.
+		return nil, fmt.Errorf("the input files have %d different columns between them, and a report holds at most %d; run them separately, or delete the columns you do not need",
+			n-len(outcomeColumns)-hdr.first, excelize.MaxColumns-len(outcomeColumns)-hdr.first)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the report folder: %w; choose another with --report-dir", err)
 	}
@@ -109,7 +129,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		dir:    dir,
 		info:   info,
 		opts:   opts,
-		hdr:    newHeader(info.Layouts),
+		hdr:    hdr,
 		fileOf: make(map[*importer.Layout]int, len(info.Layouts)),
 		tally:  newTally(),
 	}
@@ -131,7 +151,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("cannot write the report: %w", err)
 	}
 	if opts.XLSX {
-		if w.xlsx, err = createXLSXReport(filepath.Join(dir, XLSXName), w.hdr.names, w.columnWidths()); err != nil {
+		if w.xlsx, err = createXLSXReport(filepath.Join(dir, XLSXName), opts.SpillDir, w.hdr.names, w.columnWidths()); err != nil {
 			// Leave no report.csv behind, or the next try would find an "earlier run".
 			w.csv.close()
 			os.Remove(filepath.Join(dir, CSVName))
@@ -189,11 +209,15 @@ func (w *Writer) Write(o outcome.Outcome) error {
 	oc[colAttempts] = strconv.Itoa(o.Attempts)
 	oc[colDuration] = strconv.FormatInt(o.Duration.Milliseconds(), 10)
 	oc[colResultID] = o.ResultID
-	if err := w.csv.write(c); err != nil {
-		return fmt.Errorf("cannot write %s: %w", CSVName, err)
+	var fails []error
+	if w.csvErr == nil {
+		if err := w.csv.write(c); err != nil {
+			w.csvErr = err
+			fails = append(fails, &FileError{Name: CSVName, Err: err})
+		}
 	}
 
-	if w.xlsx != nil {
+	if w.xlsx != nil && w.xlsxErr == nil {
 		// An empty cell is left out: less to write, and the row's style
 		// still colours the gap. Numeric columns hold decimal integers.
 		x := w.xcells
@@ -205,19 +229,19 @@ func (w *Writer) Write(o outcome.Outcome) error {
 			}
 		}
 		if err := w.xlsx.write(o.Class, x, w.numeric); err != nil {
-			return fmt.Errorf("cannot write %s: %w", XLSXName, err)
+			w.xlsxErr = err
+			fails = append(fails, &FileError{Name: XLSXName, Err: err})
 		}
 	}
 
 	if w.rej != nil && o.Class.NeedsPerson() && o.Row.Layout != nil {
-		r := w.rejectsFor(o.Row.Layout)
-		if r != nil {
-			if err := r.write(&o); err != nil {
-				return fmt.Errorf("cannot write %s: %w", r.name, err)
+		if r := w.rejectsFor(o.Row.Layout); r != nil && r.err == nil {
+			if r.err = r.write(&o); r.err != nil {
+				fails = append(fails, &FileError{Name: r.name, Err: r.err})
 			}
 		}
 	}
-	return nil
+	return errors.Join(fails...)
 }
 
 // valueWidth is the width, in characters, of the values of fields whose
@@ -346,9 +370,15 @@ func (w *Writer) Close(exitCode int) (*Summary, error) {
 		}
 	}
 
+	// A report that failed is named in Reports.Failed, never in the list
+	// of those written; what it holds so far is kept under another name.
 	var errs []error
-	if err := w.csv.close(); err != nil {
-		errs = append(errs, fmt.Errorf("cannot finish %s: %w", CSVName, err))
+	if err := w.csv.close(); err != nil && w.csvErr == nil {
+		w.csvErr = err
+	}
+	if w.csvErr != nil {
+		errs = append(errs, keepIncomplete(w.dir, CSVName, w.csvErr))
+		s.Reports.CSV = ""
 	}
 	// Rejects in input order, so the summary lists them the same way every time.
 	for _, l := range w.info.Layouts {
@@ -356,24 +386,54 @@ func (w *Writer) Close(exitCode int) (*Summary, error) {
 		if r == nil || r.rows == 0 {
 			continue
 		}
-		if err := r.close(); err != nil {
-			errs = append(errs, fmt.Errorf("cannot finish %s: %w", r.name, err))
+		if r.err == nil {
+			r.err = r.close()
+		} else {
+			r.abandon()
+		}
+		if r.err != nil {
+			errs = append(errs, keepIncomplete(w.dir, r.name, r.err))
 			continue
 		}
 		s.Reports.Rejects = append(s.Reports.Rejects, r.name)
 	}
 	if w.xlsx != nil {
-		s.Reports.XLSX = XLSXName
-		if err := w.xlsx.close(s, w.info.Settings); err != nil {
-			errs = append(errs, err)
-			s.Reports.XLSX = ""
+		if w.xlsxErr == nil {
+			w.xlsxErr = w.xlsx.close(s, w.info.Settings)
+		} else {
+			w.xlsx.abandon()
+		}
+		if w.xlsxErr != nil {
+			// Saved whole or not at all: nothing of it is left.
+			errs = append(errs, &FileError{Name: XLSXName, Err: w.xlsxErr})
+		} else {
+			s.Reports.XLSX = XLSXName
 		}
 	}
-	if err := atomicfile.WriteJSON(filepath.Join(w.dir, SummaryName), 0o644, s); err != nil {
-		errs = append(errs, fmt.Errorf("cannot write %s: %w", SummaryName, err))
+	s.Reports.Failed = failed(errs)
+	if len(errs) > 0 && w.opts.FailedExitCode != 0 {
+		s.ExitCode = w.opts.FailedExitCode
+	}
+	err := atomicfile.Write(filepath.Join(w.dir, SummaryName), 0o644, func(f io.Writer) error {
+		return writeJSON(fileWriter(SummaryName, f), s)
+	})
+	if err != nil {
+		errs = append(errs, &FileError{Name: SummaryName, Err: err})
+		s.Reports.Summary = ""
+		s.Reports.Failed = failed(errs)
 	}
 	if len(errs) > 0 {
-		return s, fmt.Errorf("%w (reports in %s may be incomplete; check free disk space and permissions)", errs[0], w.dir)
+		return s, fmt.Errorf("%w\n  (check the free disk space and permissions of %s)", errors.Join(errs...), w.dir)
 	}
 	return s, nil
+}
+
+// writeJSON writes v as indented JSON with a final newline.
+func writeJSON(w io.Writer, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
 }

@@ -865,3 +865,36 @@ func TestWorkbookRejectsHoldNoFormulas(t *testing.T) {
 		}
 	}
 }
+
+// Files whose columns together are more than report.xlsx holds are refused
+// by Create, before anything is written, with or without report.xlsx, so
+// that validate and run decide the same.
+func TestCreateRefusesTooManyColumns(t *testing.T) {
+	wide := func(file string, from int) *importer.Layout {
+		cols := make([]string, importer.MaxColumns)
+		for i := range cols {
+			cols[i] = "c" + itoa(from+i)
+		}
+		return csvLayout(file, cols...)
+	}
+	for _, opts := range []Options{{}, {XLSX: true, Rejects: true}} {
+		dir := filepath.Join(t.TempDir(), "reports")
+		_, err := Create(dir, RunInfo{Command: "run", Layouts: []*importer.Layout{wide("a.csv", 0), wide("b.csv", importer.MaxColumns)}}, opts)
+		if err == nil || !strings.Contains(err.Error(), "run them separately") {
+			t.Errorf("XLSX %v: err = %v", opts.XLSX, err)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("XLSX %v: the report folder was created", opts.XLSX)
+		}
+	}
+	// One file as wide as the importer allows fits, report.xlsx included.
+	dir := t.TempDir()
+	l := wide("a.csv", 0)
+	cells := make([]string, len(l.Columns))
+	cells[len(cells)-1] = "last"
+	s := run(t, dir, RunInfo{Command: "run", Layouts: []*importer.Layout{l}}, Options{XLSX: true, Rejects: true},
+		[]outcome.Outcome{{Row: row(l, 2, cells...), Class: outcome.ClassInvalid, Message: "bad"}}, 1)
+	if s.Reports.XLSX == "" || len(s.Reports.Rejects) != 1 {
+		t.Errorf("reports = %+v", s.Reports)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/reten/reconcile/internal/spill"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -23,7 +24,8 @@ const rowsSheetPart = "xl/worksheets/sheet2.xml"
 // sending, on cores shared with the requests. The XML written is what the
 // StreamWriter wrote: inline strings, a style per cell, numbers as numbers.
 type rowsSheet struct {
-	tmp    *os.File
+	tmp    *os.File // unlinked at once where the system allows
+	name   string   // tmp's path when it could not be unlinked; "" otherwise
 	w      *bufio.Writer
 	cols   [][]byte // each column's letters: "A", "B", ...
 	widths []float64
@@ -32,12 +34,14 @@ type rowsSheet struct {
 	buf    []byte
 }
 
-func newRowsSheet(width int, widths []float64, fit bool) (*rowsSheet, error) {
-	tmp, err := os.CreateTemp("", "reconcile-rows-*.xml")
+// newRowsSheet starts the Rows sheet in a temporary file in spillDir (""
+// is os.TempDir()).
+func newRowsSheet(spillDir string, width int, widths []float64, fit bool) (*rowsSheet, error) {
+	tmp, name, err := spill.Create(spillDir, "reconcile-rows-*.xml")
 	if err != nil {
 		return nil, err
 	}
-	s := &rowsSheet{tmp: tmp, w: bufio.NewWriterSize(tmp, 64<<10), widths: widths, fit: fit, buf: make([]byte, 0, 4096)}
+	s := &rowsSheet{tmp: tmp, name: name, w: bufio.NewWriterSize(fileWriter(XLSXName+" rows", tmp), 64<<10), widths: widths, fit: fit, buf: make([]byte, 0, 4096)}
 	for i := range width {
 		name, err := excelize.ColumnNumberToName(i + 1)
 		if err != nil {
@@ -242,5 +246,8 @@ func (s *rowsSheet) writeTo(w io.Writer) error {
 // discard removes the temporary file.
 func (s *rowsSheet) discard() {
 	s.tmp.Close()
-	os.Remove(s.tmp.Name())
+	if s.name != "" {
+		os.Remove(s.name)
+		spill.Disown(s.name)
+	}
 }

@@ -53,13 +53,16 @@ type TopMessage struct {
 	Count      int           `json:"count"`
 }
 
-// Reports names the files written, relative to Dir.
+// Reports names the files written whole, relative to Dir, and those that
+// could not be: a report that failed is in Failed and nowhere else (CSV
+// and Summary are then "").
 type Reports struct {
-	Dir     string   `json:"dir"`
-	CSV     string   `json:"csv"`
-	XLSX    string   `json:"xlsx,omitempty"`
-	Rejects []string `json:"rejects"`
-	Summary string   `json:"summary"`
+	Dir     string         `json:"dir"`
+	CSV     string         `json:"csv"`
+	XLSX    string         `json:"xlsx,omitempty"`
+	Rejects []string       `json:"rejects"`
+	Summary string         `json:"summary"`
+	Failed  []FailedReport `json:"failed,omitempty"`
 }
 
 const (
@@ -222,13 +225,28 @@ func (s *Summary) Print(w io.Writer) {
 		}
 	}
 	r := s.Reports
-	files := []string{r.CSV}
-	if r.XLSX != "" {
-		files = append(files, r.XLSX)
+	var files []string
+	for _, name := range []string{r.CSV, r.XLSX} {
+		if name != "" {
+			files = append(files, name)
+		}
 	}
 	files = append(files, r.Rejects...)
-	files = append(files, r.Summary)
-	fmt.Fprintf(w, "Reports in %s: %s\n", r.Dir, strings.Join(files, ", "))
+	if r.Summary != "" {
+		files = append(files, r.Summary)
+	}
+	if len(files) > 0 {
+		fmt.Fprintf(w, "Reports in %s: %s\n", r.Dir, strings.Join(files, ", "))
+	} else {
+		fmt.Fprintf(w, "No report could be written in %s.\n", r.Dir)
+	}
+	for _, f := range r.Failed {
+		kept := ""
+		if f.Kept != "" {
+			kept = "; the rows written before that are in " + f.Kept
+		}
+		fmt.Fprintf(w, "Not written: %s (%s)%s\n", f.Name, shorten(f.Reason, 100), kept)
+	}
 	paths := make([]string, len(r.Rejects))
 	for i, name := range r.Rejects {
 		paths[i] = filepath.Join(r.Dir, name)

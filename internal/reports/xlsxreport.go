@@ -49,8 +49,9 @@ type xlsxReport struct {
 	header int // header cell style
 }
 
-// createXLSXReport starts report.xlsx; widths are the Rows sheet's column widths.
-func createXLSXReport(path string, names []string, widths []float64) (*xlsxReport, error) {
+// createXLSXReport starts report.xlsx; widths are the Rows sheet's column
+// widths, spillDir where the sheet's rows wait for Close.
+func createXLSXReport(path, spillDir string, names []string, widths []float64) (*xlsxReport, error) {
 	f := excelize.NewFile()
 	x := &xlsxReport{f: f, path: path, width: len(names), style: map[outcome.Class]int{}}
 	fail := func(err error) (*xlsxReport, error) {
@@ -89,7 +90,7 @@ func createXLSXReport(path string, names []string, widths []float64) (*xlsxRepor
 	for _, w := range widths {
 		total += w
 	}
-	if x.rs, err = newRowsSheet(len(names), widths, fitsOnePage(total)); err != nil {
+	if x.rs, err = newRowsSheet(spillDir, len(names), widths, fitsOnePage(total)); err != nil {
 		return fail(err)
 	}
 	head := make([]string, len(names))
@@ -131,6 +132,12 @@ func (x *xlsxReport) close(s *Summary, settings []Setting) error {
 		return fmt.Errorf("report.xlsx: %w", err)
 	}
 	return nil
+}
+
+// abandon releases a report.xlsx that failed, saving nothing.
+func (x *xlsxReport) abandon() {
+	x.f.Close()
+	x.rs.discard()
 }
 
 // fitsOnePage says whether a sheet whose columns are width characters wide

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 
 	"github.com/reten/reconcile/internal/atomicfile"
 	"github.com/xuri/excelize/v2"
@@ -25,7 +26,7 @@ import (
 // is discarded and the function writes the part instead.
 func saveXLSX(f *excelize.File, path string, parts map[string]func(io.Writer) error) error {
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 256<<10)
+		bw := bufio.NewWriterSize(fileWriter(filepath.Base(path), w), 256<<10)
 		pending := maps.Clone(parts)
 		f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
 			zw := zip.NewWriter(bw)

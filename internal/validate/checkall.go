@@ -17,10 +17,23 @@ type RowSource interface {
 // checkBatch is how many items CheckAll's goroutine hands over at once, and
 // checkAhead how many batches it may run ahead: the same trade as the
 // importer's batchRows, between hand-overs per row and rows in flight.
+// checkBatches is every batch a CheckAll ever makes: those queued, the one
+// being checked and the one with the caller. They go round and round, so
+// the memory of a run is that of checkBatches batches whatever the timing.
 const (
-	checkBatch = 1024
-	checkAhead = 2
+	checkBatch   = 1024
+	checkAhead   = 2
+	checkBatches = checkAhead + 2
 )
+
+// checkCells bounds the cells of a batch's rows, so that a file of
+// thousands of columns has few rows a batch rather than gigabytes in flight.
+const checkCells = 16 * checkBatch
+
+// batchSize is how many rows of width cells go in one batch.
+func batchSize(width int) int {
+	return min(max(checkCells/max(width, 1), 1), checkBatch)
+}
 
 // itemBatch is inspected rows, and what comes after them: nil for more,
 // io.EOF or the source's error.
@@ -45,7 +58,8 @@ type itemBatch struct {
 // after it returns: its memory is filled again a few batches later.
 func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 	batches := make(chan itemBatch, checkAhead)
-	free := make(chan itemBatch, checkAhead+1)
+	// Room for every batch, so that giving one back never blocks or drops it.
+	free := make(chan itemBatch, checkBatches)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -57,19 +71,28 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 				v.reqs = nil // the last batch's requests are not Check's to hand out
 			}
 		}()
+		made, size := 0, checkBatch
 		for {
 			var b itemBatch
-			select {
-			case b = <-free:
+			if made < checkBatches {
+				made++
+				b = itemBatch{items: make([]Item, 0, checkBatch), keys: make([]activityKeys, 0, checkBatch)}
+				if reuse {
+					b.reqs = make([]api.SubmitRequest, checkBatch)
+				}
+			} else {
+				// Every batch is made: wait for the caller to be done with
+				// one, rather than make another when it is a moment late
+				// (which made how many there were a matter of timing).
+				select {
+				case b = <-free:
+				case <-stop:
+					return
+				}
 				b.items, b.keys = b.items[:0], b.keys[:0]
 				if reuse {
 					// inspect takes its slots zero; a valid row's is not.
 					clear(b.reqs)
-				}
-			default:
-				b = itemBatch{items: make([]Item, 0, checkBatch), keys: make([]activityKeys, 0, checkBatch)}
-				if reuse {
-					b.reqs = make([]api.SubmitRequest, checkBatch)
 				}
 			}
 			if reuse {
@@ -77,11 +100,14 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 				v.reqs = b.reqs
 			}
 			v.batchNow = v.now()
-			for len(b.items) < checkBatch {
+			for len(b.items) < size {
 				row, err := rows.Next()
 				if err != nil {
 					b.err = err
 					break
+				}
+				if len(b.items) == 0 {
+					size = batchSize(len(row.Cells))
 				}
 				n := len(b.items)
 				b.items, b.keys = b.items[:n+1], b.keys[:n+1]
@@ -123,9 +149,6 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 			}
 			return b.err
 		}
-		select {
-		case free <- b:
-		default:
-		}
+		free <- b // never blocks: free has room for every batch
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/reten/reconcile/internal/importer"
+	"github.com/reten/reconcile/internal/spill"
 )
 
 // keySet remembers 16-byte activity keys and, for each, the first row that
@@ -52,7 +53,7 @@ type keySet struct {
 
 	limit     int    // keys held in memory before they are written out: 1 to 1<<16
 	blockKeys int    // entries of a run per sparse index entry (and per read)
-	dir       string // where the temporary files go; "" is os.TempDir()
+	dir       string // where the temporary files go (Validator.SpillDir); "" is os.TempDir()
 
 	runs    []*keyRun // on disk, oldest first; a key is in at most one of them or in memory
 	spilled int       // keys in runs
@@ -364,21 +365,18 @@ func (s *keySet) bucketBits() uint {
 
 // create opens an empty run file and unlinks it where the system allows.
 func (s *keySet) create(level, n int) (*keyRun, error) {
-	f, err := os.CreateTemp(s.dir, "reconcile-seen-*")
+	f, name, err := spill.Create(s.dir, "reconcile-seen-*")
 	if err != nil {
 		return nil, s.failed("creating", err)
 	}
-	r := &keyRun{f: f, level: level, filter: newBloom(n, runFilterBits)}
-	if os.Remove(f.Name()) != nil {
-		r.name = f.Name()
-	}
-	return r, nil
+	return &keyRun{f: f, name: name, level: level, filter: newBloom(n, runFilterBits)}, nil
 }
 
 func (r *keyRun) close() {
 	r.f.Close()
 	if r.name != "" {
 		os.Remove(r.name)
+		spill.Disown(r.name)
 	}
 }
 
@@ -389,7 +387,7 @@ func (s *keySet) failed(doing string, err error) error {
 		dir = os.TempDir()
 	}
 	return fmt.Errorf("checking for duplicate activities: %s a temporary file in %s: %w\n"+
-		"  what to do: check that %s exists, is writable and has room (about 60 bytes a row while the batch is checked), or set TMPDIR to a folder that does, and run again", doing, dir, err, dir)
+		"  what to do: check that %s exists, is writable and has room (about 60 bytes a row while the batch is checked), and run again", doing, dir, err, dir)
 }
 
 // runWriter writes entries to a new run, in order, keeping its sparse index.

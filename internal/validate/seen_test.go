@@ -170,6 +170,16 @@ func spillSmall(t *testing.T, s *keySet, limit, block int) {
 	})
 }
 
+// notAFolder returns a path under a regular file, where no temporary file
+// can be made (a folder that is merely missing is made).
+func notAFolder(t *testing.T, name string) string {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(file, name)
+}
+
 // againstMap looks every key of stream up in s, as remember does, and
 // checks that s answers exactly as a map does.
 func againstMap(t *testing.T, s *keySet, stream [][16]byte) {
@@ -318,7 +328,7 @@ func TestKeySetFileErrors(t *testing.T) {
 
 	s := newKeySet()
 	spillSmall(t, s, 10, 2)
-	s.dir = filepath.Join(s.dir, "missing")
+	s.dir = notAFolder(t, "missing")
 	for i := range stream[:20] {
 		h := s.hash(&stream[i])
 		_, found, slot := s.lookup(&stream[i], h)
@@ -353,6 +363,7 @@ func TestValidatorSpills(t *testing.T) {
 	v := NewValidator(cat, func() time.Time { return testNow })
 	spillSmall(t, v.ids, 37, 5)
 	spillSmall(t, v.providers, 64, 7)
+	v.SpillDir = v.ids.dir // both sets spill there, and it must be empty after
 	var got []Item
 	if err := v.CheckAll(&sliceSource{t: t, rows: rows, end: io.EOF}, func(it Item) error {
 		got = append(got, it)
@@ -378,7 +389,7 @@ func TestValidatorSpills(t *testing.T) {
 
 	v = NewValidator(cat, func() time.Time { return testNow })
 	spillSmall(t, v.ids, 37, 5)
-	v.ids.dir = filepath.Join(v.ids.dir, "missing")
+	v.SpillDir = notAFolder(t, "missing")
 	var last Item
 	n := 0
 	err := v.CheckAll(&sliceSource{t: t, rows: rows, end: io.EOF}, func(it Item) error {

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"sort"
@@ -41,6 +42,9 @@ type Validator struct {
 	// as `reconcile validate` does: requests are the largest part of the
 	// garbage of a large file. Check is not affected.
 	ReuseRequests bool
+	// SpillDir is where duplicate detection writes the activities it no
+	// longer holds in memory: the run's spill.Dir. "" is os.TempDir().
+	SpillDir string
 
 	cat       *Catalogue
 	now       func() time.Time
@@ -195,9 +199,11 @@ func (v *Validator) inspect(row importer.Row, it *Item, keys *activityKeys) {
 	if row.Err != nil {
 		ps = append(ps, Problem{Message: row.Err.Error()})
 		order = append(order, -1)
-		if blankRow(row.Cells) {
-			// The row could not be split into cells at all: "is empty" for
-			// every column would only hide the one problem that matters.
+		var broken *importer.RecordError
+		if blankRow(row.Cells) || errors.As(row.Err, &broken) {
+			// The row could not be split into cells (its cells are only a
+			// guess at what the user meant), or not read at all: a problem
+			// for each column would only hide the one that matters.
 			it.Problems = ps
 			return
 		}
@@ -471,6 +477,7 @@ func formatTime(t time.Time) string {
 // remember records the activity of a valid row and returns the position of
 // an earlier row about the same activity, if there was one.
 func (v *Validator) remember(pos importer.Position, k *activityKeys) *importer.Position {
+	v.ids.dir, v.providers.dir = v.SpillDir, v.SpillDir // read when a set first spills
 	var idSlot, pSlot int
 	if k.hasID {
 		first, found, slot := v.ids.lookup(&k.id, k.idHash)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reten/reconcile/internal/spill"
+
 	"github.com/reten/reconcile/internal/importer"
 	"github.com/reten/reconcile/internal/outcome"
 	"github.com/reten/reconcile/internal/validate"
@@ -227,6 +229,8 @@ func (u *upload) editedInput() (Input, error) {
 // row's item, in file order. It returns the first error of either, or of
 // reading the file (naming the user's file, not the stored one).
 func (s *Server) eachItem(in Input, start func(*importer.Layout) error, fn func(validate.Item) error) error {
+	// A large workbook and duplicate detection spill where a run's do.
+	in.Options.SpillDir = spill.Dir(s.opts.StateDir)
 	r, rows, err := in.Open()
 	if err != nil {
 		return err
@@ -238,6 +242,7 @@ func (s *Server) eachItem(in Input, start func(*importer.Layout) error, fn func(
 	v := validate.NewValidator(s.opts.Catalogue, s.opts.Now)
 	defer v.Close()
 	v.ReuseRequests = true // nothing is sent: each item is done with when fn returns
+	v.SpillDir = in.Options.SpillDir
 	var fnErr error
 	err = v.CheckAll(rows, func(it validate.Item) error {
 		fnErr = fn(it)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"os"
 	"time"
 
 	"github.com/reten/reconcile/internal/importer"
@@ -38,27 +37,27 @@ type RunRequest struct {
 
 // Input is one upload, ready to read as the preview read it.
 type Input struct {
-	Path    string           // the stored file; never a name the browser chose
+	// Path is the stored file, or the row store of a workbook once its
+	// first check has saved it; never a name the browser chose.
+	Path    string
 	Name    string           // the file's name on the user's machine, for the reports
-	Options importer.Options // sheet, delimiter, encoding, header mapping file, dates
+	Options importer.Options // sheet, delimiter, encoding, header mapping file, dates; Name is Name
 	// Edits are the cells corrected in the preview, to be read in place
 	// of the file's: open the file with Open, not importer.Open.
 	Edits importer.Edits
 
-	// source is the file as uploaded, read (and its row store saved at
-	// Path) when Path is not there yet.
-	source string
+	// store is where the upload's row store is, or is to be saved.
+	store string
 }
 
 // Open opens the input and returns its layout and its rows with the edits
-// in place; close the Reader when done.
+// in place; close the Reader when done. A workbook read for the first time
+// leaves its row store, which later reads (and runs) take instead.
 func (in Input) Open() (*importer.Reader, *importer.EditedRows, error) {
 	var r *importer.Reader
 	var err error
-	if _, serr := os.Stat(in.Path); serr != nil && in.source != "" {
-		// The first read of the upload: the file is parsed once, its
-		// records kept for every read after it.
-		r, err = importer.OpenSaving(in.source, in.Name, in.Options, in.Path)
+	if in.store != "" && in.Path != in.store {
+		r, err = importer.OpenSaving(in.Path, in.Options, in.store)
 	} else {
 		r, err = importer.Open(in.Path, in.Options)
 	}

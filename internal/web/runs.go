@@ -88,13 +88,6 @@ func (s *Server) startRun(ctx context.Context, u *upload, policy string) (*liveR
 	if c.sum.Err != "" {
 		return nil, &requestError{"the file cannot be read to its end, so it is not sent: " + c.sum.Err}
 	}
-	l := s.lock(u.ID)
-	l.Lock()
-	err = u.saveRows() // the check made it, unless it could not be written
-	l.Unlock()
-	if err != nil {
-		return nil, err
-	}
 	in, err := u.editedInput()
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ import (
 //
 //	uploads/ID/upload.json   what was uploaded and how to read it
 //	uploads/ID/input.csv     the file itself (input.xlsx for a workbook)
-//	uploads/ID/rows          its records, read once (importer.SaveRows)
+//	uploads/ID/rows          a workbook's records, read once (importer.OpenSaving)
 //	uploads/ID/mapping.txt   the header mapping, in the CLI's --mapping format
 //	uploads/ID/edits.json    cells corrected in the preview
 //	uploads/ID/check/        the latest offline check (see check.go)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reten/reconcile/internal/spill"
+
 	"github.com/reten/reconcile/internal/importer"
 )
 
@@ -128,6 +130,7 @@ func (s *Server) peek(u *upload) (*importer.Sample, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.SpillDir = spill.Dir(s.opts.StateDir)
 	sm, err := importer.Peek(u.path(), opts, peekRows)
 	if err != nil {
 		return nil, Input{Path: u.path(), Name: u.Name}.named(err)
@@ -162,31 +165,22 @@ func (rd reading) zone() string {
 	return rd.Timezone
 }
 
-// input is the upload as a run or a check reads it: from its row store,
-// which the first check saves as it reads the file (Input.Open), so that a
-// workbook costs its seconds of unzipping and parsing once, not at every
-// correction and run. Another sheet, separator or encoding drops the store
-// (dropCheck); the header row, mapping and dates are applied as the store
-// is read.
+// input is the upload as a run or a check reads it. A workbook is read
+// from its row store once the first check has saved it (Input.Open), so
+// that it costs its seconds of unzipping and parsing once, not at every
+// correction and run; another sheet drops the store (dropCheck), while
+// the header row, mapping and dates are applied as the store is read.
 func (u *upload) input() Input {
 	opts, _ := u.Read.options()
 	if u.Mapped {
 		opts.MappingFile = u.file(mappingName)
 	}
-	return Input{Path: u.file(rowsName), Name: u.Name, Options: opts, source: u.path()}
-}
-
-// saveRows makes the row store unless it is there, for a run, which reads
-// the store alone. The caller holds the upload's lock.
-func (u *upload) saveRows() error {
-	if _, err := os.Stat(u.file(rowsName)); err == nil {
-		return nil
+	opts.Name = u.Name
+	in := Input{Path: u.path(), Name: u.Name, Options: opts, store: u.file(rowsName)}
+	if _, err := os.Stat(in.store); err == nil {
+		in.Path = in.store
 	}
-	opts, err := u.Read.options()
-	if err != nil {
-		return err
-	}
-	return importer.SaveRows(u.file(rowsName), u.path(), u.Name, opts)
+	return in
 }
 
 // named puts the user's file name where the importer's message has the
