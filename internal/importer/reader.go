@@ -116,10 +116,7 @@ var (
 // The file is picked as XLSX or CSV by its content first and its extension
 // second. Every error names the file and says what to do.
 func Open(path string, opts Options) (*Reader, error) {
-	name := path
-	if opts.Name != "" {
-		name = opts.Name
-	}
+	name := opts.nameOf(path)
 	mapping, err := optionsMapping(opts)
 	if err != nil {
 		return nil, err
@@ -167,6 +164,14 @@ func Open(path string, opts Options) (*Reader, error) {
 		src = s
 	}
 	return newReader(src, layout, opts, mapping)
+}
+
+// nameOf is what the file at path is called: Name, or its path.
+func (o Options) nameOf(path string) string {
+	if o.Name != "" {
+		return o.Name
+	}
+	return path
 }
 
 // optionsMapping is the mapping opts name, nil for none.

@@ -76,10 +76,7 @@ func saveSource(dst string, src source, l *Layout, path, name string) error {
 // closed before the end leaves no store, nor does a delimited file (see
 // above). Messages and the store call the file opts.Name when it is set.
 func OpenSaving(path string, opts Options, dst string) (*Reader, error) {
-	name := path
-	if opts.Name != "" {
-		name = opts.Name
-	}
+	name := opts.nameOf(path)
 	mapping, err := optionsMapping(opts)
 	if err != nil {
 		return nil, err
