@@ -236,6 +236,9 @@ func TestBrowserWholeFlow(t *testing.T) {
 		!strings.Contains(progress["status"].(string), "Finished") {
 		t.Errorf("the finished run's page: %v", progress)
 	}
+	// The bar's width eases over 0.3 s (style.css): let it reach the end
+	// before the picture is taken.
+	time.Sleep(400 * time.Millisecond)
 	shot(t, ctx, "run-finished")
 
 	run(t, ctx, "open the report", chromedp.Click(chromedp.CSS("#report-link")), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
