@@ -38,7 +38,7 @@ DIR/done or DIR/failed (for cron).`,
 
 func (c *runCommand) flags(fs *pflag.FlagSet) {
 	c.in.register(fs)
-	c.send = newSendOptions(withPolicy | withCache | withLedger | withDryRun)
+	c.send = newSendOptions(withPolicy | withCache | withLedger | withForce | withDryRun | withReportDir)
 	c.send.register(fs)
 	fs.StringVar(&c.inbox, "inbox", "", "`DIR` whose spreadsheets are processed one by one, oldest first, each moved with its reports to DIR/done or DIR/failed (for cron)")
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "with --inbox: how long a file's size and time must stay unchanged before it is taken (a file still being copied in waits for the next run)")
