@@ -138,6 +138,28 @@ func TestExitCodeTable(t *testing.T) {
 			run: func(t *testing.T, h *hostileRun) (int, string, string) {
 				return h.run(t, "--deadline", "100ms", "--concurrency", "1")
 			}},
+		{name: "5 the reports cannot be written", want: exitError, rows: 2,
+			run: func(t *testing.T, h *hostileRun) (int, string, string) {
+				file := filepath.Join(t.TempDir(), "a-file")
+				writeFile(t, file, "")
+				return runMain(t, e2eEnv(h.base, e2eKey), "run", "--report-dir", filepath.Join(file, "out"), "--state-dir", h.state, "--configs", h.configs, h.in)
+			},
+			check: func(t *testing.T, h *hostileRun, stdout, stderr string) {
+				if n := h.srv.Stats().Requests; n != 0 {
+					t.Errorf("%d requests without reports to write them to", n)
+				}
+			}},
+		{name: "5 the ledger cannot be opened", want: exitError, rows: 2,
+			run: func(t *testing.T, h *hostileRun) (int, string, string) {
+				state := filepath.Join(t.TempDir(), "state")
+				writeFile(t, state, "not a folder")
+				return runMain(t, e2eEnv(h.base, e2eKey), "run", "--report-dir", h.dir, "--state-dir", state, "--configs", h.configs, h.in)
+			},
+			check: func(t *testing.T, h *hostileRun, stdout, stderr string) {
+				if n := h.srv.Stats().Requests; n != 0 {
+					t.Errorf("%d requests without a ledger", n)
+				}
+			}},
 		{name: "130 interrupted", want: exitInterrupted, rows: 3,
 			run: func(t *testing.T, h *hostileRun) (int, string, string) {
 				ctx, cancel := context.WithCancel(context.Background())
