@@ -99,14 +99,11 @@ func (in *Inbox) Run(ctx context.Context, sink Sink) *InboxResult {
 	if in.Job.Submitter == nil || in.Job.Submitter.Client == nil || in.Job.Submitter.DryRun {
 		return failed(fail(BadInput, errors.New("an inbox run sends every file: it needs a Submitter that sends")))
 	}
-	list, err := listInbox(in.Dir)
-	if err != nil {
-		return failed(fail(BadInput, err))
+	if _, err := os.Stat(in.Dir); err != nil {
+		return failed(fail(BadInput, fmt.Errorf("--inbox %s: %v: pass an existing folder", in.Dir, errors.Unwrap(err))))
 	}
-	files, waiting, err := settle(ctx, list.files, in.Settle)
-	if err != nil {
-		return failed(fail(Interrupted, errors.New("interrupted while waiting for the inbox's files to settle; nothing was sent")))
-	}
+	// The lock before the listing: a run that holds it may be moving files
+	// out, and a second run says so at once, not after the settling wait.
 	runID := NewRunID(started)
 	baseURL := in.Job.Submitter.Client.BaseURL
 	tmpl := in.Job
@@ -116,6 +113,14 @@ func (in *Inbox) Run(ctx context.Context, sink Sink) *InboxResult {
 		return failed(f)
 	}
 	defer closeStore()
+	list, err := listInbox(in.Dir)
+	if err != nil {
+		return failed(fail(BadInput, err))
+	}
+	files, waiting, err := settle(ctx, list.files, in.Settle)
+	if err != nil {
+		return failed(fail(Interrupted, errors.New("interrupted while waiting for the inbox's files to settle; nothing was sent")))
+	}
 
 	sum := &InboxSummary{Command: "run --inbox", Run: runID, Inbox: in.Dir, Started: started,
 		Files: []InboxFile{}, Counts: map[outcome.Class]int{}, Ignored: list.ignored, Waiting: waiting}
