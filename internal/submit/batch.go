@@ -3,6 +3,7 @@ package submit
 import (
 	"cmp"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/reten/reconcile/internal/api"
@@ -160,7 +161,9 @@ func (r *run) check(batch []*job) []*job {
 			j.req.HardOverride, j.overriding = true, true
 		case LedgerDecided:
 			if j.check.Class != outcome.ClassConflict || !r.mayOverride(j.it) {
-				o.Class, o.HTTPStatus, o.Message = j.check.Class, j.check.Status, j.check.Message
+				// The ledger keeps the status, not the API's "error": that
+				// is the status's own text in every answer of the contract.
+				o.Class, o.HTTPStatus, o.Error, o.Message = j.check.Class, j.check.Status, http.StatusText(j.check.Status), j.check.Message
 				r.emit(o)
 				continue
 			}

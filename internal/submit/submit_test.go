@@ -904,7 +904,7 @@ func TestSubmitLedgerDecided(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o := got["gone"]; o.Class != outcome.ClassRejected || o.HTTPStatus != 404 || o.Attempts != 0 || f.count("gone") != 0 || !strings.HasPrefix(o.Message, "unchanged since") {
+			if o := got["gone"]; o.Class != outcome.ClassRejected || o.HTTPStatus != 404 || o.Error != "Not Found" || o.Attempts != 0 || f.count("gone") != 0 || !strings.HasPrefix(o.Message, "unchanged since") {
 				t.Errorf("decided 404: %+v, %d requests", o, f.count("gone"))
 			}
 			o := got["taken"]
