@@ -171,8 +171,10 @@ func TestRunHugeRetryAfter(t *testing.T) {
 
 // --deadline: dispatching stops when it passes; the rest is skipped, exit 5.
 func TestRunDeadline(t *testing.T) {
-	h := newHostileRun(t, 200, sandbox.Faults{Latency: 30 * time.Millisecond})
-	code, stdout, stderr := h.run(t, "--deadline", "400ms", "--concurrency", "2")
+	// 400 rows two at a time take 6 s to send; the deadline leaves room for
+	// the start (tenant, files) on a busy machine and still cuts the run.
+	h := newHostileRun(t, 400, sandbox.Faults{Latency: 30 * time.Millisecond})
+	code, stdout, stderr := h.run(t, "--deadline", "2s", "--concurrency", "2")
 	if code != exitError || !strings.Contains(stderr, "the run's deadline") {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitError, stdout, stderr)
 	}
@@ -183,7 +185,7 @@ func TestRunDeadline(t *testing.T) {
 			t.Errorf("row %d: %s", n, r["message"])
 		}
 	}
-	if counts["ok"] == 0 || counts["skipped"] == 0 || counts["ok"]+counts["skipped"] != 200 || h.srv.Stats().Stored != counts["ok"] {
+	if counts["ok"] == 0 || counts["skipped"] == 0 || counts["ok"]+counts["skipped"] != 400 || h.srv.Stats().Stored != counts["ok"] {
 		t.Errorf("counts %v, stored %d", counts, h.srv.Stats().Stored)
 	}
 }
