@@ -13,6 +13,12 @@
 #            (default 8): the realistic run, bound by the API.
 #
 #   bench/cli-ab.sh BASE [RUNS]    (default 5 rounds)
+#   BASE_TAGS=mapset bench/cli-ab.sh . 5   # one tree, two builds: a layer against its standard part
+#
+# BASE "." is the working tree itself; BASE_TAGS and HEAD_TAGS are build tags
+# for the two builds (go build -tags). CASES (default "validate run") picks
+# the cases; SANDBOX_FLAGS are added to the sandbox (e.g. "--rate-limit 600")
+# and RATE, when set, is the run's --rate.
 #
 # Each round runs each case with the base build, then with the working tree's
 # (the order swaps every round), under /usr/bin/time; the medians of wall
@@ -37,9 +43,16 @@ cleanup() {
   rm -rf "$src"
 }
 trap cleanup EXIT
-git archive "$base" | tar -x -C "$src"
-(cd "$src" && go build -o "$OLDPWD/$out/reconcile-base" ./cmd/reconcile)
-go build -o "$out/reconcile-head" ./cmd/reconcile
+CASES=${CASES:-validate run}
+if [ "$base" = . ]; then
+  go build -tags "${BASE_TAGS:-}" -o "$out/reconcile-base" ./cmd/reconcile
+else
+  git archive "$base" | tar -x -C "$src"
+  (cd "$src" && go build -tags "${BASE_TAGS:-}" -o "$OLDPWD/$out/reconcile-base" ./cmd/reconcile)
+fi
+go build -tags "${HEAD_TAGS:-}" -o "$out/reconcile-head" ./cmd/reconcile
+rate=()
+[ -n "${RATE:-}" ] && rate=(--rate "$RATE")
 
 [ -f "$out/validate.csv" ] || go run ./bench/gen -rows "$ROWS" -csv "$out/validate.csv"
 cat >"$out/configs.json" <<'JSON'
@@ -50,7 +63,7 @@ JSON
 go run ./bench/submitgen -n "$N" -dir "$out"
 
 # A sandbox of the bench tenant, forgotten (reset) before every run.
-"$out/reconcile-head" sandbox --addr 127.0.0.1:0 --tenant "$out/tenant.json" --quiet --latency "$LATENCY" \
+"$out/reconcile-head" sandbox --addr 127.0.0.1:0 --tenant "$out/tenant.json" --quiet --latency "$LATENCY" ${SANDBOX_FLAGS:-} \
   >"$out/sandbox.out" 2>"$out/sandbox.err" &
 SANDBOX_PID=$!
 URL=
@@ -87,13 +100,17 @@ for run in $(seq "$runs"); do
   [ $((run % 2)) -eq 0 ] && order="head base"
   for build in $order; do
     bin="$out/reconcile-$build"
-    rm -rf "$out/r-validate"
-    timed "$results" "run=$run build=$build case=validate" \
-      "$bin" validate --configs "$out/configs.json" --report-dir "$out/r-validate" "$out/validate.csv"
-    go run ./bench/submitgen -reset "$URL"
-    rm -rf "$out/r-run" "$out/state"
-    RETEN_BASE_URL=$URL RETEN_API_KEY=rtn_sk_bench timed "$results" "run=$run build=$build case=run" \
-      "$bin" run --concurrency "$C" --state-dir "$out/state" --report-dir "$out/r-run" "$out/rows.csv"
+    if [[ " $CASES " == *" validate "* ]]; then
+      rm -rf "$out/r-validate"
+      timed "$results" "run=$run build=$build case=validate" \
+        "$bin" validate --configs "$out/configs.json" --report-dir "$out/r-validate" "$out/validate.csv"
+    fi
+    if [[ " $CASES " == *" run "* ]]; then
+      go run ./bench/submitgen -reset "$URL"
+      rm -rf "$out/r-run" "$out/state"
+      RETEN_BASE_URL=$URL RETEN_API_KEY=rtn_sk_bench timed "$results" "run=$run build=$build case=run" \
+        "$bin" run --concurrency "$C" "${rate[@]}" --state-dir "$out/state" --report-dir "$out/r-run" "$out/rows.csv"
+    fi
   done
 done
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"os"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 func main() {
 	rows := flag.Int("rows", 200_000, "rows to write")
 	dir := flag.String("dir", "", "report folder (must not hold a report yet)")
+	window := flag.Int("window", 512, "rows finish out of order within windows of this many, as concurrent requests and retries make them; 1 keeps input order")
 	flag.Parse()
 	if *dir == "" {
 		log.Fatal("reportsmem: give -dir")
@@ -34,20 +36,20 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for n := range *rows {
-		c := classes[n%len(classes)]
-		o := outcome.Outcome{
-			Row: importer.Row{Layout: l, Pos: importer.Position{File: l.File, Row: n + 2}, Cells: []string{
-				fmt.Sprintf("ACT-%06d", n), fmt.Sprintf("00%05d", n%100000), "VISITA_OK", "EFFECTIVE",
-				"25/11/2026 10:30", "OUTBOUND", "", fmt.Sprintf("Cliente satisfecho, pedido nº %d para José Núñez", n),
-			}},
-			Class: c, Attempts: 1, Duration: time.Duration(40+n%200) * time.Millisecond,
+	// Rows finish in a shuffled order within each window, so that the
+	// reports must put them back in input order.
+	order := make([]int, 0, *window)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for first := 0; first < *rows; first += *window {
+		order = order[:0]
+		for n := first; n < min(first+*window, *rows); n++ {
+			order = append(order, n)
 		}
-		if c.NeedsPerson() {
-			o.HTTPStatus, o.Error, o.Message = 404, "Not Found", fmt.Sprintf("activity ACT-%06d does not exist", n%5000)
-		}
-		if err := w.Write(o); err != nil {
-			log.Fatal(err)
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, n := range order {
+			if err := w.Write(outcomeOf(l, classes, n)); err != nil {
+				log.Fatal(err)
+			}
 		}
 	}
 	s, err := w.Close(1)
@@ -56,4 +58,19 @@ func main() {
 	}
 	el := time.Since(start)
 	fmt.Fprintf(os.Stdout, "%d rows in %s: %.0f rows/s\n", s.Total, el.Round(time.Millisecond), float64(s.Total)/el.Seconds())
+}
+
+func outcomeOf(l *importer.Layout, classes []outcome.Class, n int) outcome.Outcome {
+	c := classes[n%len(classes)]
+	o := outcome.Outcome{
+		Row: importer.Row{Layout: l, Pos: importer.Position{File: l.File, Row: n + 2}, Cells: []string{
+			fmt.Sprintf("ACT-%06d", n), fmt.Sprintf("00%05d", n%100000), "VISITA_OK", "EFFECTIVE",
+			"25/11/2026 10:30", "OUTBOUND", "", fmt.Sprintf("Cliente satisfecho, pedido nº %d para José Núñez", n),
+		}},
+		Class: c, Attempts: 1, Duration: time.Duration(40+n%200) * time.Millisecond,
+	}
+	if c.NeedsPerson() {
+		o.HTTPStatus, o.Error, o.Message = 404, "Not Found", fmt.Sprintf("activity ACT-%06d does not exist", n%5000)
+	}
+	return o
 }

@@ -44,6 +44,9 @@ type rejects struct {
 	rec   []string
 	rows  int
 	err   error // the first write that failed; the file is then abandoned
+	// waiting is set once a row for this file is given to Writer.Write,
+	// before Close writes it: if the rows are lost, so is this file.
+	waiting bool
 
 	// CSV
 	f   *os.File

@@ -2,11 +2,14 @@
 // report.xlsx, rejects (rows that need a person, in their original columns and
 // format), summary.json, and the terminal summary. It knows nothing of HTTP.
 //
-// Rows are streamed to disk as they finish; memory holds only counts, the
-// most frequent messages and a few buffers, whatever the number of rows.
+// Every report lists the rows in input order, however they finish: they wait,
+// encoded, in a bounded buffer and sorted runs in a temporary file, and are
+// written at Close; memory holds only that buffer, counts, the most
+// frequent messages and a few buffers, whatever the number of rows.
 package reports
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +18,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/reten/reconcile/internal/importer"
 	"github.com/reten/reconcile/internal/outcome"
@@ -51,9 +53,10 @@ type Options struct {
 	Rejects bool // one rejects file per input file that has rows needing a person
 	// Now gives the clock for the finish time; nil means time.Now.
 	Now func() time.Time
-	// SpillDir is where report.xlsx's rows wait until Close puts them in
-	// the workbook: the run's spill.Dir, so that a killed run's are
-	// found and removed by spill.Clean. "" is os.TempDir().
+	// SpillDir is where the rows waiting to be put in input order, and
+	// report.xlsx's rows, wait until Close writes them: the run's
+	// spill.Dir, so that a killed run's are found and removed by
+	// spill.Clean. "" is os.TempDir().
 	SpillDir string
 	// FailedExitCode is the exit code summary.json records when another
 	// report could not be written; 0 records the one given to Close.
@@ -81,6 +84,10 @@ type Writer struct {
 	// The first error of each report: once one fails the others go on,
 	// and it is named as failed, never as written.
 	csvErr, xlsxErr error
+	// order holds the outcomes until Close writes them in input order;
+	// orderErr is its first failure, which every report shares.
+	order    rowOrder
+	orderErr error
 }
 
 // DefaultDir returns a new folder name for a run's reports, in the current
@@ -146,6 +153,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		hdr:    hdr,
 		fileOf: make(map[*importer.Layout]int, len(info.Layouts)),
 		tally:  newTally(),
+		order:  rowOrder{dir: opts.SpillDir, layouts: info.Layouts},
 	}
 	for i, l := range info.Layouts {
 		w.fileOf[l] = i
@@ -182,7 +190,12 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	return w, nil
 }
 
-// Write adds one row's outcome to every report.
+// Write adds one row's outcome to the reports. Outcomes may come in any
+// order: the reports list them in input order (file as listed in
+// RunInfo.Layouts, then row), so they are written out at Close; until then
+// they wait in memory and, past orderBytes, in a temporary file in
+// Options.SpillDir. The error is a *FileError for each report that cannot be
+// whole because that file failed; the others go on.
 func (w *Writer) Write(o outcome.Outcome) error {
 	if w.closed {
 		return errors.New("reports: Write after Close")
@@ -190,11 +203,47 @@ func (w *Writer) Write(o outcome.Outcome) error {
 	if classOrder(o.Class) == len(outcome.Classes) {
 		return fmt.Errorf("reports: %s has no known outcome class (%q)", o.Row.Pos, o.Class)
 	}
-	slots, ok := w.hdr.slotsFor(o.Row.Layout)
-	if !ok {
+	if _, ok := w.hdr.slotsFor(o.Row.Layout); !ok {
 		return fmt.Errorf("reports: %s comes from a file not listed in RunInfo.Layouts", o.Row.Pos)
 	}
-	w.tally.add(&o)
+	if w.orderErr != nil {
+		return nil
+	}
+	file, ok := w.fileIndex(o.Row.Layout)
+	if !ok {
+		file = -1
+	}
+	if w.rej != nil && o.Class.NeedsPerson() {
+		if r := w.rejectsFor(o.Row.Layout); r != nil {
+			r.waiting = true
+		}
+	}
+	if w.orderErr = w.order.add(&o, file); w.orderErr != nil {
+		return w.orderFailed()
+	}
+	return nil
+}
+
+// orderFailed names the reports that cannot be whole once the rows waiting
+// to be put in order are lost.
+func (w *Writer) orderFailed() error {
+	fails := []error{&FileError{Name: CSVName, Err: w.orderErr}}
+	if w.xlsx != nil {
+		fails = append(fails, &FileError{Name: XLSXName, Err: w.orderErr})
+	}
+	for _, l := range w.info.Layouts {
+		if r := w.rej[l]; r != nil && r.waiting {
+			fails = append(fails, &FileError{Name: r.name, Err: w.orderErr})
+		}
+	}
+	return errors.Join(fails...)
+}
+
+// emit writes one outcome, in input order, to every report, each report
+// keeping its own first error.
+func (w *Writer) emit(o *outcome.Outcome) {
+	slots, _ := w.hdr.slotsFor(o.Row.Layout)
+	w.tally.add(o)
 	if i, ok := w.fileIndex(o.Row.Layout); ok {
 		w.files[i].Rows++
 	}
@@ -223,12 +272,8 @@ func (w *Writer) Write(o outcome.Outcome) error {
 	oc[colAttempts] = strconv.Itoa(o.Attempts)
 	oc[colDuration] = strconv.FormatInt(o.Duration.Milliseconds(), 10)
 	oc[colResultID] = o.ResultID
-	var fails []error
 	if w.csvErr == nil {
-		if err := w.csv.write(c); err != nil {
-			w.csvErr = err
-			fails = append(fails, &FileError{Name: CSVName, Err: err})
-		}
+		w.csvErr = w.csv.write(c)
 	}
 
 	if w.xlsx != nil && w.xlsxErr == nil {
@@ -242,65 +287,14 @@ func (w *Writer) Write(o outcome.Outcome) error {
 				x[i] = Neutralise(v)
 			}
 		}
-		if err := w.xlsx.write(o.Class, x, w.numeric); err != nil {
-			w.xlsxErr = err
-			fails = append(fails, &FileError{Name: XLSXName, Err: err})
-		}
+		w.xlsxErr = w.xlsx.write(o.Class, x, w.numeric)
 	}
 
 	if w.rej != nil && o.Class.NeedsPerson() && o.Row.Layout != nil {
 		if r := w.rejectsFor(o.Row.Layout); r != nil && r.err == nil {
-			if r.err = r.write(&o); r.err != nil {
-				fails = append(fails, &FileError{Name: r.name, Err: r.err})
-			}
+			r.err = r.write(o)
 		}
 	}
-	return errors.Join(fails...)
-}
-
-// valueWidth is the width, in characters, of the values of fields whose
-// length is known: UUIDs and ISO 8601 dates as they are sent.
-var valueWidth = map[importer.Field]float64{
-	importer.ActivityID:        38,
-	importer.OccurredAt:        26,
-	importer.FutureScheduledAt: 26,
-}
-
-// columnWidths sizes the Rows sheet's columns from what is known before the
-// first row: header names and file names, within bounds that keep a row on screen.
-func (w *Writer) columnWidths() []float64 {
-	widths := make([]float64, len(w.hdr.names))
-	for i, n := range w.hdr.names {
-		widths[i] = float64(min(max(utf8.RuneCountInString(n)+4, 10), 30))
-		if w.numeric[i] {
-			widths[i] = float64(max(utf8.RuneCountInString(n)+3, 8))
-		}
-	}
-	// Columns whose values have a known length are made wide enough for
-	// them, whatever their header: a UUID cut short reads as another id.
-	for _, l := range w.info.Layouts {
-		slots, ok := w.hdr.slotsFor(l)
-		if !ok {
-			continue
-		}
-		for c, f := range l.Fields {
-			if c < len(slots) && valueWidth[f] > 0 && !w.numeric[slots[c]] {
-				widths[slots[c]] = max(widths[slots[c]], valueWidth[f])
-			}
-		}
-	}
-	if w.hdr.hasFile {
-		longest := 0
-		for _, l := range w.info.Layouts {
-			longest = max(longest, utf8.RuneCountInString(l.File))
-		}
-		widths[0] = float64(min(longest+2, 40))
-	}
-	o := w.hdr.outcome
-	widths[o+colOutcome] = 12
-	widths[o+colError] = 20
-	widths[o+colMessage] = 60
-	return widths
 }
 
 func (w *Writer) fileIndex(l *importer.Layout) (int, bool) {
@@ -356,6 +350,20 @@ func (w *Writer) Close(exitCode int) (*Summary, error) {
 		return nil, errors.New("reports: Close called twice")
 	}
 	w.closed = true
+	if w.orderErr == nil {
+		w.orderErr = w.order.each(w.emit)
+	}
+	w.order.close()
+	if w.orderErr != nil {
+		// The rows not yet written are lost to every report.
+		w.csvErr = cmp.Or(w.csvErr, w.orderErr)
+		w.xlsxErr = cmp.Or(w.xlsxErr, w.orderErr)
+		for _, r := range w.rej {
+			if r.waiting {
+				r.err = cmp.Or(r.err, w.orderErr)
+			}
+		}
+	}
 	finished := w.opts.Now()
 	s := &Summary{
 		Command:       w.info.Command,
@@ -397,7 +405,7 @@ func (w *Writer) Close(exitCode int) (*Summary, error) {
 	// Rejects in input order, so the summary lists them the same way every time.
 	for _, l := range w.info.Layouts {
 		r := w.rej[l]
-		if r == nil || r.rows == 0 {
+		if r == nil || r.rows == 0 && r.err == nil {
 			continue
 		}
 		if r.err == nil {

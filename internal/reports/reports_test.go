@@ -235,10 +235,12 @@ func TestUnionOfColumnsAcrossFiles(t *testing.T) {
 	if !slices.Equal(recs[0], wantHeader) {
 		t.Fatalf("header = %q\nwant     %q", recs[0], wantHeader)
 	}
+	// In input order: the files as listed, then their rows, whatever
+	// order the outcomes came in.
 	want := [][]string{
 		{"in/norte.csv", "", "A-1", "VISITA", "n1", "", "", "2", "ok"},
-		{"in/sur.xlsx", "Hoja1", "", "LLAMADA", "n2", "01/02/2026", "n3", "2", "invalid"},
 		{"in/norte.csv", "", "A-3", "X", "", "", "", "3", "rejected"},
+		{"in/sur.xlsx", "Hoja1", "", "LLAMADA", "n2", "01/02/2026", "n3", "2", "invalid"},
 	}
 	for i, w := range want {
 		if got := recs[i+1][:len(w)]; !slices.Equal(got, w) {

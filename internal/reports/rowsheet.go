@@ -12,10 +12,6 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// rowsSheetPart is where the Rows sheet lives inside report.xlsx: the second
-// sheet of a new workbook (saveXLSX fails if excelize names it otherwise).
-const rowsSheetPart = "xl/worksheets/sheet2.xml"
-
 // rowsSheet writes the XML of the Rows sheet itself, row by row, to a
 // temporary file, and puts it into report.xlsx when the workbook is saved.
 // excelize's StreamWriter did the same through a generic cell encoder (a cell

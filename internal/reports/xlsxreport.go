@@ -17,6 +17,10 @@ const (
 	RowsSheet    = "Rows"
 )
 
+// rowsSheetPart is where the Rows sheet lives inside report.xlsx: the second
+// sheet of a new workbook (saveXLSX fails if excelize names it otherwise).
+const rowsSheetPart = "xl/worksheets/sheet2.xml"
+
 // classColors are the fill colours of each class in the Rows sheet (RGB hex):
 // greens for done, oranges and reds for what needs a person, grey for skipped.
 var classColors = map[outcome.Class]string{
