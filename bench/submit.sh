@@ -40,31 +40,8 @@ go build -o "$OUT/bin/submitgen" ./bench/submitgen
 [ -x "$OUT/bin/vegeta" ] || GOBIN="$PWD/$OUT/bin" go install "$VEGETA"
 "$OUT/bin/submitgen" -n "$N" -dir "$OUT"
 
-. bench/lib.sh
-trap stop_sandbox EXIT
-
-now() { date +%s.%N; }
-calc() { awk "BEGIN { print $* }"; }
-field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p"; } # field NAME < "a=1 b=2"
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
-# run_reconcile DIR FLAGS...: runs reconcile on rows.csv against $URL; prints
-# the whole command's seconds.
-run_reconcile() {
-  local dir=$1
-  shift
-  rm -rf "$dir" "$dir.state"
-  local t0 t1
-  t0=$(now)
-  RETEN_BASE_URL=$URL RETEN_API_KEY=rtn_sk_bench "$OUT/bin/reconcile" run --report-dir "$dir" --state-dir "$dir.state" "$@" \
-    "$OUT/rows.csv" >"$dir.stdout" 2>"$dir.stderr" || {
-    echo "reconcile run failed (exit $?):" >&2
-    tail -20 "$dir.stderr" >&2
-    exit 1
-  }
-  t1=$(now)
-  calc "$t1 - $t0"
-}
+. bench/submit-lib.sh
+BIN=$OUT/bin/reconcile
 
 case1() {
 echo
@@ -78,7 +55,7 @@ for i in $(seq "$RUNS"); do
   for who in $order; do
     start_sandbox
     if [ "$who" = reconcile ]; then
-      wall=$(run_reconcile "$OUT/case1-run$i" --concurrency "$C")
+      wall=$(run_reconcile "$BIN" "$OUT/case1-run$i" --concurrency "$C" | field wall)
       rec=$("$OUT/bin/submitgen" -span "$URL")
     else
       "$OUT/bin/submitgen" -n "$N" -dir "$OUT" -url "$URL"
@@ -108,7 +85,7 @@ target=$(calc "$N / $RATE")
 : >"$OUT/case2.txt"
 for i in $(seq "$RUNS"); do
   start_sandbox --latency "$LATENCY"
-  wall=$(run_reconcile "$OUT/case2-run$i" --concurrency "$C2" --rate "$RATE")
+  wall=$(run_reconcile "$BIN" "$OUT/case2-run$i" --concurrency "$C2" --rate "$RATE" | field wall)
   rec=$("$OUT/bin/submitgen" -span "$URL")
   span=$(echo "$rec" | field span_s)
   off=$(calc "100 * ($span - $target) / $target")

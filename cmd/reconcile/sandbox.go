@@ -44,6 +44,11 @@ func (c *sandboxCommand) flags(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.RateLimit, "rate-limit", 0, "requests a second above which the answer is 429 with Retry-After; 0 means no limit")
 	fs.Float64Var(&f.DropRate, "drop-rate", 0, "share of requests whose connection is closed with no answer, 0 to 1")
 	fs.Float64Var(&f.FailAfterStoreRate, "fail-after-store-rate", 0, "share of accepted results that are stored but answered 500 or dropped, 0 to 1")
+	fs.Float64Var(&f.StoreThen500Rate, "store-then-500-rate", 0, "share of accepted results that are stored but answered 500, 0 to 1")
+	fs.Float64Var(&f.HTML2xxRate, "html-2xx-rate", 0, "share of requests answered 200 with a proxy's text/html page, nothing stored, 0 to 1")
+	fs.BoolVar(&f.EchoKey, "echo-key", false, "put the request's API key in the \"id\" of every 201 body")
+	fs.BoolVar(&f.Hang, "hang", false, "accept every API request and never answer it, until the client gives up")
+	fs.IntVar(&f.RetryAfter, "retry-after", 0, "`SECONDS` of Retry-After in every 429 (with --rate-limit), however long; 0: until the next token")
 	fs.Int64Var(&f.Seed, "seed", 1, "seed of the fault dice; the same seed repeats the same faults for the same requests")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not log every request (for load tests)")
 }

@@ -123,6 +123,8 @@ type sendOptions struct {
 	rate        float64
 	retries     int // as submit.Submitter.Retries: zero retries none
 	timeout     time.Duration
+	maxWait     time.Duration // as submit.Submitter.MaxWait
+	deadline    time.Duration // from the command's start; 0: none
 	policy      string
 	configs     string
 	reportDir   string
@@ -140,6 +142,7 @@ func newSendOptions(offers sendFlags) sendOptions {
 		concurrency: submit.DefaultConcurrency,
 		retries:     submit.DefaultRetries,
 		timeout:     api.DefaultTimeout,
+		maxWait:     submit.DefaultMaxWait,
 		policy:      string(submit.OverrideNever),
 	}
 }
@@ -150,6 +153,8 @@ func (o *sendOptions) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.rate, "rate", o.rate, "at most `N` requests per second, retries included (0: no limit)")
 	fs.IntVar(&o.retries, "retries", o.retries, "`N` times a 5xx, 429, timeout or connection error is retried (0: never)")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "`DURATION` each request may take, answer included")
+	fs.DurationVar(&o.maxWait, "max-wait", o.maxWait, "longest `DURATION` the API may ask to wait (Retry-After); a longer ask stops the run (exit 5)")
+	fs.DurationVar(&o.deadline, "deadline", o.deadline, "`DURATION` the run may send for: then nothing more is sent and the rest is skipped (exit 5); 0: no limit")
 	reportDirFlag(fs, &o.reportDir)
 	if o.offers&withPolicy != 0 {
 		fs.StringVar(&o.policy, "hard-override", o.policy, "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
@@ -180,6 +185,10 @@ func (o *sendOptions) check() error {
 		return usageError("--retries must be 0 or more, got %d", o.retries)
 	case o.timeout <= 0:
 		return usageError("--timeout must be positive, e.g. 30s, got %v", o.timeout)
+	case o.maxWait <= 0:
+		return usageError("--max-wait must be positive, e.g. 2m, got %v", o.maxWait)
+	case o.deadline < 0:
+		return usageError("--deadline must be 0 (no limit) or more, e.g. 2h, got %v", o.deadline)
 	}
 	return nil
 }
@@ -216,6 +225,10 @@ func (o *sendOptions) job(env *environ, command string, client *api.Client, in *
 		// input; collecting less often leaves the CPU to the requests.
 		debug.SetGCPercent(400)
 	}
+	var deadline time.Time
+	if o.deadline > 0 {
+		deadline = time.Now().Add(o.deadline)
+	}
 	return &engine.Job{
 		Command: command,
 		Import:  imp,
@@ -224,6 +237,8 @@ func (o *sendOptions) job(env *environ, command string, client *api.Client, in *
 			Concurrency: o.concurrency,
 			Rate:        o.rate,
 			Retries:     o.retries,
+			MaxWait:     o.maxWait,
+			Deadline:    deadline,
 			Policy:      policy,
 			DryRun:      o.dryRun,
 		},

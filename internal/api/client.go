@@ -105,13 +105,30 @@ func NewClient(baseURL, apiKey string) (*Client, error) {
 	return &Client{BaseURL: baseURL, APIKey: apiKey}, nil
 }
 
+// originHint is how every complaint about the base URL ends.
+const originHint = "RETEN_BASE_URL must be the API's origin such as https://api.reten.ai"
+
 func parseBase(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base URL %q is not an http(s) URL like https://api.reten.ai: set RETEN_BASE_URL", raw)
+		// The text is quoted only without its query, which may hold a key.
+		shown, _, _ := strings.Cut(raw, "?")
+		shown, _, _ = strings.Cut(shown, "#")
+		return nil, fmt.Errorf("base URL %q is not an http(s) URL: %s", shown, originHint)
 	}
 	if u.User != nil {
-		return nil, errors.New("base URL must not carry a user or password: set the key in RETEN_API_KEY")
+		return nil, errors.New(originHint + ", with no user or password: put the key in RETEN_API_KEY")
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#") {
+		return nil, errors.New(originHint + ", with no query (?api_key=...): put the key in RETEN_API_KEY")
+	}
+	// Every path reconcile sends starts with /api: a base URL ending in it,
+	// or naming an endpoint, would ask for /api/api/...
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	if p := strings.ToLower(u.Path); strings.HasSuffix(p, "/api") || strings.Contains(p, "/api/") {
+		return nil, fmt.Errorf("%s, without %s: reconcile adds the /api/integration/... paths itself", originHint, u.Path)
 	}
 	return u, nil
 }
@@ -119,7 +136,7 @@ func parseBase(raw string) (*url.URL, error) {
 // ListResultTypeConfigs downloads the tenant's result types.
 func (c *Client) ListResultTypeConfigs(ctx context.Context) ([]ResultTypeConfig, error) {
 	var out []ResultTypeConfig
-	if _, err := c.do(ctx, http.MethodGet, PathConfigs, nil, nil, &out, nil); err != nil {
+	if _, err := c.do(ctx, http.MethodGet, PathConfigs, nil, nil, &out, nil, nil); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -164,16 +181,20 @@ func (c *Client) ActivitiesPage(ctx context.Context, f ActivityFilter, page, per
 		q.Set("scheduled_to", FormatTime(f.ScheduledTo))
 	}
 	var p ActivityPage
-	if _, err := c.do(ctx, http.MethodGet, PathActivities, q, nil, &p, nil); err != nil {
+	if _, err := c.do(ctx, http.MethodGet, PathActivities, q, nil, &p, nil, nil); err != nil {
 		return nil, err
+	}
+	for i := range p.Data {
+		p.Data[i].redact(c.APIKey)
 	}
 	return &p, nil
 }
 
-// SubmitResult posts one result. Any 2xx is an acceptance; everything else is an
-// *Error (or a transport error, see Retryable).
+// SubmitResult posts one result. A 2xx with a result (a JSON object with an
+// "id") is an acceptance; any other 2xx is a *NotResultError; every other
+// answer is an *Error; no answer is a transport error (see NoAnswer).
 func (c *Client) SubmitResult(ctx context.Context, req *SubmitRequest) (*SubmitResponse, error) {
-	body, err := MarshalRequest(req)
+	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the request: %w", err)
 	}
@@ -183,33 +204,59 @@ func (c *Client) SubmitResult(ctx context.Context, req *SubmitRequest) (*SubmitR
 // SubmitRaw posts a body that is already JSON, as SubmitResult does.
 func (c *Client) SubmitRaw(ctx context.Context, body []byte) (*SubmitResponse, error) {
 	var raw []byte
-	status, err := c.do(ctx, http.MethodPost, PathSubmit, nil, body, nil, &raw)
+	var contentType string
+	status, err := c.do(ctx, http.MethodPost, PathSubmit, nil, body, nil, &raw, &contentType)
 	if err != nil {
 		return nil, err
 	}
-	resp := &SubmitResponse{StatusCode: status, Body: raw}
+	resp, err := parseResult(status, contentType, raw)
+	if err != nil {
+		return nil, err
+	}
+	// The raw body had the key taken out; an id that spelt it with JSON
+	// escapes decodes to it.
+	resp.ID = redact(resp.ID, c.APIKey)
+	return resp, nil
+}
+
+// ParseSubmitAnswer is what SubmitRaw makes of an answer of the submit
+// endpoint, as received (the key already taken out): a *SubmitResponse for
+// a 2xx with a result, a *NotResultError for any other 2xx, an *Error for
+// the rest.
+func ParseSubmitAnswer(status int, h http.Header, body []byte) (*SubmitResponse, error) {
+	if status < 200 || status > 299 {
+		return nil, decodeError(status, h, body, http.MethodPost, PathSubmit)
+	}
+	return parseResult(status, h.Get("Content-Type"), body)
+}
+
+// parseResult reads the body of a 2xx answer of the submit endpoint. The
+// contract describes it as "a JSON body describing the stored result": a
+// JSON object whose "id" is a non-empty string or a number. Anything else (a
+// proxy's HTML page, garbage, JSON without an id) is a *NotResultError.
+func parseResult(status int, contentType string, body []byte) (*SubmitResponse, error) {
+	notResult := func() error {
+		return &NotResultError{StatusCode: status, ContentType: contentType, Snippet: snippet(body), Method: http.MethodPost, Path: PathSubmit}
+	}
 	var withID struct {
 		ID json.RawMessage `json:"id"`
 	}
-	// Any 2xx is an acceptance, whatever its body: an id is kept if one can
-	// be read, and a body that cannot be read leaves none.
-	var ok bool
-	if withID.ID, ok = topLevelID(raw); !ok {
-		json.Unmarshal(raw, &withID)
+	if json.Unmarshal(body, &withID) != nil {
+		return nil, notResult()
 	}
+	resp := &SubmitResponse{StatusCode: status, Body: body}
 	// The id may be a string or a number; a number is kept as written
 	// (fmt of a float64 would turn 1234567 into 1.234567e+06).
-	if len(withID.ID) > 0 {
-		var s string
-		var n json.Number
-		switch plain, ok := plainString(withID.ID); {
-		case ok:
-			resp.ID = plain
-		case json.Unmarshal(withID.ID, &s) == nil:
-			resp.ID = s
-		case json.Unmarshal(withID.ID, &n) == nil:
-			resp.ID = n.String()
-		}
+	var s string
+	var n json.Number
+	switch {
+	case json.Unmarshal(withID.ID, &s) == nil:
+		resp.ID = s
+	case json.Unmarshal(withID.ID, &n) == nil:
+		resp.ID = n.String()
+	}
+	if strings.TrimSpace(resp.ID) == "" {
+		return nil, notResult()
 	}
 	return resp, nil
 }
@@ -268,8 +315,11 @@ type redirectError struct{ msg string }
 func (e *redirectError) Error() string { return e.msg }
 
 // do sends one request and decodes a 2xx JSON answer into out; raw, if not
-// nil, gets the answer as received.
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any, raw *[]byte) (int, error) {
+// nil, gets the answer as received and contentType its Content-Type. Every
+// byte of the answer has the key taken out before anything reads it: a
+// server or proxy that echoes the request's headers must not put the key in
+// a report or the ledger.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any, raw *[]byte, contentType *string) (int, error) {
 	p, err := c.prepare()
 	if err != nil {
 		return 0, err
@@ -333,9 +383,10 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if err != nil {
 		return resp.StatusCode, transportError(method, path, err)
 	}
+	data = redactBytes(data, c.APIKey)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := decodeError(resp, data, method, path)
-		// A proxy that echoes request headers must not put the key in a report.
+		e := decodeError(resp.StatusCode, resp.Header, data, method, path)
+		// A key spelt with JSON escapes is whole again once decoded.
 		e.Message = redact(e.Message, c.APIKey)
 		e.Err = redact(e.Err, c.APIKey)
 		return resp.StatusCode, e
@@ -343,9 +394,15 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if raw != nil {
 		*raw = data
 	}
-	if out != nil && len(bytes.TrimSpace(data)) > 0 {
+	if contentType != nil {
+		*contentType = redact(resp.Header.Get("Content-Type"), c.APIKey)
+	}
+	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: answer %d is not the JSON the API documents: %v (%s)", method, path, resp.StatusCode, err, redact(snippet(data), c.APIKey))
+			// A 2xx that is not the JSON asked for is, most likely, not the
+			// API's: a proxy's page. Asking again may reach it.
+			return resp.StatusCode, &NotResultError{StatusCode: resp.StatusCode, ContentType: redact(resp.Header.Get("Content-Type"), c.APIKey),
+				Snippet: snippet(data), Method: method, Path: path}
 		}
 	}
 	return resp.StatusCode, nil
@@ -370,10 +427,21 @@ func transportError(method, path string, err error) error {
 	return fmt.Errorf("%s %s: %w: %w", method, path, errTransport, err)
 }
 
+// redacted is what stands in for the key in everything received.
+const redacted = "[redacted]"
+
 // redact replaces the key wherever it occurs in s.
 func redact(s, key string) string {
 	if key == "" || !strings.Contains(s, key) {
 		return s
 	}
-	return strings.ReplaceAll(s, key, "[redacted]")
+	return strings.ReplaceAll(s, key, redacted)
+}
+
+// redactBytes replaces the key wherever it occurs in b, in a copy if it does.
+func redactBytes(b []byte, key string) []byte {
+	if key == "" || !bytes.Contains(b, []byte(key)) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte(key), []byte(redacted))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -319,27 +320,49 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 	}
 }
 
+// A 2xx is an acceptance only with a result: a JSON object with an id.
+// Anything else (a proxy's page, garbage, JSON without an id) is a
+// *NotResultError, which is retryable and never a success.
 func TestSubmitResponseID(t *testing.T) {
-	for body, want := range map[string]string{
-		`{"id":"abc"}`:      "abc",
-		`{"id":1234567}`:    "1234567",
-		`{"id":null}`:       "",
-		`{"other":1}`:       "",
-		``:                  "",
-		`{"id":{"x":1}}`:    "",
-		`{"id":12345.678}`:  "12345.678",
-		`{"ID":"any case"}`: "any case",
-		`stored, thanks`:    "", // any 2xx is an acceptance, whatever its body
+	for _, tc := range []struct {
+		body, contentType, want string
+	}{
+		{`{"id":"abc"}`, "application/json", "abc"},
+		{`{"id":1234567}`, "application/json", "1234567"},
+		{`{"id":12345.678}`, "application/json", "12345.678"},
+		{`{"ID":"any case"}`, "application/json", "any case"},
+		{`{"x":1,"id":"00000000-0000-4000-8000-000000000001","y":{"id":2}}`, "application/json", "00000000-0000-4000-8000-000000000001"},
+		{`{"id":null}`, "application/json", ""},
+		{`{"id":""}`, "application/json", ""},
+		{`{"other":1}`, "application/json", ""},
+		{``, "application/json", ""},
+		{`{"id":{"x":1}}`, "application/json", ""},
+		{`[{"id":"x"}]`, "application/json", ""},
+		{`stored, thanks`, "text/plain", ""},
+		{"\x00\xff\xfe garbage", "application/octet-stream", ""},
+		{`<!DOCTYPE html><html><body>Guest network: sign in</body></html>`, "text/html; charset=utf-8", ""},
 	} {
 		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", tc.contentType)
 			w.WriteHeader(201)
-			w.Write([]byte(body))
+			w.Write([]byte(tc.body))
 		}))
 		c, _ := api.NewClient(hs.URL, "rtn_sk_demo")
 		resp, err := c.SubmitResult(context.Background(), valid())
 		hs.Close()
-		if err != nil || resp.StatusCode != 201 || resp.ID != want {
-			t.Errorf("body %s: got %+v %v, want id %q", body, resp, err, want)
+		if tc.want != "" {
+			if err != nil || resp.StatusCode != 201 || resp.ID != tc.want {
+				t.Errorf("body %s: got %+v %v, want id %q", tc.body, resp, err, tc.want)
+			}
+			continue
+		}
+		var nr *api.NotResultError
+		if !errors.As(err, &nr) || resp != nil || nr.StatusCode != 201 || nr.ContentType != tc.contentType {
+			t.Errorf("body %q: got %+v %v, want a NotResultError", tc.body, resp, err)
+			continue
+		}
+		if !api.Retryable(context.Background(), err) || api.NoAnswer(err) || !strings.Contains(err.Error(), "answered 201 but not with a result: a proxy or gateway in the way?") {
+			t.Errorf("body %q: %v: retryable %v, no answer %v", tc.body, err, api.Retryable(context.Background(), err), api.NoAnswer(err))
 		}
 	}
 }
@@ -377,5 +400,128 @@ func TestUntrustedCertificateIsFinal(t *testing.T) {
 	c.HTTPClient = hs.Client()
 	if configs, err := c.ListResultTypeConfigs(context.Background()); err != nil || len(configs) != 1 {
 		t.Errorf("trusted: %v %v", configs, err)
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	const noQuery = "RETEN_BASE_URL must be the API's origin such as https://api.reten.ai, with no query (?api_key=...): put the key in RETEN_API_KEY"
+	for _, tc := range []struct {
+		base, err string
+	}{
+		{"https://api.reten.ai", ""},
+		{"https://api.reten.ai/", ""},
+		{" http://127.0.0.1:8080// ", ""},
+		{"https://gateway.example.com/reten", ""},
+		{"https://api.reten.ai/?api_key=rtn_sk_secret", noQuery},
+		{"https://api.reten.ai?api_key=rtn_sk_secret", noQuery},
+		{"https://api.reten.ai/?", noQuery},
+		{"https://api.reten.ai/#key=rtn_sk_secret", noQuery},
+		{"https://api.reten.ai/api", "without /api: reconcile adds the /api/integration/... paths itself"},
+		{"https://api.reten.ai/api/", "without /api"},
+		{"https://api.reten.ai/API/integration", "without /API/integration"},
+		{"https://user:rtn_sk_secret@api.reten.ai", "with no user or password"},
+		{"api.reten.ai", "is not an http(s) URL: RETEN_BASE_URL must be the API's origin"},
+		{"ftp://api.reten.ai?api_key=rtn_sk_secret", "is not an http(s) URL"},
+	} {
+		_, err := api.NewClient(tc.base, "rtn_sk_demo")
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%q refused: %v", tc.base, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: got %v, want %q", tc.base, err, tc.err)
+		case err != nil && strings.Contains(err.Error(), "rtn_sk_secret"):
+			t.Errorf("%q: the error shows the key: %v", tc.base, err)
+		}
+	}
+
+	// A trailing slash does not double the path's slash.
+	var paths []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		w.Write([]byte(`[]`))
+	}))
+	defer hs.Close()
+	for _, base := range []string{hs.URL + "/", hs.URL + "/gw/"} {
+		c, err := api.NewClient(base, "rtn_sk_demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ListResultTypeConfigs(context.Background())
+	}
+	if len(paths) != 2 || paths[0] != api.PathConfigs || paths[1] != "/gw"+api.PathConfigs {
+		t.Errorf("paths %q", paths)
+	}
+}
+
+// TestKeyRedactedFromEverythingReceived: a server that echoes the key, in a
+// 2xx body, a listing or a header, never hands it to the caller.
+func TestKeyRedactedFromEverythingReceived(t *testing.T) {
+	const key = "rtn_sk_echo_4b1d"
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k := r.Header.Get("x-api-key")
+		switch r.URL.Path {
+		case api.PathSubmit:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(201)
+			// Plain, and spelt with a JSON escape.
+			fmt.Fprintf(w, `{"id":"%s","echo":"%s","esc":"\u0072%s"}`, k, k, k[1:])
+		case api.PathActivities:
+			fmt.Fprintf(w, `{"data":[{"id":"%s","commerceName":"%s","result":"\u0072%s","resultStatus":"%s"}],"meta":{"page":1,"totalPages":1}}`, k, k, k[1:], k)
+		default:
+			w.Header().Set("Content-Type", "text/html; key="+k)
+			w.Write([]byte("<html>" + k + "</html>"))
+		}
+	}))
+	defer hs.Close()
+	c, _ := api.NewClient(hs.URL, key)
+	resp, err := c.SubmitResult(context.Background(), valid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ID != "[redacted]" || strings.Contains(string(resp.Body), key) {
+		t.Errorf("id %q, body %s", resp.ID, resp.Body)
+	}
+	page, err := c.ActivitiesPage(context.Background(), api.ActivityFilter{}, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := page.Data[0]; strings.Contains(fmt.Sprintf("%+v", a), key) || a.ID != "[redacted]" {
+		t.Errorf("listing %+v", a)
+	}
+	_, err = c.ListResultTypeConfigs(context.Background())
+	var nr *api.NotResultError
+	if !errors.As(err, &nr) || strings.Contains(err.Error(), key) || strings.Contains(fmt.Sprintf("%+v", nr), key) {
+		t.Errorf("a page that echoes the key: %v", err)
+	}
+}
+
+func TestNoAnswerAndNeverSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	c, _ := api.NewClient("http://"+closed, "rtn_sk_demo")
+	_, refused := c.SubmitResult(context.Background(), valid())
+
+	sb, dc := start(t, nil)
+	sb.SetFaults(sandbox.Faults{DropRate: 1})
+	_, dropped := dc.SubmitResult(context.Background(), valid())
+	sb.SetFaults(sandbox.Faults{FailRate: 1})
+	_, answered := dc.SubmitResult(context.Background(), valid())
+	for _, tc := range []struct {
+		name             string
+		err              error
+		noAnswer, unsent bool
+	}{
+		{"connection refused", refused, true, true},
+		{"dropped after sending", dropped, true, false},
+		{"a 5xx answer", answered, false, false},
+		{"a key the client will not send", &api.KeyError{Reason: "is empty"}, false, true},
+	} {
+		if api.NoAnswer(tc.err) != tc.noAnswer || api.NeverSent(tc.err) != tc.unsent {
+			t.Errorf("%s (%v): NoAnswer %v, NeverSent %v", tc.name, tc.err, api.NoAnswer(tc.err), api.NeverSent(tc.err))
+		}
 	}
 }

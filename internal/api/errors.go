@@ -80,8 +80,9 @@ func AsError(err error) (*Error, bool) {
 	return e, ok
 }
 
-// Retryable reports whether err is worth retrying: a 5xx or 429 answer, a request
-// timeout, or a network error. A cancelled ctx of the caller is not.
+// Retryable reports whether err is worth retrying: a 5xx or 429 answer, a 2xx
+// that was not the API's (NotResultError), a request timeout, or a network
+// error. A cancelled ctx of the caller is not.
 func Retryable(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
@@ -89,10 +90,29 @@ func Retryable(ctx context.Context, err error) bool {
 	if e, ok := AsError(err); ok {
 		return e.Retryable()
 	}
+	var nr *NotResultError
+	if errors.As(err, &nr) {
+		return true
+	}
+	return NoAnswer(err)
+}
+
+// NoAnswer reports whether err says the request got no answer at all: a
+// timeout, a refused, reset or dropped connection, a name that did not
+// resolve. Errors the client raises itself (a key it will not send, a
+// redirect or certificate it refuses) and answers of any kind are not.
+func NoAnswer(err error) bool {
+	if err == nil {
+		return false
+	}
+	if _, ok := AsError(err); ok {
+		return false
+	}
 	var keyErr *KeyError
 	var redirErr *redirectError
 	var certErr *certError
-	if errors.As(err, &keyErr) || errors.As(err, &redirErr) || errors.As(err, &certErr) {
+	var nr *NotResultError
+	if errors.As(err, &keyErr) || errors.As(err, &redirErr) || errors.As(err, &certErr) || errors.As(err, &nr) {
 		return false
 	}
 	// Our own per-request timeout, or the connection going away.
@@ -110,6 +130,57 @@ func Retryable(ctx context.Context, err error) bool {
 	return errors.Is(err, errTransport)
 }
 
+// NeverSent reports whether err shows that the request cannot have reached
+// the API: the connection was never made (refused, no route, unknown host),
+// or the client refused to send it. A request that got no answer for any
+// other reason may have been acted on.
+func NeverSent(err error) bool {
+	if err == nil {
+		return false
+	}
+	var keyErr *KeyError
+	var certErr *certError
+	if errors.As(err, &keyErr) || errors.As(err, &certErr) {
+		return true
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var de *net.DNSError
+	return errors.As(err, &de)
+}
+
+// NotResultError is a 2xx answer that does not describe a stored result: not
+// a JSON object with an "id". A proxy, captive portal or gateway answers so
+// (a "200 text/html" login page); so may an API in trouble. The request may
+// or may not have reached the API.
+type NotResultError struct {
+	StatusCode  int
+	ContentType string
+	// Snippet is the first bytes of the body, the key removed.
+	Snippet      string
+	Method, Path string
+}
+
+func (e *NotResultError) Error() string {
+	what := "a result"
+	if e.Path != PathSubmit {
+		what = "the JSON it documents"
+	}
+	msg := fmt.Sprintf("the API answered %d but not with %s: a proxy or gateway in the way?", e.StatusCode, what)
+	var got []string
+	if e.ContentType != "" {
+		got = append(got, e.ContentType)
+	}
+	if e.Snippet != "" {
+		got = append(got, strconv.Quote(e.Snippet))
+	} else {
+		got = append(got, "an empty body")
+	}
+	return msg + " (got " + strings.Join(got, ": ") + ")"
+}
+
 // errTransport marks failures to get an answer at all (connection reset, EOF).
 var errTransport = errors.New("no answer from the API")
 
@@ -122,8 +193,8 @@ func (e *KeyError) Error() string {
 }
 
 // decodeError builds the typed error of a non-2xx answer.
-func decodeError(resp *http.Response, body []byte, method, path string) *Error {
-	e := &Error{StatusCode: resp.StatusCode, Method: method, Path: path}
+func decodeError(status int, h http.Header, body []byte, method, path string) *Error {
+	e := &Error{StatusCode: status, Method: method, Path: path}
 	var raw struct {
 		StatusCode int             `json:"statusCode"`
 		Error      string          `json:"error"`
@@ -133,10 +204,10 @@ func decodeError(resp *http.Response, body []byte, method, path string) *Error {
 		e.Err = raw.Error
 		e.Message = messageText(raw.Message)
 	} else {
-		e.Err = http.StatusText(resp.StatusCode)
+		e.Err = http.StatusText(status)
 		e.Message = snippet(body)
 	}
-	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	e.RetryAfter = parseRetryAfter(h.Get("Retry-After"), time.Now())
 	return e
 }
 

@@ -65,6 +65,21 @@ type Activity struct {
 	LifecycleStatusLabel string `json:"lifecycleStatusLabel,omitempty"`
 	CommerceExternalID   string `json:"commerceExternalId,omitempty"`
 	CommerceName         string `json:"commerceName,omitempty"`
+	// ResultStatus and Result are the stored result's status (EFFECTIVE,
+	// NOT_EFFECTIVE, PENDING) and code; OccurredAt is then its occurred_at.
+	// An activity without a result shows ResultStatus PENDING and no Result.
+	ResultStatus string `json:"resultStatus,omitempty"`
+	Result       string `json:"result,omitempty"`
+}
+
+// redact takes key out of every field, as received from a server that may
+// echo it.
+func (a *Activity) redact(key string) {
+	for _, f := range []*string{&a.ID, &a.ProviderActivityID, &a.ActivityOrigin, &a.Type, &a.Status, &a.Channel,
+		&a.ScheduledAt, &a.OccurredAt, &a.CreatedAt, &a.LifecycleStatus, &a.LifecycleStatusLabel,
+		&a.CommerceExternalID, &a.CommerceName, &a.ResultStatus, &a.Result} {
+		*f = redact(*f, key)
+	}
 }
 
 // ActivityFilter holds the query of GET /activities/tasks. Zero fields are not sent.
@@ -125,12 +140,12 @@ func (r *SubmitRequest) ActivityKey() string {
 	return r.ProviderActivityID
 }
 
-// SubmitResponse is an accepted submission: any 2xx.
+// SubmitResponse is an accepted submission: a 2xx with a result.
 type SubmitResponse struct {
 	StatusCode int
-	// ID is the body's "id", when it has one.
+	// ID is the body's "id", never empty.
 	ID string
-	// Body is the answer as received.
+	// Body is the answer as received, the key taken out.
 	Body json.RawMessage
 }
 

@@ -112,7 +112,8 @@ const (
 	// finished and the rows not sent are skipped.
 	Interrupted
 	// APIFailed: the API could not be reached, or failed, before any row
-	// was sent (downloading the result types).
+	// was sent (downloading the result types), or stopped the sending (the
+	// breaker, a wait too long, the deadline): the rows not sent are skipped.
 	APIFailed
 	// ReadFailed: an input file could not be read past some row; the rows
 	// after it are in no report.
@@ -361,6 +362,9 @@ func ending(st submit.Stats, runErr, readErr, writeErr error) *Failure {
 		}
 		if errors.Is(runErr, context.Canceled) {
 			return fail(Interrupted, errors.New("interrupted: the requests in flight finished, the rows not sent are skipped"))
+		}
+		if errors.As(runErr, new(*submit.UnreachableError)) || errors.As(runErr, new(*submit.WaitError)) || errors.As(runErr, new(*submit.DeadlineError)) {
+			return fail(APIFailed, runErr)
 		}
 		return fail(LedgerFailed, runErr)
 	case readErr != nil:

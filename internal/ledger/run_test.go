@@ -244,31 +244,61 @@ func TestRunRecordsWhere(t *testing.T) {
 	}
 }
 
-// A 500 is an answer: the run that got it records the row failed, not in
-// doubt, and the next run's 409 is a conflict, since the result the API holds
-// may be someone else's. Only an attempt with no answer makes a 409 ours.
-func TestRunConflictAfter5xxIsNotOurs(t *testing.T) {
-	sb, tenant, c := tenantSandbox(t)
-	st := &ledger.Memory{}
-	ctx := context.Background()
-	acts := open(tenant)
-	row := item(acts[0], "in.csv", 2, "x")
-	// This seed answers the first fault with a 500, not a dropped connection.
-	sb.SetFaults(sandbox.Faults{FailAfterStoreRate: 1, Seed: 1})
-	got := send(t, c, st, &ledger.Run{ID: "r1"}, submit.OverrideNever, []validate.Item{row})
-	if o := got[acts[0].ID]; o.Class != outcome.ClassFailed || o.HTTPStatus != 500 {
-		t.Fatalf("first run: %+v", o)
-	}
-	if e, _ := st.Lookup(ctx, acts[0].ID); len(e.Attempts) != 1 || e.Attempts[0].Outcome == nil || e.Attempts[0].Outcome.InDoubt {
-		t.Fatalf("a 500 was recorded in doubt: %+v", e.Attempts)
-	}
-	sb.SetFaults(sandbox.Faults{})
-	got = send(t, c, st, &ledger.Run{ID: "r2"}, submit.OverrideNever, []validate.Item{row})
-	if o := got[acts[0].ID]; o.Class != outcome.ClassConflict || o.HTTPStatus != 409 {
-		t.Errorf("second run: %+v", o)
-	}
-	if n := sb.Stats().Activities[acts[0].ID].Stored; n != 1 {
-		t.Errorf("stored %d times", n)
+// Any 5xx may come after the write: the run that got it records the row
+// failed and in doubt, and the next run reads the stored result back after
+// its 409. The row's own values make it ok, stored once, also under
+// --hard-override always; someone else's keep it a conflict under never.
+func TestRunConflictAfter5xxIsChecked(t *testing.T) {
+	for _, policy := range []submit.OverridePolicy{submit.OverrideNever, submit.OverrideAlways} {
+		t.Run(string(policy), func(t *testing.T) {
+			sb, tenant, c := tenantSandbox(t)
+			st := &ledger.Memory{}
+			ctx := context.Background()
+			acts := open(tenant)
+			ours, theirs := item(acts[0], "in.csv", 2, "x"), item(acts[1], "in.csv", 3, "x")
+			sb.SetFaults(sandbox.Faults{StoreThen500Rate: 1})
+			got := send(t, c, st, &ledger.Run{ID: "r1"}, policy, []validate.Item{ours})
+			sb.SetFaults(sandbox.Faults{FailRate: 1})
+			for k, v := range send(t, c, st, &ledger.Run{ID: "r1"}, policy, []validate.Item{theirs}) {
+				got[k] = v
+			}
+			for _, a := range acts[:2] {
+				if o := got[a.ID]; o.Class != outcome.ClassFailed || o.HTTPStatus < 500 {
+					t.Fatalf("first run: %+v", o)
+				}
+				if e, _ := st.Lookup(ctx, a.ID); len(e.Attempts) != 1 || e.Attempts[0].Outcome == nil || !e.Attempts[0].Outcome.InDoubt {
+					t.Fatalf("a 5xx was not recorded in doubt: %+v", e.Attempts)
+				}
+			}
+			// Someone else stores another result for the second activity.
+			sb.SetFaults(sandbox.Faults{})
+			other := theirs
+			other.Request = &api.SubmitRequest{}
+			*other.Request = *theirs.Request
+			other.Request.Status, other.Request.TaskResult.Result = api.StatusNotEffective, "NOT_INTERESTED"
+			if _, err := c.SubmitResult(ctx, other.Request); err != nil {
+				t.Fatal(err)
+			}
+
+			got = send(t, c, st, &ledger.Run{ID: "r2"}, policy, []validate.Item{ours, theirs})
+			if o := got[acts[0].ID]; o.Class != outcome.ClassOK || o.HTTPStatus != 409 || !strings.Contains(o.Message, "stored by our earlier attempt") {
+				t.Errorf("second run, our result: %+v", o)
+			}
+			if n := sb.Stats().Activities[acts[0].ID].Stored; n != 1 {
+				t.Errorf("our result stored %d times", n)
+			}
+			o := got[acts[1].ID]
+			switch policy {
+			case submit.OverrideNever:
+				if o.Class != outcome.ClassConflict || !strings.Contains(o.Message, "NOT_INTERESTED") {
+					t.Errorf("second run, someone else's result: %+v", o)
+				}
+			case submit.OverrideAlways:
+				if o.Class != outcome.ClassOverridden {
+					t.Errorf("second run, someone else's result under always: %+v", o)
+				}
+			}
+		})
 	}
 }
 

@@ -59,7 +59,10 @@ func (s *Server) item(a *activity) activityJSON {
 		it.Result = a.result.ResultCode
 		it.OccurredAt = a.result.OccurredAt
 	case a.HasResult:
+		// The tenant file does not say what that result holds: it shows
+		// as effective, from before the sandbox started.
 		it.ResultStatus = "EFFECTIVE"
+		it.OccurredAt = s.createdAt
 		if it.Status == "" {
 			it.Status = "COMPLETED"
 		}

@@ -777,3 +777,140 @@ func TestConcurrentSubmissions(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestHostileFaults: each fault a hostile server or something in the way
+// plays, as the client meets it.
+func TestHostileFaults(t *testing.T) {
+	ctx := context.Background()
+	t.Run("html-2xx-rate", func(t *testing.T) {
+		srv, hs := start(t)
+		srv.SetFaults(sandbox.Faults{HTML2xxRate: 1})
+		req, _ := http.NewRequest(http.MethodPost, hs.URL+api.PathSubmit, strings.NewReader(string(validWith(func(map[string]any) {}))))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("x-api-key", "rtn_sk_demo")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "<html>") {
+			t.Errorf("got %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		_, err = client(t, hs, "rtn_sk_demo").SubmitResult(ctx, valid())
+		var nr *api.NotResultError
+		if !errors.As(err, &nr) || nr.StatusCode != 200 {
+			t.Errorf("the client took the page for %v", err)
+		}
+		if _, ok := srv.Result(act1); ok {
+			t.Error("a result was stored behind the page")
+		}
+	})
+	t.Run("echo-key", func(t *testing.T) {
+		srv, hs := start(t)
+		srv.SetFaults(sandbox.Faults{EchoKey: true})
+		body := validWith(func(map[string]any) {})
+		req, _ := http.NewRequest(http.MethodPost, hs.URL+api.PathSubmit, strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("x-api-key", "rtn_sk_demo")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored struct{ ID string }
+		json.NewDecoder(resp.Body).Decode(&stored)
+		resp.Body.Close()
+		if resp.StatusCode != 201 || stored.ID != "rtn_sk_demo" {
+			t.Errorf("got %d, id %q: want the key echoed", resp.StatusCode, stored.ID)
+		}
+	})
+	t.Run("store-then-500-rate", func(t *testing.T) {
+		srv, hs := start(t)
+		srv.SetFaults(sandbox.Faults{StoreThen500Rate: 1})
+		c := client(t, hs, "rtn_sk_demo")
+		for i := range 10 {
+			srv.Reset()
+			_, err := c.SubmitResult(ctx, valid())
+			if e, ok := api.AsError(err); !ok || e.StatusCode != 500 || e.Message != "Injected fault after storing the result" {
+				t.Fatalf("attempt %d: %v, want a 500 every time", i, err)
+			}
+			if _, ok := srv.Result(act1); !ok {
+				t.Fatal("nothing stored before the 500")
+			}
+		}
+	})
+	t.Run("hang", func(t *testing.T) {
+		srv, hs := start(t)
+		srv.SetFaults(sandbox.Faults{Hang: true})
+		c := client(t, hs, "rtn_sk_demo")
+		c.Timeout = 50 * time.Millisecond
+		start := time.Now()
+		_, err := c.SubmitResult(ctx, valid())
+		if !errors.Is(err, context.DeadlineExceeded) || !api.NoAnswer(err) {
+			t.Errorf("got %v, want the client's own timeout", err)
+		}
+		if _, err := c.ListResultTypeConfigs(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a GET was answered: %v", err)
+		}
+		if took := time.Since(start); took < 100*time.Millisecond {
+			t.Errorf("answered in %v", took)
+		}
+		// The server learns that the client left a moment after the client.
+		for deadline := time.Now().Add(5 * time.Second); srv.Stats().Gone < 2 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if st := srv.Stats(); st.Gone != 2 || st.Stored != 0 || len(st.Status) != 0 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+	t.Run("retry-after", func(t *testing.T) {
+		srv, hs := start(t)
+		srv.SetFaults(sandbox.Faults{RateLimit: 1e-9, RetryAfter: 86400 * 365})
+		c := client(t, hs, "rtn_sk_demo")
+		listConfigs(ctx, c) // takes the only token
+		resp, err := http.Get(hs.URL + api.PathConfigs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "31536000" {
+			t.Errorf("got %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		e, ok := api.AsError(listConfigs(ctx, c))
+		if !ok || e.StatusCode != 429 || e.RetryAfter != 24*time.Hour {
+			t.Errorf("the client's sanity bound: %+v", e)
+		}
+	})
+}
+
+func TestHostileFaultsOverHTTP(t *testing.T) {
+	srv, hs := start(t)
+	resp, err := http.Post(hs.URL+"/_sandbox/faults", "application/json",
+		strings.NewReader(`{"html_2xx_rate":0.25,"echo_key":true,"store_then_500_rate":0.5,"hang":true,"retry_after":3600}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got sandbox.Faults
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	want := sandbox.Faults{HTML2xxRate: 0.25, EchoKey: true, StoreThen500Rate: 0.5, Hang: true, RetryAfter: 3600}
+	if resp.StatusCode != 200 || srv.Faults() != want || got != want {
+		t.Errorf("%d: set %+v, answered %+v", resp.StatusCode, srv.Faults(), got)
+	}
+	for body, msg := range map[string]string{
+		`{"html_2xx_rate":1,"fail_rate":0.5}`:                     "add up to more than 1",
+		`{"store_then_500_rate":0.6,"fail_after_store_rate":0.6}`: "add up to more than 1",
+		`{"retry_after":-1}`:                                      "retry-after -1 must be a number of seconds",
+	} {
+		resp, err := http.Post(hs.URL+"/_sandbox/faults", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb api.ErrorBody
+		json.NewDecoder(resp.Body).Decode(&eb)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(eb.Message, msg) {
+			t.Errorf("%s: %d %q", body, resp.StatusCode, eb.Message)
+		}
+	}
+}

@@ -193,10 +193,17 @@ var routes = []route{
 type answer struct {
 	status     int
 	body       []byte
+	html       bool // body is a text/html page, not JSON
 	retryAfter int  // seconds; 0 sends no Retry-After
 	drop       bool // close the connection instead of answering
 	gone       bool // the client left (or the server is stopping): no answer either
 }
+
+// proxyPage is what a proxy or captive portal in the way answers, with 200.
+var proxyPage = []byte(`<!DOCTYPE html>
+<html><head><title>Guest network</title></head>
+<body><h1>Welcome to the guest network</h1><p>Please sign in to continue.</p></body></html>
+`)
 
 // errorAnswer is the documented error body.
 func errorAnswer(status int, message string) answer {
@@ -224,6 +231,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Returning without a write would send an empty 200, which a client
 		// still listening (a server shutting down) would take for success.
 		drop(w)
+	case ans.html:
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(len(ans.body)))
+		w.WriteHeader(ans.status)
+		w.Write(ans.body)
 	default:
 		if ans.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(ans.retryAfter))
@@ -259,8 +272,17 @@ func (s *Server) handle(r *http.Request, rec *Request) answer {
 	}
 
 	fs := s.faults.Load()
+	if fs.Hang {
+		// Accepted, read, and never answered: the client gives up first.
+		<-r.Context().Done()
+		return answer{gone: true}
+	}
 	if ok, wait := fs.allow(time.Now()); !ok {
-		secs := max(1, int(math.Ceil(wait.Seconds())))
+		secs := fs.RetryAfter
+		if secs == 0 {
+			secs = int(math.Min(math.Ceil(wait.Seconds()), math.MaxInt32))
+		}
+		secs = max(1, secs)
 		ans := errorAnswer(http.StatusTooManyRequests, fmt.Sprintf("Too many requests: at most %g a second; retry after %d s", fs.RateLimit, secs))
 		ans.retryAfter = secs
 		return ans
@@ -288,6 +310,8 @@ func (s *Server) handle(r *http.Request, rec *Request) answer {
 		return answer{drop: true}
 	case fault5xx:
 		return errorAnswer(code, "Injected fault: try again later")
+	case faultHTML:
+		return answer{status: http.StatusOK, body: proxyPage, html: true}
 	}
 	return rt.serve(s, r, sub, rec)
 }

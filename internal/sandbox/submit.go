@@ -295,8 +295,12 @@ func (s *Server) serveSubmit(r *http.Request, sub *submission, rec *Request) ans
 	case fault5xx:
 		return errorAnswer(http.StatusInternalServerError, "Injected fault after storing the result")
 	}
+	id := res.ID
+	if s.faults.Load().EchoKey {
+		id = r.Header.Get("x-api-key")
+	}
 	body, _ := json.Marshal(storedJSON{
-		ID:                 res.ID,
+		ID:                 id,
 		ActivityID:         a.ID,
 		ProviderActivityID: a.ProviderActivityID,
 		CommerceExternalID: v.commerceID,

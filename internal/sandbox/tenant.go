@@ -103,7 +103,7 @@ func (t *Tenant) check() error {
 	}
 	for key, perms := range t.Keys {
 		if key == "" || strings.ContainsAny(key, " \t\r\n") {
-			return errors.New(`"keys" holds an empty key or one with spaces: keys are single words like rtn_sk_...`)
+			return errors.New(`"keys" holds an empty key or one with spaces: keys are single words such as rtn_sk_demo`)
 		}
 		for _, p := range perms {
 			if p != api.PermViewActivities && p != api.PermSubmitActivityResult {

@@ -29,6 +29,13 @@ type Ledger interface {
 	// Begin records that each intent's request is about to be sent. Some may
 	// never be: a run stopped or killed before sending them leaves them begun,
 	// which later runs must treat as possibly sent (in doubt).
+	//
+	// A ledger shared by several workers may refuse an intent instead of
+	// recording it, when another live worker holds a claim on the activity:
+	// it sets intents[i].Refused to say so ("being sent by worker W (pid P
+	// on host H) since T") and records nothing for it. The submitter then
+	// does not send that row and emits it skipped with that message; it is
+	// neither in doubt nor a reason to stop, and Finish never hears of it.
 	Begin(ctx context.Context, intents []LedgerIntent) error
 	// Finish records the final outcome of requests that Begin recorded; each
 	// Req is the same pointer that Begin was given.
@@ -62,7 +69,8 @@ type LedgerDone struct {
 	Req     *api.SubmitRequest
 	Outcome outcome.Outcome
 	// InDoubt says that the API may hold the result though no answer said so
-	// (a 5xx, timeout or lost connection that no later answer settled).
+	// (a 5xx, a timeout or lost connection, a 2xx that was not a result,
+	// that no later answer or check of the stored result settled).
 	InDoubt bool
 }
 
@@ -70,7 +78,8 @@ type LedgerDone struct {
 type LedgerCheck struct {
 	Verdict LedgerVerdict
 	// Own: an earlier run sent this same body and never learnt whether it was
-	// stored; a 409 for it is that earlier request's, so the row is ok.
+	// stored. A 409 for it may be that earlier request's: the submitter reads
+	// the stored result back and compares it with the row before it decides.
 	Own bool
 	// Message explains a Duplicate or Changed verdict in the user's terms
 	// (when and from which file and row the accepted result came).

@@ -2,7 +2,9 @@ package submit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sort"
@@ -156,51 +158,59 @@ func TestSubmitAgainstSandboxUnderFaults(t *testing.T) {
 }
 
 // A result stored whose answer is lost (a dropped connection) or a 500: the
-// retry meets 409. Nothing is ever stored twice or sent after the 409; a lost
-// answer makes the row ok, a 500 (taken at its word) a conflict that says so.
+// retry meets 409, and the row's stored result is read back from the
+// listing. Both are this row's values: ok, stored once, nothing sent after
+// the 409, under either policy.
 func TestSubmitAgainstSandboxStoredButUnanswered(t *testing.T) {
-	tenant := sandbox.SyntheticTenant(150)
-	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{FailAfterStoreRate: 0.3, Seed: 7})
-	var items []validate.Item
-	for i, a := range tenant.Activities {
-		items = append(items, sandboxItem(a, i+2, ""))
-	}
-	s := &submit.Submitter{Client: sandboxClient(t, base, "rtn_sk_demo"), Concurrency: 4, Retries: 3, BaseDelay: time.Millisecond}
-	got, _, err := runItems(t, context.Background(), s, items)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byKey := map[string][]sandbox.Request{}
-	for _, r := range srv.Requests() {
-		byKey[r.ActivityKey] = append(byKey[r.ActivityKey], r)
-	}
-	stats := srv.Stats()
-	var lost, answered int
-	for _, it := range items {
-		o, reqs := got[it.Row.Pos.Row], byKey[it.Request.ActivityID]
-		if n := stats.Activities[it.Request.ActivityID].Stored; n != 1 {
-			t.Errorf("row %d stored %d times", it.Row.Pos.Row, n)
-		}
-		first := reqs[0]
-		switch {
-		case len(reqs) == 1:
-			if o.Class != outcome.ClassOK || first.Status != 201 {
-				t.Errorf("row %d: %s after one request answered %d", it.Row.Pos.Row, o.Class, first.Status)
+	for _, policy := range []submit.OverridePolicy{submit.OverrideNever, submit.OverrideAlways} {
+		t.Run(string(policy), func(t *testing.T) {
+			tenant := sandbox.SyntheticTenant(150)
+			srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{FailAfterStoreRate: 0.3, Seed: 7})
+			var items []validate.Item
+			for i, a := range tenant.Activities {
+				items = append(items, sandboxItem(a, i+2, ""))
 			}
-		case first.Dropped:
-			lost++
-			if o.Class != outcome.ClassOK || len(reqs) != 2 || reqs[1].Status != 409 {
-				t.Errorf("row %d: answer lost, then %d requests: %s %s", it.Row.Pos.Row, len(reqs), o.Class, o.Message)
+			s := &submit.Submitter{Client: sandboxClient(t, base, "rtn_sk_demo"), Concurrency: 4, Retries: 3, BaseDelay: time.Millisecond, Policy: policy}
+			got, _, err := runItems(t, context.Background(), s, items)
+			if err != nil {
+				t.Fatal(err)
 			}
-		default:
-			answered++
-			if o.Class != outcome.ClassConflict || len(reqs) != 2 || !strings.Contains(o.Message, "answered 500") {
-				t.Errorf("row %d: 500 after storing, then %d requests: %s %s", it.Row.Pos.Row, len(reqs), o.Class, o.Message)
+			byKey := map[string][]sandbox.Request{}
+			lists := 0
+			for _, r := range srv.Requests() {
+				if r.Method == "GET" {
+					lists++
+					continue
+				}
+				byKey[r.ActivityKey] = append(byKey[r.ActivityKey], r)
 			}
-		}
-	}
-	if lost == 0 || answered == 0 {
-		t.Errorf("faults met: %d lost answers, %d 500s after storing", lost, answered)
+			stats := srv.Stats()
+			var lost, answered int
+			for _, it := range items {
+				o, reqs := got[it.Row.Pos.Row], byKey[it.Request.ActivityID]
+				if n := stats.Activities[it.Request.ActivityID].Stored; n != 1 {
+					t.Errorf("row %d stored %d times", it.Row.Pos.Row, n)
+				}
+				first := reqs[0]
+				switch {
+				case len(reqs) == 1:
+					if o.Class != outcome.ClassOK || first.Status != 201 {
+						t.Errorf("row %d: %s after one request answered %d", it.Row.Pos.Row, o.Class, first.Status)
+					}
+					continue
+				case first.Dropped:
+					lost++
+				default:
+					answered++
+				}
+				if o.Class != outcome.ClassOK || len(reqs) != 2 || reqs[1].Status != 409 || !strings.Contains(o.Message, "stored by our earlier attempt") {
+					t.Errorf("row %d: answer lost or 500 after storing, then %d requests: %s %s", it.Row.Pos.Row, len(reqs), o.Class, o.Message)
+				}
+			}
+			if lost == 0 || answered == 0 || lists != lost+answered {
+				t.Errorf("faults met: %d lost answers, %d 500s after storing; %d stored results read back", lost, answered, lists)
+			}
+		})
 	}
 }
 
@@ -270,6 +280,90 @@ func TestSubmitBreakerAtSandbox(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A server that accepts every request and never answers: once the breaker
+// has seen BreakAfter requests in a row go unanswered, nothing more is sent.
+// Each row costs about two timeouts (its first attempt and one retry), not
+// (1 + Retries) of them; every row is skipped, in doubt, and Run says why.
+func TestSubmitHangingServer(t *testing.T) {
+	tenant := sandbox.SyntheticTenant(8)
+	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{Hang: true})
+	var items []validate.Item
+	for i, a := range tenant.Activities {
+		items = append(items, sandboxItem(a, i+2, ""))
+	}
+	const timeout = 300 * time.Millisecond
+	c := sandboxClient(t, base, "rtn_sk_demo")
+	c.Timeout = timeout
+	s := &submit.Submitter{Client: c, Concurrency: 8, Retries: submit.DefaultRetries}
+	start := time.Now()
+	got, st, err := runItems(t, context.Background(), s, items)
+	took := time.Since(start)
+	var ue *submit.UnreachableError
+	if !errors.As(err, &ue) || ue.Failures != submit.DefaultBreakAfter {
+		t.Fatalf("Run returned %v, want an UnreachableError", err)
+	}
+	// Without the breaker: 6 attempts each, 48 requests, over 6 timeouts
+	// and the backoffs between them.
+	if n := srv.Stats().Requests; n > submit.DefaultBreakAfter+8 {
+		t.Errorf("%d requests reached a server that never answers", n)
+	}
+	if took > 4*timeout+2*time.Second {
+		t.Errorf("took %v at a %v timeout", took, timeout)
+	}
+	want := "API unreachable since " + ue.Since.Format(time.TimeOnly) + " (10 requests in a row got no answer)"
+	for row, o := range got {
+		if o.Class != outcome.ClassSkipped || !strings.Contains(o.Message, want) {
+			t.Errorf("row %d: %s %q", row, o.Class, o.Message)
+		}
+	}
+	if !strings.Contains(st.Stopped, want) {
+		t.Errorf("Stopped = %q", st.Stopped)
+	}
+}
+
+// A server that echoes the key in the id of its answers: the key is in no
+// outcome and no log line.
+func TestSubmitEchoedKeyIsRedacted(t *testing.T) {
+	tenant := sandbox.SyntheticTenant(20)
+	_, base := sandboxtest.Start(t, tenant, sandbox.Faults{EchoKey: true, FailRate: 0.3, Seed: 3})
+	var items []validate.Item
+	for i, a := range tenant.Activities {
+		items = append(items, sandboxItem(a, i+2, ""))
+	}
+	var logs strings.Builder
+	var mu sync.Mutex
+	s := &submit.Submitter{Client: sandboxClient(t, base, "rtn_sk_demo"), Retries: 10, BaseDelay: time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	got, _, err := runItems(t, context.Background(), s, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for row, o := range got {
+		if o.Class != outcome.ClassOK || o.ResultID != "[redacted]" {
+			t.Errorf("row %d: %+v", row, o)
+		}
+		if strings.Contains(fmt.Sprintf("%+v", o), "rtn_sk_demo") {
+			t.Errorf("row %d holds the key: %+v", row, o)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "waiting before trying again") || strings.Contains(logs.String(), "rtn_sk_demo") {
+		t.Errorf("the log shows nothing, or the key:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // BenchmarkSubmitSandbox measures the engine alone (no files, no reports)

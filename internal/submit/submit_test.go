@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -20,28 +21,45 @@ import (
 	"github.com/reten/reconcile/internal/validate"
 )
 
-// fakeAPI is a small stand-in for the submit endpoint: it stores one result per
-// activity (409 on a second one without hard_override) and lets a test decide
-// other answers per request with fault.
+// fakeAPI is a small stand-in for the API: the submit endpoint stores one
+// result per activity (409 on a second one without hard_override), and the
+// listing shows each activity's stored result. A test decides other answers
+// per request with fault, and the listing's with listFault.
 type fakeAPI struct {
 	t   *testing.T
 	srv *httptest.Server
 
 	mu       sync.Mutex
-	stored   map[string]int // activity -> times stored
+	stored   map[string]int // activity -> times stored; set by a test: someone else's result
+	held     map[string]api.SubmitRequest
 	requests map[string][]api.SubmitRequest
+	lists    int // listing requests
 	inFlight int
 	maxIn    int
-	// fault, if set, may answer a request itself: it returns the status to
-	// send (0: go on normally), a Retry-After, and whether to drop the
-	// connection after storing the result (an answer lost on the way back).
-	fault func(req api.SubmitRequest, n int) (status int, retryAfter string, dropAfterStore bool)
+	// fault, if set, may answer a submission itself.
+	fault func(req api.SubmitRequest, n int) fakeAnswer
+	// listFault, if set, may answer a listing request itself.
+	listFault func() fakeAnswer
 	// hold, if set, is waited on by every request before it is answered.
 	hold chan struct{}
 }
 
+// fakeAnswer is what fault decides for one request; its zero value is the
+// normal answer.
+type fakeAnswer struct {
+	status      int    // this status instead (an error body, or body for a 2xx)
+	retryAfter  string // sent as Retry-After
+	drop        bool   // close the connection without an answer
+	afterStore  bool   // store the result first, then answer status or drop
+	body        string // a 2xx's body, as contentType
+	contentType string
+}
+
+// someoneElses is what the listing shows of a result the test preset.
+var someoneElses = api.Activity{Status: "COMPLETED", ResultStatus: api.StatusNotEffective, Result: "NOT_INTERESTED", OccurredAt: "2026-01-01T00:00:00.000Z"}
+
 func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{t: t, stored: map[string]int{}, requests: map[string][]api.SubmitRequest{}}
+	f := &fakeAPI{t: t, stored: map[string]int{}, held: map[string]api.SubmitRequest{}, requests: map[string][]api.SubmitRequest{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -62,7 +80,37 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	json.NewEncoder(w).Encode(api.ErrorBody{StatusCode: status, Error: http.StatusText(status), Message: msg})
 }
 
+func hangUp(w http.ResponseWriter) {
+	if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+		conn.Close()
+	}
+}
+
+// answer writes a, unless it is the normal answer; it reports whether it wrote.
+func (a fakeAnswer) write(w http.ResponseWriter) bool {
+	if a.retryAfter != "" {
+		w.Header().Set("Retry-After", a.retryAfter)
+	}
+	switch {
+	case a.drop:
+		hangUp(w)
+	case a.status >= 200 && a.status < 300:
+		w.Header().Set("Content-Type", a.contentType)
+		w.WriteHeader(a.status)
+		io.WriteString(w, a.body)
+	case a.status != 0:
+		writeError(w, a.status, fmt.Sprintf("injected %d", a.status))
+	default:
+		return false
+	}
+	return true
+}
+
 func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == api.PathActivities {
+		f.serveList(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != api.PathSubmit {
 		writeError(w, http.StatusNotFound, "no such route")
 		return
@@ -89,17 +137,12 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		<-hold
 	}
 
-	drop := false
+	var a fakeAnswer
 	if fault != nil {
-		status, retryAfter, d := fault(req, n)
-		if retryAfter != "" {
-			w.Header().Set("Retry-After", retryAfter)
-		}
-		if status != 0 {
-			writeError(w, status, fmt.Sprintf("injected %d", status))
-			return
-		}
-		drop = d
+		a = fault(req, n)
+	}
+	if !a.afterStore && a.write(w) {
+		return
 	}
 	switch {
 	case key == "":
@@ -116,17 +159,41 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.stored[key]++
+	f.held[key] = req
 	f.mu.Unlock()
-	if drop {
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err == nil {
-			conn.Close()
-		}
+	if a.afterStore && a.write(w) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	fmt.Fprintf(w, `{"id":"res-%s"}`, key)
+}
+
+// serveList answers GET /activities/tasks with every activity the fake has
+// heard of, in one page, filtered by external_commerce_id.
+func (f *fakeAPI) serveList(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.lists++
+	fault := f.listFault
+	var page api.ActivityPage
+	for key := range f.requests {
+		a := api.Activity{ID: key, CommerceExternalID: "COM-1", Status: "PENDING", ResultStatus: api.StatusPending}
+		if req, ok := f.held[key]; ok {
+			a.CommerceExternalID, a.Status, a.ResultStatus, a.Result, a.OccurredAt = req.CommerceExternalID, "COMPLETED", req.Status, req.TaskResult.Result, req.OccurredAt
+		} else if f.stored[key] > 0 {
+			a.Status, a.ResultStatus, a.Result, a.OccurredAt = someoneElses.Status, someoneElses.ResultStatus, someoneElses.Result, someoneElses.OccurredAt
+		}
+		if c := r.URL.Query().Get("external_commerce_id"); c == "" || c == a.CommerceExternalID {
+			page.Data = append(page.Data, a)
+		}
+	}
+	f.mu.Unlock()
+	if fault != nil && fault().write(w) {
+		return
+	}
+	page.Meta = api.PageMeta{Page: 1, Limit: 100, Total: len(page.Data), TotalPages: 1}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(page)
 }
 
 func (f *fakeAPI) count(key string) int {
@@ -252,18 +319,18 @@ func TestSubmitClasses(t *testing.T) {
 
 func TestSubmitRetries(t *testing.T) {
 	f := newFakeAPI(t)
-	f.fault = func(req api.SubmitRequest, n int) (int, string, bool) {
+	f.fault = func(req api.SubmitRequest, n int) fakeAnswer {
 		switch {
 		case req.ActivityID == "flaky" && n <= 2:
-			return 503, "", false
+			return fakeAnswer{status: 503}
 		case req.ActivityID == "down":
-			return 500, "", false
+			return fakeAnswer{status: 500}
 		case req.ActivityID == "lost" && n == 1:
-			return 0, "", true // stored, but the answer never arrives
+			return fakeAnswer{afterStore: true, drop: true} // stored, but the answer never arrives
 		case req.ActivityID == "slow" && n == 1:
-			return 429, "", false
+			return fakeAnswer{status: 429}
 		}
-		return 0, "", false
+		return fakeAnswer{}
 	}
 	s := fastSubmitter(f)
 	s.Retries = 3
@@ -298,17 +365,17 @@ func TestSubmitRetryAfterHoldsEveryWorker(t *testing.T) {
 	var mu sync.Mutex
 	var first429 time.Time
 	var after []time.Time
-	f.fault = func(req api.SubmitRequest, n int) (int, string, bool) {
+	f.fault = func(req api.SubmitRequest, n int) fakeAnswer {
 		mu.Lock()
 		defer mu.Unlock()
 		if req.ActivityID == "limited" && n == 1 {
 			first429 = time.Now()
-			return 429, "1", false
+			return fakeAnswer{status: 429, retryAfter: "1"}
 		}
 		if !first429.IsZero() {
 			after = append(after, time.Now())
 		}
-		return 0, "", false
+		return fakeAnswer{}
 	}
 	s := fastSubmitter(f)
 	s.Concurrency = 1
@@ -382,7 +449,7 @@ func TestSubmitBreakerStopsAtFirstRefusal(t *testing.T) {
 	for _, status := range []int{401, 403} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			f := newFakeAPI(t)
-			f.fault = func(api.SubmitRequest, int) (int, string, bool) { return status, "", false }
+			f.fault = func(api.SubmitRequest, int) fakeAnswer { return fakeAnswer{status: status} }
 			var items []validate.Item
 			for i := range 50 {
 				items = append(items, item(fmt.Sprintf("a%02d", i), i+2))
@@ -409,12 +476,12 @@ func TestSubmitBreakerStopsAtFirstRefusal(t *testing.T) {
 
 func TestSubmitBreakerLetsInFlightFinish(t *testing.T) {
 	f := newFakeAPI(t)
-	f.fault = func(req api.SubmitRequest, n int) (int, string, bool) {
+	f.fault = func(req api.SubmitRequest, n int) fakeAnswer {
 		if req.ActivityID == "a00" {
-			return 401, "", false
+			return fakeAnswer{status: 401}
 		}
 		time.Sleep(20 * time.Millisecond) // still in flight when a00's 401 arrives
-		return 0, "", false
+		return fakeAnswer{}
 	}
 	var items []validate.Item
 	for i := range 40 {
@@ -475,7 +542,7 @@ func TestSubmitInterrupt(t *testing.T) {
 
 func TestSubmitInterruptDuringBackoff(t *testing.T) {
 	f := newFakeAPI(t)
-	f.fault = func(api.SubmitRequest, int) (int, string, bool) { return 502, "", false }
+	f.fault = func(api.SubmitRequest, int) fakeAnswer { return fakeAnswer{status: 502} }
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Submitter{Client: f.client(), Retries: DefaultRetries, BaseDelay: time.Hour, MaxDelay: time.Hour}
 	go func() {
@@ -495,9 +562,9 @@ func TestSubmitInterruptDuringBackoff(t *testing.T) {
 
 func TestSubmitConcurrencyAndStreaming(t *testing.T) {
 	f := newFakeAPI(t)
-	f.fault = func(api.SubmitRequest, int) (int, string, bool) {
+	f.fault = func(api.SubmitRequest, int) fakeAnswer {
 		time.Sleep(time.Millisecond)
-		return 0, "", false
+		return fakeAnswer{}
 	}
 	s := fastSubmitter(f)
 	s.Concurrency = 5
@@ -598,13 +665,13 @@ func (l *memLedger) entry(key string) memEntry {
 func TestSubmitLedger(t *testing.T) {
 	f := newFakeAPI(t)
 	l := &memLedger{entries: map[string]*memEntry{}}
-	f.fault = func(req api.SubmitRequest, n int) (int, string, bool) {
+	f.fault = func(req api.SubmitRequest, n int) fakeAnswer {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if e := l.entries[req.ActivityID]; e == nil || !e.open {
 			t.Errorf("%s sent before the ledger recorded it", req.ActivityID)
 		}
-		return 0, "", req.ActivityID == "lost" && n == 1
+		return fakeAnswer{afterStore: true, drop: req.ActivityID == "lost" && n == 1}
 	}
 	s := fastSubmitter(f)
 	s.Ledger = l
@@ -641,8 +708,9 @@ func TestSubmitLedger(t *testing.T) {
 	if o := got["other"]; o.Class != outcome.ClassConflict || o.Attempts != 0 || !strings.Contains(o.Message, "changed since") {
 		t.Errorf("changed row under policy never: %+v", o)
 	}
-	if st.Requests != 1 {
-		t.Errorf("%d requests, want 1", st.Requests)
+	// One submission, and one read of the stored result to see that the 409 is ours.
+	if st.Requests != 2 || f.count("lost") != 2 || f.lists != 1 {
+		t.Errorf("%d requests, %d lists; want the row in doubt sent once and checked once", st.Requests, f.lists)
 	}
 
 	// Under "always" the changed row replaces the result, in one request.
@@ -668,12 +736,16 @@ func TestParseOverridePolicy(t *testing.T) {
 }
 
 func TestBackoffStaysWithinBounds(t *testing.T) {
-	r := (&Submitter{BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond}).newRun(context.Background())
-	for n := 1; n < 70; n++ {
-		ceil := min(100*time.Millisecond, 10*time.Millisecond<<min(n-1, 20))
-		for range 50 {
-			if d := r.backoff(n); d <= 0 || d > ceil {
-				t.Fatalf("backoff(%d) = %v, want in (0, %v]", n, d, ceil)
+	const base, most = 10 * time.Millisecond, 100 * time.Millisecond
+	r := (&Submitter{BaseDelay: base, MaxDelay: most}).newRun(context.Background())
+	defer r.release()
+	for range 50 {
+		b := r.newBackOff()
+		b.Reset()
+		for n := 1; n < 70; n++ {
+			interval := min(most, base<<min(n-1, 20))
+			if d := b.NextBackOff(); d < interval/2 || d > min(most, interval*3/2) {
+				t.Fatalf("wait before retry %d = %v, want within half of %v, at most %v", n, d, interval, most)
 			}
 		}
 	}
@@ -747,31 +819,53 @@ func TestSubmitInterruptAfterTheLastRowChangesNothing(t *testing.T) {
 	}
 }
 
-// A gateway's 504 means the API may have stored the result: a 409 after it is
-// this row's own. Any other 5xx is an answer: a 409 after it may be someone
-// else's result, so it stays a conflict and says what happened.
+// Any 5xx may come after the write: a 409 after one is read back. The
+// result the API holds decides: this row's values (stored by our attempt
+// that was answered 504, or 500) make the row ok; someone else's keep it a
+// conflict that says so. Nothing is sent with hard_override on top of it.
 func TestSubmitConflictAfter5xx(t *testing.T) {
-	f := newFakeAPI(t)
-	// Both activities hold a result by the time the retry arrives: stored by
-	// the app behind the gateway (gw), or by someone else (other).
-	f.stored["gw"], f.stored["other"] = 1, 1
-	f.fault = func(req api.SubmitRequest, n int) (int, string, bool) {
-		switch {
-		case req.ActivityID == "gw" && n == 1:
-			return http.StatusGatewayTimeout, "", false
-		case req.ActivityID == "other" && n == 1:
-			return http.StatusInternalServerError, "", false
-		}
-		return 0, "", false
-	}
-	got, _, err := collect(t, context.Background(), fastSubmitter(f), []validate.Item{item("gw", 2), item("other", 3)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o := got["gw"]; o.Class != outcome.ClassOK || o.Attempts != 2 || !strings.Contains(o.Message, "stored by our earlier attempt, which was answered 504") {
-		t.Errorf("gw: %s after %d attempts: %s", o.Class, o.Attempts, o.Message)
-	}
-	if o := got["other"]; o.Class != outcome.ClassConflict || o.Attempts != 2 || !strings.Contains(o.Message, "answered 500 Internal Server Error") {
-		t.Errorf("other: %s after %d attempts: %s", o.Class, o.Attempts, o.Message)
+	for _, policy := range []OverridePolicy{OverrideNever, OverrideAlways} {
+		t.Run(string(policy), func(t *testing.T) {
+			f := newFakeAPI(t)
+			// "other" holds someone else's result by the time our retry arrives.
+			f.stored["other"] = 1
+			f.fault = func(req api.SubmitRequest, n int) fakeAnswer {
+				switch {
+				case req.ActivityID == "gw" && n == 1:
+					return fakeAnswer{afterStore: true, status: http.StatusGatewayTimeout}
+				case req.ActivityID == "ours" && n == 1:
+					return fakeAnswer{afterStore: true, status: http.StatusInternalServerError}
+				case req.ActivityID == "other" && n == 1:
+					return fakeAnswer{status: http.StatusInternalServerError}
+				}
+				return fakeAnswer{}
+			}
+			s := fastSubmitter(f)
+			s.Policy = policy
+			got, _, err := collect(t, context.Background(), s, []validate.Item{item("gw", 2), item("ours", 3), item("other", 4)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, status := range map[string]string{"gw": "504", "ours": "500"} {
+				if o := got[k]; o.Class != outcome.ClassOK || o.Attempts != 2 || !strings.Contains(o.Message, "stored by our earlier attempt (answered "+status) {
+					t.Errorf("%s: %s after %d attempts: %s", k, o.Class, o.Attempts, o.Message)
+				}
+				if n := f.storedN(k); n != 1 {
+					t.Errorf("%s stored %d times", k, n)
+				}
+			}
+			o := got["other"]
+			switch policy {
+			case OverrideNever:
+				if o.Class != outcome.ClassConflict || o.Attempts != 2 || !strings.Contains(o.Message, "result NOT_INTERESTED") || !strings.Contains(o.Message, "answered 500") {
+					t.Errorf("other: %s after %d attempts: %s", o.Class, o.Attempts, o.Message)
+				}
+			case OverrideAlways:
+				// Read back and found someone else's: the policy replaces it.
+				if o.Class != outcome.ClassOverridden || o.Attempts != 3 || !f.request("other", 2).HardOverride {
+					t.Errorf("other: %s after %d attempts: %s", o.Class, o.Attempts, o.Message)
+				}
+			}
+		})
 	}
 }
