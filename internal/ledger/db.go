@@ -16,6 +16,9 @@ import (
 // folded into activities.
 var foldAt = 8192 // a variable for the tests
 
+// allocSize is how much the file grows by at a time once it is past it.
+const allocSize = 1 << 20
+
 // DefaultLockWait is how long Open waits for another run to release a ledger
 // when Options.LockWait is zero: long enough to ride out a run that is just
 // closing, short enough that a second run started by cron gives up at once.
@@ -68,6 +71,7 @@ type DB struct {
 
 	folding atomic.Bool    // a fold runs in the background
 	folds   sync.WaitGroup // the background folds, for Close
+	folded  atomic.Int64   // attempts folded since Open, for Close's compact
 
 	dirLock *dirLock // the state directory's lock, when opened by OpenDir
 }
@@ -91,6 +95,11 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
+	// A copy that a killed Close was compacting is not the ledger.
+	os.Remove(compactPath(path))
+	// bbolt grows a file past 16 MiB 16 MiB at a time (its AllocSize): a
+	// twentieth of a ledger of a million rows, never used.
+	bdb.AllocSize = allocSize
 	db := &DB{
 		path:   path,
 		now:    opts.Now,
@@ -131,6 +140,10 @@ func (db *DB) Close() error {
 	close(db.writes)
 	db.mu.Unlock()
 	<-db.done
+	if db.folded.Load() >= int64(compactAfter) {
+		// A copy that fails leaves the ledger as it was, only larger.
+		db.compact()
+	}
 	os.Remove(holderPath(db.path))
 	err := db.bolt.Close()
 	if e := db.dirLock.unlock(); err == nil {

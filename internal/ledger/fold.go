@@ -111,6 +111,7 @@ func (db *DB) foldSome(as []Attempt) error {
 	if err != nil {
 		return err
 	}
+	db.folded.Add(int64(len(as)))
 	db.logMu.Lock()
 	defer db.logMu.Unlock()
 	for _, a := range as {

@@ -16,8 +16,9 @@ import (
 // of a large ledger holds the whole file resident to its end: at a million
 // rows, most of its peak RSS.
 //
-// It must be called inside a write transaction: bbolt remaps the file only
-// when committing one, so the mapping cannot move under the call.
+// It must be called inside a transaction of the DB: bbolt remaps the file
+// only when committing a write, which waits for the reads to end, so the
+// map cannot move under the call.
 func dropMapped(tx *bolt.Tx) {
 	page := int64(os.Getpagesize())
 	size := tx.Size() / page * page
