@@ -3,7 +3,7 @@
 # rows, the ledger's size on disk, and the realistic run, optionally for two
 # builds in alternation.
 #
-#   bench/memory.sh [RUNS] [BASE]     (default 3 rounds; BASE: a git revision to compare with)
+#   bench/memory.sh [RUNS] [BASE]     (default 3 rounds; BASE: a git revision, or a built reconcile, to compare with)
 #   CASES=1m bench/memory.sh 5        # only the 1M-row case
 #
 # Cases (CASES, default "100k 1m"):
@@ -34,7 +34,10 @@ mkdir -p "$OUT/bin"
 
 builds=new
 go build -o "$OUT/bin/reconcile-new" ./cmd/reconcile
-if [ -n "$BASE" ]; then
+if [ -x "$BASE" ] && [ -f "$BASE" ]; then
+  cp "$BASE" "$OUT/bin/reconcile-base"
+  builds="base new"
+elif [ -n "$BASE" ]; then
   src=$(mktemp -d)
   git archive "$BASE" | tar -x -C "$src"
   (cd "$src" && go build -o "$OLDPWD/$OUT/bin/reconcile-base" ./cmd/reconcile)

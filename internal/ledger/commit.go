@@ -8,16 +8,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// maxGroup caps how many writes one transaction commits.
-const maxGroup = 256
-
-type commitMode int
-
-const (
-	commitGroup commitMode = iota // one transaction for every write waiting, no added delay
-	commitSolo                    // one transaction (and fsync) per write
-	commitBatch                   // bbolt's DB.Batch: waits up to MaxBatchDelay to fill a batch
-)
+// batchDelay is how long a write waits for others to share its
+// transaction (bolt.DB.MaxBatchDelay; bbolt's default is 10 ms). The
+// submitter hands over its intents and outcomes in batches of hundreds, so
+// there is little to gather: the wait is what a lone write pays.
+const batchDelay = 2 * time.Millisecond
 
 // Begin implements Store. It returns once the attempt is on disk.
 func (db *DB) Begin(ctx context.Context, a Attempt) (Ticket, error) {
@@ -153,88 +148,21 @@ func (db *DB) FinishAll(ctx context.Context, fs []Finished) error {
 	return errors.Join(bad...)
 }
 
-// writeReq is one write waiting for the committer.
-type writeReq struct {
-	fn   func(*bolt.Tx) error
-	done chan error
-}
-
-// write runs fn in a read-write transaction and returns once it is committed.
+// write runs fn in a read-write transaction and returns once it is
+// committed: through bbolt's DB.Batch, which commits the writes of
+// goroutines that come within MaxBatchDelay in one transaction, and if one
+// of them fails, runs each alone so that it fails none of the others. fn may
+// therefore run more than once, and must start afresh each time.
 func (db *DB) write(fn func(*bolt.Tx) error) error {
-	switch db.commit {
-	case commitSolo:
-		return db.guard(func() error { return db.bolt.Update(fn) })
-	case commitBatch:
-		return db.guard(func() error { return db.bolt.Batch(fn) })
-	}
-	req := writeReq{fn: fn, done: make(chan error, 1)}
-	db.mu.RLock()
-	if db.closed {
-		db.mu.RUnlock()
-		return ErrClosed
-	}
-	db.writes <- req
-	db.mu.RUnlock()
-	return <-req.done
-}
-
-// guard runs f unless the DB is closed, keeping Close from closing the file under it.
-func (db *DB) guard(f func() error) error {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closed {
 		return ErrClosed
 	}
-	return f()
-}
-
-// committer commits writes as they come: it takes every write already waiting
-// (without waiting for more, so a lone writer pays no delay) and commits them
-// in one transaction, one fsync. While it syncs, the next group gathers.
-func (db *DB) committer() {
-	defer close(db.done)
-	group := make([]writeReq, 0, maxGroup)
-	for first := range db.writes {
-		group = append(group[:0], first)
-	gather:
-		for len(group) < maxGroup {
-			select {
-			case r, ok := <-db.writes:
-				if !ok {
-					break gather
-				}
-				group = append(group, r)
-			default:
-				break gather
-			}
-		}
-		db.commitGroup(group)
+	if db.solo {
+		return db.bolt.Update(fn)
 	}
-}
-
-// commitGroup commits a group in one transaction. If any write fails, the
-// transaction is rolled back and each write is committed on its own, so that
-// one bad write does not fail the others.
-func (db *DB) commitGroup(group []writeReq) {
-	if len(group) > 1 {
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
-			for _, r := range group {
-				if err := r.fn(tx); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err == nil {
-			for _, r := range group {
-				r.done <- nil
-			}
-			return
-		}
-	}
-	for _, r := range group {
-		r.done <- db.bolt.Update(r.fn)
-	}
+	return db.bolt.Batch(fn)
 }
 
 // toMilli is t as the ledger keeps it (record.go): to the millisecond, in

@@ -40,27 +40,25 @@ type Options struct {
 	// means time.Now.
 	Now func() time.Time
 
-	// commit chooses how writes are committed; the zero value groups them.
-	// Benchmarks set the others to compare.
-	commit commitMode
+	// solo commits each write in a transaction of its own, for the
+	// benchmarks to compare with DB.Batch.
+	solo bool
 }
 
 // DB is a Store kept in a bbolt file: one file per tenant, written with an
 // fsync per transaction. Concurrent Begin and Finish calls are committed
-// together in one transaction (group commit), so their cost does not grow
-// with concurrency. The file is locked while the DB is open: a second Open of
+// together in one transaction (bbolt's DB.Batch), so their cost does not
+// grow with concurrency. The file is locked while the DB is open: a second Open of
 // the same file, from any process, fails with a *LockedError.
 type DB struct {
 	path    string
 	now     func() time.Time
 	bolt    *bolt.DB
-	commit  commitMode
+	solo    bool
 	sources sourceTable
 
-	mu     sync.RWMutex // guards closed; writers hold it shared while queueing
+	mu     sync.RWMutex // guards closed; writers hold it shared while they write
 	closed bool
-	writes chan writeReq
-	done   chan struct{} // closed when the committer has stopped
 
 	// logMu guards the attempts committed to the log bucket and not yet
 	// folded, kept in memory so that Lookup and Finish need not read the log.
@@ -104,9 +102,7 @@ func Open(path string, opts Options) (*DB, error) {
 		path:   path,
 		now:    opts.Now,
 		bolt:   bdb,
-		commit: opts.commit,
-		writes: make(chan writeReq),
-		done:   make(chan struct{}),
+		solo:   opts.solo,
 		logged: make(map[uint64]Attempt),
 		byAct:  make(map[string][]uint64),
 	}
@@ -116,10 +112,7 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	host, _ := os.Hostname()
 	writeHolder(path, Holder{PID: os.Getpid(), Host: host, Run: opts.Run, Started: time.Now().UTC()})
-	if db.commit == commitBatch {
-		bdb.MaxBatchDelay = 2 * time.Millisecond
-	}
-	go db.committer()
+	bdb.MaxBatchDelay = batchDelay
 	return db, nil
 }
 
@@ -136,10 +129,8 @@ func (db *DB) Close() error {
 		db.mu.Unlock()
 		return nil
 	}
-	db.closed = true
-	close(db.writes)
+	db.closed = true // the writes in progress are done: they held mu
 	db.mu.Unlock()
-	<-db.done
 	if db.folded.Load() >= int64(compactAfter) {
 		// A copy that fails leaves the ledger as it was, only larger.
 		db.compact()

@@ -15,7 +15,10 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 func foldTx(tx *bolt.Tx, as []Attempt, st *sourceTable) error {
 	slices.SortFunc(as, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
 	log := tx.Bucket(bucketLog)
-	for _, a := range as {
+	for i, a := range as {
+		if i%dropEvery == dropEvery-1 {
+			dropMapped(tx)
+		}
 		v := log.Get(seqKey(a.Seq))
 		if v == nil {
 			continue // folded already
@@ -52,8 +55,8 @@ func foldTx(tx *bolt.Tx, as []Attempt, st *sourceTable) error {
 	return nil
 }
 
-// foldChunk is the most attempts one fold transaction moves. The committer
-// holds every other write while it commits one: folding 8192 at once held
+// foldChunk is the most attempts one fold transaction moves. A write
+// transaction holds every other write while it commits: folding 8192 at once held
 // the submitter's intents and outcomes for 20-50 ms, long enough for its
 // workers to run dry.
 const foldChunk = 1024
@@ -103,8 +106,6 @@ func (db *DB) foldSome(as []Attempt) error {
 		if err := foldTx(tx, as, &db.sources); err != nil {
 			return err
 		}
-		// A fold reads pages all over activities: what it leaves resident
-		// would grow with the ledger (dropMapped).
 		dropMapped(tx)
 		return nil
 	})

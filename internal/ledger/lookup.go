@@ -40,7 +40,11 @@ func (db *DB) LookupAll(ctx context.Context, activities []string) ([]Entry, erro
 			if es[i], err = getEntry(tx, activity, &db.sources); err != nil {
 				return err
 			}
+			if i%dropEvery == dropEvery-1 {
+				dropMapped(tx)
+			}
 		}
+		dropMapped(tx)
 		return nil
 	})
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {

@@ -16,9 +16,18 @@ import (
 // of a large ledger holds the whole file resident to its end: at a million
 // rows, most of its peak RSS.
 //
+// Each read of a random key faults in about 35 KiB around its pages (the
+// kernel maps neighbours already cached, whatever bbolt's MADV_RANDOM says),
+// so folds and lookups call it every dropEvery activities, not once a
+// transaction: 2000 random reads made 69 MB resident.
+//
 // It must be called inside a transaction of the DB: bbolt remaps the file
 // only when committing a write, which waits for the reads to end, so the
 // map cannot move under the call.
+// dropEvery is how many activities a fold or a lookup reads between two
+// dropMapped: at most about 9 MiB made resident.
+const dropEvery = 256
+
 func dropMapped(tx *bolt.Tx) {
 	page := int64(os.Getpagesize())
 	size := tx.Size() / page * page
