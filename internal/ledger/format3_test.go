@@ -100,18 +100,7 @@ func TestDBReadsFormat3(t *testing.T) {
 	)
 	old := recordSamples()[1]
 	old.Seq = 3
-	bdb, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = bdb.Update(func(tx *bolt.Tx) error {
-		meta, _ := tx.CreateBucket(bucketMeta)
-		acts, _ := tx.CreateBucket(bucketActivities)
-		tx.CreateBucket(bucketLog)
-		for i := 0; i < 9; i++ {
-			acts.NextSequence()
-		}
-		meta.Put(keyVersion, []byte("3"))
+	db := openOldFile(t, path, "3", func(acts, log *bolt.Bucket) error {
 		for _, id := range []string{uuid, plain} {
 			a := old
 			a.Activity = id
@@ -119,32 +108,11 @@ func TestDBReadsFormat3(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bdb.Close()
-
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var as []Attempt
 	for _, id := range []string{uuid, twin, plain} { // twin first: its record takes plain's old key
-		tk, err := db.Begin(ctx, Attempt{Activity: id, Hash: "h-" + id, Run: "r4", File: "e.csv", Row: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Finish(ctx, tk, Outcome{Class: "ok", Status: 201}); err != nil {
-			t.Fatal(err)
-		}
+		as = append(as, Attempt{Activity: id, Hash: "h-" + id, Run: "r4", File: "e.csv", Row: 3})
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = acceptAndReopen(t, db, as...)
 	for id, n := range map[string]int{uuid: 2, plain: 2, twin: 1} {
 		e, err := db.Lookup(ctx, id)
 		if err != nil || len(e.Attempts) != n {
@@ -176,4 +144,58 @@ func TestDBReadsFormat3(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// acceptAndReopen records each attempt in db, accepted, closes db and
+// returns it opened again (closed at the end of the test).
+func acceptAndReopen(t *testing.T, db *DB, as ...Attempt) *DB {
+	t.Helper()
+	ctx := context.Background()
+	for _, a := range as {
+		tk, err := db.Begin(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Finish(ctx, tk, Outcome{Class: "ok", Status: 201}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(db.Path(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openOldFile writes a ledger file of an older format (version), its
+// activities and log filled by fill and the sequence at 9, and opens it.
+func openOldFile(t *testing.T, path, version string, fill func(acts, log *bolt.Bucket) error) *DB {
+	t.Helper()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucket(bucketMeta)
+		acts, _ := tx.CreateBucket(bucketActivities)
+		log, _ := tx.CreateBucket(bucketLog)
+		for i := 0; i < 9; i++ {
+			acts.NextSequence()
+		}
+		meta.Put(keyVersion, []byte(version))
+		return fill(acts, log)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb.Close()
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

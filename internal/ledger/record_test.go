@@ -137,32 +137,12 @@ func TestDBReadsFormat2(t *testing.T) {
 	left := as[0]
 	left.Seq = 9
 	left.Activity = "A2"
-	bdb, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = bdb.Update(func(tx *bolt.Tx) error {
-		meta, _ := tx.CreateBucket(bucketMeta)
-		acts, _ := tx.CreateBucket(bucketActivities)
-		log, _ := tx.CreateBucket(bucketLog)
-		for i := 0; i < 9; i++ {
-			acts.NextSequence()
-		}
-		meta.Put(keyVersion, []byte("2"))
+	db := openOldFile(t, path, "2", func(acts, log *bolt.Bucket) error {
 		ej, _ := json.Marshal(&Entry{Activity: "A1", Attempts: []Attempt{done}})
 		acts.Put([]byte("A1"), ej)
 		lj, _ := json.Marshal(&left)
 		return log.Put(seqKey(left.Seq), lj)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bdb.Close()
-
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e, err := db.Lookup(ctx, "A1")
 	if err != nil || len(e.Attempts) != 1 || !reflect.DeepEqual(e.Attempts[0], done) {
 		t.Errorf("A1 of format 2: %+v, %v", e, err)
@@ -171,21 +151,7 @@ func TestDBReadsFormat2(t *testing.T) {
 	if err != nil || len(e.Attempts) != 1 || !reflect.DeepEqual(e.Attempts[0], left) {
 		t.Errorf("A2 left in the log of format 2: %+v, %v", e, err)
 	}
-	tk, err := db.Begin(ctx, Attempt{Activity: "A1", Hash: "h2", Run: "r3", File: "e.csv", Row: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Finish(ctx, tk, Outcome{Class: "ok", Status: 201}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = acceptAndReopen(t, db, Attempt{Activity: "A1", Hash: "h2", Run: "r3", File: "e.csv", Row: 3})
 	e, err = db.Lookup(ctx, "A1")
 	if err != nil || len(e.Attempts) != 2 || e.Attempts[0].Outcome.ResultID != "res-9" || e.Attempts[1].Outcome.Class != "ok" {
 		t.Errorf("A1 after a run of format 3: %+v, %v", e, err)
