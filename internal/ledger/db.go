@@ -86,7 +86,10 @@ func Open(path string, opts Options) (*DB, error) {
 	if wait <= 0 {
 		wait = DefaultLockWait
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: wait})
+	// The freelist as a map: bbolt's default, an array, is searched from
+	// the start for every page a commit allocates, and a fold frees and
+	// allocates a few thousand pages at a time.
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: wait, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &LockedError{Path: path, Holder: readHolder(path)}
 	}
