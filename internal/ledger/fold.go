@@ -112,6 +112,9 @@ func (db *DB) foldSome(as []Attempt) error {
 	if err != nil {
 		return err
 	}
+	// Committing read the header of every page the fold freed, the old
+	// copies of the pages it rewrote, all over the file.
+	db.bolt.View(func(tx *bolt.Tx) error { dropMapped(tx); return nil })
 	db.folded.Add(int64(len(as)))
 	db.logMu.Lock()
 	defer db.logMu.Unlock()
