@@ -5,10 +5,10 @@
 # committed with an fsync before it returns. "all/batch=N" is what the
 # submitter does: N rows begun in one BeginAll while the previous N are
 # finished in one FinishAll. The others call Begin and Finish per row from 1,
-# 8 and 32 workers at once (how the submitter used the ledger before). Three ways of committing are compared: group (what
-# reconcile uses: one transaction for every write already waiting), solo (one
-# transaction per write) and bbolt's DB.Batch (waits up to 2 ms to fill a
-# batch). The figure to read is rows/s. The ledger file lives in the system's
+# 8 and 32 workers at once (how the submitter used the ledger before). Two
+# ways of committing are compared: batch (what reconcile uses: bbolt's
+# DB.Batch, which waits up to 2 ms to fill a transaction) and solo (one
+# transaction per write). The figure to read is rows/s. The ledger file lives in the system's
 # temporary folder: point TMPDIR at the disk the state dir will be on.
 #
 #   bench/ledger.sh               # 2000 rows per case, 3 runs

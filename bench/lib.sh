@@ -43,7 +43,7 @@ start_sandbox() {
     >"$OUT/sandbox.out" 2>"$OUT/sandbox.err" &
   SANDBOX_PID=$!
   URL=
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do # a tenant of a million activities takes seconds to load
     URL=$(sed -n 's/^sandbox listening on \(http:[^ ]*\).*/\1/p' "$OUT/sandbox.out")
     [ -n "$URL" ] && return 0
     sleep 0.1

@@ -4,6 +4,7 @@
 // identical bodies to identical sandboxes.
 //
 //	go run ./bench/submitgen -n 20000 -dir bench/out            # tenant.json, rows.csv
+//	go run ./bench/submitgen -n 20000 -shuffle -invalid 100     # rows in random order, 1 in 100 invalid
 //	go run ./bench/submitgen -n 20000 -dir bench/out -url URL   # targets.jsonl for URL
 //	go run ./bench/submitgen -reset URL                         # the sandbox at URL forgets everything
 //	go run ./bench/submitgen -span URL                          # POSTs the sandbox at URL saw, and their rate
@@ -15,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -45,6 +47,8 @@ func main() {
 	url := flag.String("url", "", "sandbox base URL; if set, write only targets.jsonl for it")
 	span := flag.String("span", "", "sandbox base URL; if set, print how many POSTs it logged, from first to last, and their rate")
 	reset := flag.String("reset", "", "sandbox base URL; if set, make it forget every result and counter")
+	shuffle := flag.Bool("shuffle", false, "write rows.csv in a random order (always the same one), not in the order of the activities' ids")
+	invalid := flag.Int("invalid", 0, "if K > 0, every K-th row of rows.csv names a result type the tenant lacks, so that it ends invalid")
 	flag.Parse()
 	if *reset != "" {
 		resp, err := http.Post(*reset+"/_sandbox/reset", "application/json", nil)
@@ -86,7 +90,16 @@ func main() {
 	data, err := json.Marshal(t)
 	must(err)
 	must(os.WriteFile(filepath.Join(*dir, "tenant.json"), data, 0o644))
-	must(writeRows(filepath.Join(*dir, "rows.csv"), acts))
+	order := make([]int, len(acts))
+	for i := range order {
+		order[i] = i
+	}
+	if *shuffle {
+		// Real exports do not list activities in the order of their ids:
+		// the ledger then meets its keys at random places, as it would.
+		rand.New(rand.NewPCG(1, 2)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
+	must(writeRows(filepath.Join(*dir, "rows.csv"), acts, order, *invalid))
 }
 
 // request is the body reconcile sends for row i of rows.csv.
@@ -108,15 +121,20 @@ func occurred(i int) time.Time {
 	return time.Date(2026, 4, 11, 10, 30, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
 }
 
-func writeRows(path string, acts []activity) error {
+// writeRows writes the row of each activity in order; with invalid > 0,
+// every invalid-th row asks for a result type the tenant does not have.
+func writeRows(path string, acts []activity, order []int, invalid int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
 	fmt.Fprintln(w, "activity_id,commerce_external_id,occurred_at,status,result")
-	for i, a := range acts {
-		r := request(i, a)
+	for n, i := range order {
+		r := request(i, acts[i])
+		if invalid > 0 && (n+1)%invalid == 0 {
+			r.TaskResult.Result = "NOT_A_RESULT_TYPE"
+		}
 		fmt.Fprintf(w, "%s,%s,%s,%s,%s\n", r.ActivityID, r.CommerceExternalID, r.OccurredAt, r.Status, r.TaskResult.Result)
 	}
 	if err := w.Flush(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type runCommand struct {
 	inbox      string
 	settle     time.Duration
 	cpuprofile string
+	memprofile string
 }
 
 func (c *runCommand) usage() usage {
@@ -45,6 +47,8 @@ func (c *runCommand) flags(fs *pflag.FlagSet) {
 	// Not listed in -h: for measuring where a run's CPU goes.
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "`FILE` to write a CPU profile of the run to (go tool pprof)")
 	fs.MarkHidden("cpuprofile")
+	fs.StringVar(&c.memprofile, "memprofile", "", "`FILE` to write a heap profile of the run to, taken when its heap was largest (go tool pprof)")
+	fs.MarkHidden("memprofile")
 }
 
 func (c *runCommand) Run(ctx context.Context, files []string) error {
@@ -69,6 +73,13 @@ func (c *runCommand) Run(ctx context.Context, files []string) error {
 		stop, err := startCPUProfile(c.cpuprofile)
 		if err != nil {
 			return usageError("--cpuprofile: %v", err)
+		}
+		defer stop()
+	}
+	if c.memprofile != "" {
+		stop, err := startHeapProfile(c.memprofile)
+		if err != nil {
+			return usageError("--memprofile: %v", err)
 		}
 		defer stop()
 	}
@@ -163,4 +174,54 @@ func startCPUProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// startHeapProfile writes a heap profile of the process to path whenever its
+// heap has grown past its largest size so far (checked every second) and
+// when the returned func is called, if the heap never grew: what the file
+// holds is the heap at its peak, which is what peak RSS measures.
+func startHeapProfile(path string) (func(), error) {
+	if err := writeHeapProfile(path); err != nil {
+		return nil, err
+	}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		var peak uint64
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak {
+				peak = ms.HeapInuse
+				writeHeapProfile(path)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}, nil
+}
+
+func writeHeapProfile(path string) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

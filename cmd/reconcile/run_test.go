@@ -81,19 +81,23 @@ func TestExitCode(t *testing.T) {
 	}
 }
 
-// --cpuprofile writes a profile of the run, and -h does not list it.
-func TestRunCPUProfileHidden(t *testing.T) {
+// --cpuprofile and --memprofile write profiles of the run, and -h does not
+// list them.
+func TestRunProfilesHidden(t *testing.T) {
 	code, stdout, _ := runMain(t, nil, "run", "-h")
-	if code != exitOK || !strings.Contains(stdout, "--concurrency") || strings.Contains(stdout, "cpuprofile") {
+	if code != exitOK || !strings.Contains(stdout, "--concurrency") || strings.Contains(stdout, "profile") {
 		t.Errorf("run -h: exit %d, flags listed:\n%s", code, stdout)
 	}
-	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	dir := t.TempDir()
+	cpu, heap := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "heap.pprof")
 	env := map[string]string{"RETEN_BASE_URL": "http://127.0.0.1:9", "RETEN_API_KEY": "rtn_sk_x"}
-	code, _, stderr := runMain(t, env, "run", "--cpuprofile", prof, filepath.Join(t.TempDir(), "missing.csv"))
+	code, _, stderr := runMain(t, env, "run", "--cpuprofile", cpu, "--memprofile", heap, filepath.Join(dir, "missing.csv"))
 	if code != exitUsage {
 		t.Errorf("exit %d, want %d: %s", code, exitUsage, stderr)
 	}
-	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
-		t.Errorf("no profile written: %v", err)
+	for _, prof := range []string{cpu, heap} {
+		if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
+			t.Errorf("no profile written: %v", err)
+		}
 	}
 }
