@@ -42,7 +42,10 @@ type Outcome struct {
 	HTTPStatus int    // the last answer's status; 0 if nothing was answered
 	Error      string // the API's "error", e.g. "Bad Request"
 	Message    string // the API's message, the offline problems, or why it was skipped
-	Attempts   int    // requests sent for this row
-	Duration   time.Duration
-	ResultID   string // the stored result's id, when the API returned one
+	// Code names the reason for scripts and filters, whatever Message says;
+	// "" when there is nothing to name (ok).
+	Code     Code
+	Attempts int // requests sent for this row
+	Duration time.Duration
+	ResultID string // the stored result's id, when the API returned one
 }
