@@ -108,7 +108,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		// Refused whatever opts.XLSX says, so that validate refuses the
 		// files run would refuse, before anything is sent or written.
 		return nil, fmt.Errorf("the input files have %d different columns between them, and a report holds at most %d; run them separately, or delete the columns you do not need",
-			n-len(outcomeColumns)-hdr.first, excelize.MaxColumns-len(outcomeColumns)-hdr.first)
+			hdr.tail-hdr.first, excelize.MaxColumns-numOwnColumns-hdr.first)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the report folder: %w; choose another with --report-dir", err)
@@ -140,10 +140,9 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	n := len(w.hdr.names)
 	w.cells = make([]string, n)
 	w.xcells = make([]string, n)
-	o := w.hdr.outcome
 	w.numeric = make([]bool, n)
-	for _, i := range numericColumns {
-		w.numeric[o+i] = true
+	for i := range w.numeric {
+		w.numeric[i] = w.hdr.numeric(i)
 	}
 
 	var err error
@@ -188,9 +187,9 @@ func (w *Writer) Write(o outcome.Outcome) error {
 	c := w.cells
 	clear(c)
 	if w.hdr.hasFile {
-		c[0] = o.Row.Pos.File
+		c[fileAt] = o.Row.Pos.File
 		if w.hdr.hasSheet {
-			c[1] = o.Row.Pos.Sheet
+			c[fileAt+1] = o.Row.Pos.Sheet
 		}
 	}
 	for i, v := range o.Row.Cells {
@@ -198,14 +197,15 @@ func (w *Writer) Write(o outcome.Outcome) error {
 			c[slots[i]] = v
 		}
 	}
-	oc := c[w.hdr.outcome:]
-	oc[colRow] = strconv.Itoa(o.Row.Pos.Row)
-	oc[colOutcome] = string(o.Class)
+	c[colRow] = strconv.Itoa(o.Row.Pos.Row)
+	c[colOutcome] = string(o.Class)
 	if o.HTTPStatus != 0 {
-		oc[colHTTPStatus] = strconv.Itoa(o.HTTPStatus)
+		c[colHTTPStatus] = strconv.Itoa(o.HTTPStatus)
 	}
+	c[colCode] = string(o.Code)
+	c[colMessage] = o.Message
+	oc := c[w.hdr.tail:]
 	oc[colError] = o.Error
-	oc[colMessage] = o.Message
 	oc[colAttempts] = strconv.Itoa(o.Attempts)
 	oc[colDuration] = strconv.FormatInt(o.Duration.Milliseconds(), 10)
 	oc[colResultID] = o.ResultID
@@ -280,12 +280,12 @@ func (w *Writer) columnWidths() []float64 {
 		for _, l := range w.info.Layouts {
 			longest = max(longest, utf8.RuneCountInString(l.File))
 		}
-		widths[0] = float64(min(longest+2, 40))
+		widths[fileAt] = float64(min(longest+2, 40))
 	}
-	o := w.hdr.outcome
-	widths[o+colOutcome] = 12
-	widths[o+colError] = 20
-	widths[o+colMessage] = 60
+	widths[colOutcome] = 12
+	widths[colCode] = 18
+	widths[colMessage] = 60
+	widths[w.hdr.tail+colError] = 20
 	return widths
 }
 
