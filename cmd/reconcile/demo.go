@@ -88,7 +88,7 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 		return withCode(exitError, err)
 	}
 
-	dir := c.send.reportDir
+	dir := c.send.report.dir
 	if dir == "" {
 		dir = reports.DefaultDir(time.Now())
 	}

@@ -30,7 +30,7 @@ type progress struct {
 	total  atomic.Int64 // 0: not known
 	nRead  atomic.Int64
 	nDone  atomic.Int64
-	counts []atomic.Int64 // per class, in the order of outcome.Classes
+	counts []atomic.Int64 // per class, in the order of outcome.AllClasses
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -40,7 +40,7 @@ type progress struct {
 var _ engine.Sink = (*progress)(nil)
 
 func newProgress(env *environ) *progress {
-	p := &progress{start: time.Now(), counts: make([]atomic.Int64, len(outcome.Classes)), stop: make(chan struct{})}
+	p := &progress{start: time.Now(), counts: make([]atomic.Int64, len(outcome.AllClasses)), stop: make(chan struct{})}
 	level := slog.LevelInfo
 	if env.stderrIsTerminal {
 		// The bar owns the terminal; only warnings interrupt it.
@@ -76,7 +76,7 @@ func (p *progress) Read() { p.nRead.Add(1) }
 // Done implements engine.Sink.
 func (p *progress) Done(o *outcome.Outcome) {
 	p.nDone.Add(1)
-	if i := slices.Index(outcome.Classes, o.Class); i >= 0 {
+	if i := slices.Index(outcome.AllClasses, o.Class); i >= 0 {
 		p.counts[i].Add(1)
 	}
 }
@@ -85,8 +85,8 @@ func (p *progress) Done(o *outcome.Outcome) {
 func (p *progress) Logger() *slog.Logger { return p.log }
 
 func (p *progress) classCounts() map[outcome.Class]int {
-	m := make(map[outcome.Class]int, len(outcome.Classes))
-	for i, c := range outcome.Classes {
+	m := make(map[outcome.Class]int, len(outcome.AllClasses))
+	for i, c := range outcome.AllClasses {
 		if n := p.counts[i].Load(); n > 0 {
 			m[c] = int(n)
 		}
@@ -126,7 +126,7 @@ func (p *progress) logLine(msg string) {
 		args = append(args, "total", total)
 	}
 	counts := p.classCounts()
-	for _, c := range outcome.Classes {
+	for _, c := range outcome.AllClasses {
 		if n := counts[c]; n > 0 {
 			args = append(args, string(c), n)
 		}
@@ -157,7 +157,7 @@ func (p *progress) finish() {
 // classCounts renders the non-zero counts in report order: "ok=12 invalid=3".
 func classCounts(counts map[outcome.Class]int) string {
 	var b strings.Builder
-	for _, c := range outcome.Classes {
+	for _, c := range outcome.AllClasses {
 		if n := counts[c]; n > 0 {
 			if b.Len() > 0 {
 				b.WriteByte(' ')

@@ -48,7 +48,7 @@ func (c *runCommand) Run(ctx context.Context, files []string) error {
 		switch {
 		case len(files) > 0:
 			return usageError("--inbox %s takes no FILE arguments: put the files in the folder, or run without --inbox", c.inbox)
-		case c.send.reportDir != "":
+		case c.send.report.dir != "":
 			return usageError("--inbox writes each file's reports beside it in DIR/done or DIR/failed: leave out --report-dir")
 		case c.send.dryRun:
 			return usageError("--inbox moves the files it processes: run --dry-run on the files instead")

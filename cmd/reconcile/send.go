@@ -54,14 +54,9 @@ func (f *inputFlags) inherit(settings map[string]string) {
 // options turns the flags into importer options, or a usage error saying what to fix.
 func (f *inputFlags) options() (importer.Options, error) {
 	opts := importer.Options{MappingFile: f.mapping, Encoding: f.encoding, Sheet: f.sheet, DateFormat: f.dateFormat}
-	switch d := f.delimiter; strings.ToLower(d) {
-	case "":
-	case "tab", `\t`, "\t":
-		opts.Delimiter = '\t'
-	case ",", ";", "|":
-		opts.Delimiter = rune(d[0])
-	default:
-		return opts, usageError("--delimiter %q: use , ; | or tab", d)
+	var err error
+	if opts.Delimiter, err = parseDelimiter("delimiter", f.delimiter); err != nil {
+		return opts, err
 	}
 	loc, err := time.LoadLocation(f.timezone)
 	if err != nil {
@@ -86,13 +81,8 @@ func (f *inputFlags) settings() []reports.Setting {
 	return s
 }
 
-// reportDirFlag and configsFlag are flags of every command that writes
-// reports or reads the result types' cache, sending or not.
-func reportDirFlag(fs *pflag.FlagSet, p *string) {
-	fs.StringVar(p, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
-}
-
-// configsFlag's default def is a cache file; "" downloads the result types.
+// configsFlag is a flag of every command that reads the result types'
+// cache, sending or not. Its default def is a cache file; "" downloads the result types.
 func configsFlag(fs *pflag.FlagSet, p *string, def string) {
 	usage := "`FILE` of result types written by `reconcile configs pull`"
 	if def == "" {
@@ -127,7 +117,7 @@ type sendOptions struct {
 	deadline    time.Duration // from the command's start; 0: none
 	policy      string
 	configs     string
-	reportDir   string
+	report      reportFlags
 	stateDir    string
 	force       bool
 	dryRun      bool
@@ -155,7 +145,7 @@ func (o *sendOptions) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "`DURATION` each request may take, answer included")
 	fs.DurationVar(&o.maxWait, "max-wait", o.maxWait, "longest `DURATION` the API may ask to wait (Retry-After); a longer ask stops the run (exit 5)")
 	fs.DurationVar(&o.deadline, "deadline", o.deadline, "`DURATION` the run may send for: then nothing more is sent and the rest is skipped (exit 5); 0: no limit")
-	reportDirFlag(fs, &o.reportDir)
+	o.report.register(fs)
 	if o.offers&withPolicy != 0 {
 		fs.StringVar(&o.policy, "hard-override", o.policy, "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
 	}
@@ -220,6 +210,10 @@ func (o *sendOptions) job(env *environ, command string, client *api.Client, in *
 			return nil, withCode(exitUsage, err)
 		}
 	}
+	ropts, err := o.report.options(reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError})
+	if err != nil {
+		return nil, err
+	}
 	if env.getenv("GOGC") == "" {
 		// The live heap is small and bounded by the concurrency, not the
 		// input; collecting less often leaves the CPU to the requests.
@@ -245,8 +239,8 @@ func (o *sendOptions) job(env *environ, command string, client *api.Client, in *
 		ConfigsFile: o.configs,
 		StateDir:    stateDir,
 		Force:       o.force,
-		ReportDir:   o.reportDir,
-		Reports:     reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError},
+		ReportDir:   o.report.dir,
+		Reports:     ropts,
 		Settings:    append(in.settings(), o.settings(in)...),
 		ExitCode:    exitCode,
 	}, nil

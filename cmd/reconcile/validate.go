@@ -15,10 +15,10 @@ import (
 // validateCommand is `reconcile validate`: check files offline against the
 // cached result types; nothing is sent.
 type validateCommand struct {
-	env       *environ
-	in        inputFlags
-	configs   string
-	reportDir string
+	env     *environ
+	in      inputFlags
+	configs string
+	report  reportFlags
 }
 
 func (c *validateCommand) usage() usage {
@@ -31,7 +31,7 @@ func (c *validateCommand) usage() usage {
 
 func (c *validateCommand) flags(fs *pflag.FlagSet) {
 	configsFlag(fs, &c.configs, validate.DefaultCataloguePath())
-	reportDirFlag(fs, &c.reportDir)
+	c.report.register(fs)
 	c.in.register(fs)
 }
 
@@ -43,13 +43,17 @@ func (c *validateCommand) Run(ctx context.Context, files []string) error {
 	if err != nil {
 		return err
 	}
+	ropts, err := c.report.options(reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError})
+	if err != nil {
+		return err
+	}
 	job := &engine.Job{
 		Command:     "validate",
 		Files:       files,
 		Import:      opts,
 		ConfigsFile: c.configs,
-		ReportDir:   c.reportDir,
-		Reports:     reports.Options{FailedExitCode: exitError},
+		ReportDir:   c.report.dir,
+		Reports:     ropts,
 		Settings:    c.in.settings(),
 		ExitCode:    exitCode,
 	}

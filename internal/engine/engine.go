@@ -269,6 +269,9 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 	}
 	ropts := j.Reports
 	ropts.SpillDir = spills
+	if sub == nil && ropts.Classes == nil {
+		ropts.Classes = outcome.CheckClasses
+	}
 	w, err := reports.Create(res.ReportDir, reports.RunInfo{
 		Command: j.Command, Layouts: layouts, Started: started, BaseURL: baseURL, Settings: settings,
 	}, ropts)
@@ -397,7 +400,7 @@ func (j *Job) check(ctx context.Context, readers []*importer.Reader, cat *valida
 			sink.Read()
 			o, offline := it.Offline()
 			if !offline {
-				o = outcome.Outcome{Row: it.Row, Class: outcome.ClassOK}
+				o = outcome.Outcome{Row: it.Row, Class: outcome.ClassValid}
 			}
 			if err := write(&o); err != nil {
 				writeErr = err

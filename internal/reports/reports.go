@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -58,6 +59,14 @@ type Options struct {
 	// FailedExitCode is the exit code summary.json records when another
 	// report could not be written; 0 records the one given to Close.
 	FailedExitCode int
+	// Classes are the classes the run's rows may have, in report order, as
+	// summary.json counts them; nil is outcome.Classes, a run that sends.
+	// A run that only checks has outcome.CheckClasses.
+	Classes []outcome.Class
+	// Delimiter separates report.csv's fields: ';' for a spreadsheet
+	// program set to a language that writes decimal commas (Spanish
+	// Excel). 0 is ','. Rejects files keep their input's delimiter.
+	Delimiter rune
 }
 
 // Writer writes the reports of one run into one folder as outcomes arrive.
@@ -121,6 +130,9 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Classes == nil {
+		opts.Classes = outcome.Classes
+	}
 	if info.Started.IsZero() {
 		info.Started = opts.Now()
 	}
@@ -131,7 +143,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		opts:   opts,
 		hdr:    hdr,
 		fileOf: make(map[*importer.Layout]int, len(info.Layouts)),
-		tally:  newTally(),
+		tally:  newTally(opts.Classes),
 	}
 	for i, l := range info.Layouts {
 		w.fileOf[l] = i
@@ -146,7 +158,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	}
 
 	var err error
-	if w.csv, err = createCSVReport(filepath.Join(dir, CSVName), w.hdr.names); err != nil {
+	if w.csv, err = createCSVReport(filepath.Join(dir, CSVName), w.hdr.names, opts.Delimiter); err != nil {
 		return nil, fmt.Errorf("cannot write the report: %w", err)
 	}
 	if opts.XLSX {
@@ -172,7 +184,7 @@ func (w *Writer) Write(o outcome.Outcome) error {
 	if w.closed {
 		return errors.New("reports: Write after Close")
 	}
-	if classOrder(o.Class) == len(outcome.Classes) {
+	if !slices.Contains(w.opts.Classes, o.Class) {
 		return fmt.Errorf("reports: %s has no known outcome class (%q)", o.Row.Pos, o.Class)
 	}
 	slots, ok := w.hdr.slotsFor(o.Row.Layout)
@@ -364,7 +376,7 @@ func (w *Writer) Close(exitCode int) (*Summary, error) {
 	for _, st := range w.info.Settings {
 		s.Settings[st.Name] = st.Value
 	}
-	for _, c := range outcome.Classes {
+	for _, c := range w.opts.Classes {
 		if c.NeedsPerson() {
 			s.NeedsPerson += s.Counts[c]
 		}

@@ -655,7 +655,7 @@ func TestRejectsNames(t *testing.T) {
 }
 
 func TestTopMessages(t *testing.T) {
-	tl := newTally()
+	tl := newTally(outcome.Classes)
 	add := func(n int, c outcome.Class, status int, msg string) {
 		for range n {
 			tl.add(&outcome.Outcome{Class: c, HTTPStatus: status, Message: msg})
@@ -682,7 +682,7 @@ func TestTopMessages(t *testing.T) {
 		t.Errorf("top = %+v\nwant %+v", top[:4], want)
 	}
 	// Distinct messages are counted up to a bound; the rest go to "other".
-	tl = newTally()
+	tl = newTally(outcome.Classes)
 	for i := range MaxDistinctMessages + 5 {
 		add(1, outcome.ClassFailed, 0, "m"+itoa(i))
 	}
@@ -706,7 +706,7 @@ func TestMessageShape(t *testing.T) {
 			t.Errorf("messageShape(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	tl := newTally()
+	tl := newTally(outcome.Classes)
 	for _, v := range []string{"A", "B", "C"} {
 		tl.add(&outcome.Outcome{Class: outcome.ClassInvalid, Message: `Estado: "` + v + `" is not a status`})
 	}
@@ -898,5 +898,28 @@ func TestCreateRefusesTooManyColumns(t *testing.T) {
 		[]outcome.Outcome{{Row: row(l, 2, cells...), Class: outcome.ClassInvalid, Message: "bad"}}, 1)
 	if s.Reports.XLSX == "" || len(s.Reports.Rejects) != 1 {
 		t.Errorf("reports = %+v", s.Reports)
+	}
+}
+
+// --report-delimiter: report.csv separated by ';' for a Spanish Excel, a
+// cell holding ';' quoted; the rejects keep their input's ','.
+func TestReportDelimiter(t *testing.T) {
+	dir := t.TempDir()
+	l := csvLayout("in.csv", "Actividad", "Notas")
+	l.Delimiter = ','
+	run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{Rejects: true, Delimiter: ';'}, []outcome.Outcome{
+		{Row: row(l, 2, "A-1", "uno; dos, tres"), Class: outcome.ClassRejected, HTTPStatus: 404, Code: "api_404", Message: "no such activity"},
+	}, 1)
+	raw, _ := os.ReadFile(filepath.Join(dir, CSVName))
+	if want := "row;outcome;http_status;code;message;Actividad;Notas;error;attempts;duration_ms;result_id\r\n"; !strings.HasPrefix(string(bytes.TrimPrefix(raw, []byte(utf8BOM))), want) {
+		t.Errorf("report.csv starts %q, want %q", raw, want)
+	}
+	recs := readCSV(t, filepath.Join(dir, CSVName), ';')
+	if got := recs[1][col(recs[0], "Notas")]; got != "uno; dos, tres" {
+		t.Errorf("Notas = %q", got)
+	}
+	rej := readCSV(t, filepath.Join(dir, "rejects.csv"), ',')
+	if len(rej) != 2 || rej[1][1] != "uno; dos, tres" {
+		t.Errorf("rejects = %q, want the input's delimiter", rej)
 	}
 }

@@ -87,9 +87,9 @@ type tally struct {
 	total    int
 }
 
-func newTally() *tally {
+func newTally(classes []outcome.Class) *tally {
 	t := &tally{counts: make(map[outcome.Class]int), messages: make(map[messageKey]int)}
-	for _, c := range outcome.Classes {
+	for _, c := range classes {
 		t.counts[c] = 0
 	}
 	return t
@@ -175,12 +175,24 @@ func (t *tally) top(n int) []TopMessage {
 }
 
 func classOrder(c outcome.Class) int {
-	for i, k := range outcome.Classes {
+	for i, k := range outcome.AllClasses {
 		if k == c {
 			return i
 		}
 	}
-	return len(outcome.Classes)
+	return len(outcome.AllClasses)
+}
+
+// classes are the classes the summary counts, in report order: those of
+// the run it is of (Counts holds each, zeros included).
+func (s *Summary) classes() []outcome.Class {
+	var cs []outcome.Class
+	for _, c := range outcome.AllClasses {
+		if _, ok := s.Counts[c]; ok {
+			cs = append(cs, c)
+		}
+	}
+	return cs
 }
 
 // RedactURL returns u without user information, query or fragment, where a key
@@ -204,7 +216,7 @@ func RedactURL(u string) string {
 // messages and where the reports are.
 func (s *Summary) Print(w io.Writer) {
 	var parts []string
-	for _, c := range outcome.Classes {
+	for _, c := range s.classes() {
 		if n := s.Counts[c]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, c))
 		}

@@ -21,6 +21,7 @@ const (
 // greens for done, oranges and reds for what needs a person, grey for skipped.
 var classColors = map[outcome.Class]string{
 	outcome.ClassOK:         "C6EFCE",
+	outcome.ClassValid:      "C6EFCE",
 	outcome.ClassOverridden: "DDEBF7",
 	outcome.ClassInvalid:    "FCE4D6",
 	outcome.ClassRejected:   "FFC7CE",
@@ -75,7 +76,7 @@ func createXLSXReport(path, spillDir string, names []string, widths []float64) (
 	}); err != nil {
 		return fail(err)
 	}
-	for _, c := range outcome.Classes {
+	for _, c := range outcome.AllClasses {
 		id, err := f.NewStyle(&excelize.Style{
 			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{classColors[c]}},
 		})
@@ -249,7 +250,7 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 	style("A", "B", x.header)
 	r++
 	first := r
-	for _, c := range outcome.Classes {
+	for _, c := range s.classes() {
 		set("A", string(c))
 		set("B", s.Counts[c])
 		style("A", "B", x.style[c])
@@ -353,7 +354,7 @@ func wrappedLines(text string, width int) int {
 
 func countsText(s *Summary) string {
 	var b strings.Builder
-	for i, c := range outcome.Classes {
+	for i, c := range s.classes() {
 		if i > 0 {
 			b.WriteString(", ")
 		}
