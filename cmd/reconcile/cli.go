@@ -73,6 +73,7 @@ func newCLI(env *environ) *cli {
 		&validateCommand{env: env},
 		&configsCommand{env: env},
 		&sandboxCommand{env: env},
+		&serveCommand{env: env},
 	} {
 		root.AddCommand(wrap(c))
 	}

@@ -92,14 +92,16 @@ func configsFlag(fs *pflag.FlagSet, p *string, def string) {
 }
 
 // sendFlags are the groups of sending flags a command offers besides the
-// ones every sending command has (pacing, retries, timeout, report folder).
+// ones every sending command has (pacing, retries, timeout).
 type sendFlags uint
 
 const (
-	withPolicy sendFlags = 1 << iota // --hard-override
-	withCache                        // --configs
-	withLedger                       // --state-dir, --force
-	withDryRun                       // --dry-run
+	withPolicy    sendFlags = 1 << iota // --hard-override
+	withCache                           // --configs
+	withLedger                          // --state-dir
+	withForce                           // --force
+	withDryRun                          // --dry-run
+	withReportDir                       // --report-dir, --report-delimiter
 )
 
 // sendOptions are the flags of the commands that send (run, retry, demo):
@@ -145,7 +147,9 @@ func (o *sendOptions) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "`DURATION` each request may take, answer included")
 	fs.DurationVar(&o.maxWait, "max-wait", o.maxWait, "longest `DURATION` the API may ask to wait (Retry-After); a longer ask stops the run (exit 5)")
 	fs.DurationVar(&o.deadline, "deadline", o.deadline, "`DURATION` the run may send for: then nothing more is sent and the rest is skipped (exit 5); 0: no limit")
-	o.report.register(fs)
+	if o.offers&withReportDir != 0 {
+		o.report.register(fs)
+	}
 	if o.offers&withPolicy != 0 {
 		fs.StringVar(&o.policy, "hard-override", o.policy, "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
 	}
@@ -154,6 +158,8 @@ func (o *sendOptions) register(fs *pflag.FlagSet) {
 	}
 	if o.offers&withLedger != 0 {
 		fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the ledger that remembers what was sent, one file per tenant (default: $XDG_STATE_HOME/reconcile, else ~/.local/state/reconcile)")
+	}
+	if o.offers&withForce != 0 {
 		fs.BoolVar(&o.force, "force", false, "send rows the ledger says were already accepted (their attempts are still recorded)")
 	}
 	if o.offers&withDryRun != 0 {

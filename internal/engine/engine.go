@@ -208,6 +208,7 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 	}
 	settings := slices.Clone(j.Settings)
 	var sub *submit.Submitter
+	var rec *recorder // the run's record in StateDir's history, once it holds StateDir
 	if j.Submitter != nil {
 		s := *j.Submitter
 		sub = &s
@@ -233,6 +234,18 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 		if where != "" {
 			settings = append(settings, reports.Setting{Name: "ledger", Value: where})
 		}
+		if j.StateDir != "" {
+			rec = newRecorder(j.StateDir, runID, j.Command, j.Files, started, res.ReportDir)
+			defer func() {
+				code := 0
+				if j.ExitCode != nil {
+					code = j.ExitCode(res)
+				}
+				if err := rec.finish(res, code); err != nil {
+					sink.Logger().Warn("the run is missing from the state directory's history", "err", err)
+				}
+			}()
+		}
 	}
 
 	spills := j.SpillDir
@@ -256,6 +269,16 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 	layouts := make([]*importer.Layout, len(readers))
 	for i, r := range readers {
 		layouts[i] = r.Layout()
+	}
+	if rec != nil {
+		// Recorded as running once its files are known, under the names
+		// the reports give them.
+		for i, l := range layouts {
+			rec.rec.Files[i] = l.File
+		}
+		if err := rec.write(); err != nil {
+			sink.Logger().Warn("the run is missing from the state directory's history", "err", err)
+		}
 	}
 
 	cat, f := j.catalogue(ctx, sub)
@@ -473,6 +496,30 @@ func openInputs(files []string, opts importer.Options, log *slog.Logger) ([]*imp
 		return nil, fail(BadInput, errors.New("no input files"))
 	}
 	return readers, nil
+}
+
+// Lock opens the job's ledger as Run would, locking StateDir, and keeps it
+// as the job's Store until release is called: a caller then knows the state
+// directory is the job's before it starts the run, as a web console must to
+// answer "another run holds it" at once. The run needs a RunID, which Lock
+// makes when it has none. The error is a *Failure, Locked when another run
+// holds the state directory.
+func (j *Job) Lock() (release func(), err error) {
+	if j.Submitter == nil || j.Submitter.Client == nil || j.Submitter.DryRun {
+		return nil, fail(BadInput, errors.New("engine: only a job that sends holds a ledger"))
+	}
+	if j.RunID == "" {
+		j.RunID = NewRunID(time.Now())
+	}
+	store, _, closeStore, f := j.openLedger(j.Submitter.Client.BaseURL, j.RunID)
+	if f != nil {
+		return nil, f
+	}
+	j.Store = store
+	return func() {
+		j.Store = nil
+		closeStore()
+	}, nil
 }
 
 // openLedger gives the job's ledger: the caller's Store, or the tenant's

@@ -142,3 +142,36 @@ func (h *header) slotsFor(l *importer.Layout) ([]int, bool) {
 	}
 	return nil, false
 }
+
+// ColumnIndex is the index of reconcile's column name in a report.csv
+// header, or -1, whatever the user called their own columns: a leading
+// column is where reconcile puts it, file and sheet follow those, and a
+// trailing column is the last of its name.
+func ColumnIndex(header []string, name string) int {
+	for i, n := range leadColumns {
+		if n == name {
+			if i < len(header) && header[i] == name {
+				return i
+			}
+			return -1
+		}
+	}
+	switch name {
+	case FileColumn:
+		if fileAt < len(header) && header[fileAt] == FileColumn {
+			return fileAt
+		}
+		return -1
+	case SheetColumn:
+		if fileAt+1 < len(header) && header[fileAt] == FileColumn && header[fileAt+1] == SheetColumn {
+			return fileAt + 1
+		}
+		return -1
+	}
+	for i := len(header) - 1; i >= 0; i-- {
+		if header[i] == name {
+			return i
+		}
+	}
+	return -1
+}
