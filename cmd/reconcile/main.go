@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/reten/reconcile/internal/engine"
+	"golang.org/x/term"
 )
 
 // Exit codes, documented in the README. Scripts and cron monitors rely on them.
@@ -90,6 +91,10 @@ type environ struct {
 	getenv         func(string) string
 	// stderrIsTerminal decides between a progress bar and log lines.
 	stderrIsTerminal bool
+	// stdoutWidth is the width of the terminal stdout is, in columns, to
+	// wrap the summary at; 0 when stdout is no terminal (lines unbroken,
+	// for logs and grep).
+	stdoutWidth int
 }
 
 func main() {
@@ -102,6 +107,9 @@ func main() {
 		stop()
 	}()
 	env := &environ{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrIsTerminal: isTerminal(os.Stderr)}
+	if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+		env.stdoutWidth = w
+	}
 	os.Exit(Main(ctx, env, os.Args[1:]))
 }
 

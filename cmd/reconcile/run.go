@@ -84,7 +84,7 @@ func runJob(ctx context.Context, env *environ, job *engine.Job) error {
 	res := job.Run(ctx, prog)
 	prog.finish()
 	if res.Summary != nil {
-		res.Summary.Print(env.stdout) // it says where the reports are
+		res.Summary.Print(env.stdout, env.stdoutWidth) // it says where the reports are
 	}
 	return resultError(res)
 }
@@ -108,7 +108,7 @@ func (c *runCommand) runInbox(ctx context.Context, job *engine.Job) error {
 	in := &engine.Inbox{Dir: c.inbox, Job: *job, Filed: func(f *engine.InboxFile, r *engine.Result) {
 		fmt.Fprintf(stdout, "inbox: %s\n", f.Name)
 		if r.Summary != nil {
-			r.Summary.Print(stdout)
+			r.Summary.Print(stdout, c.env.stdoutWidth)
 		}
 		if r.Err != nil {
 			fmt.Fprintf(stderr, "reconcile run: %s: %v\n", f.Name, r.Err)
