@@ -54,16 +54,7 @@ func (s *Summary) Print(w io.Writer, width int) {
 			if m.Code != "" {
 				head += " " + string(m.Code)
 			}
-			text := m.Message
-			if m.Example != "" {
-				// The masked form groups the rows; a person needs to see
-				// a value to know what to look for.
-				text = m.Example
-				if m.Count > 1 {
-					text += fmt.Sprintf(" (and %d more like it)", m.Count-1)
-				}
-			}
-			writeWrapped(w, head+": ", text, width, 10)
+			writeWrapped(w, head+": ", m.Shown(), width, 10)
 		}
 	}
 	r := s.Reports
@@ -95,6 +86,19 @@ func (s *Summary) Print(w io.Writer, width int) {
 			writeWrapped(w, "  ", a, width, 4)
 		}
 	}
+}
+
+// Shown is the message as a person reads it: the first row's, values and
+// all, and how many more rows it stands for. The masked form groups the
+// rows; a person needs a value to know what to look for.
+func (m *TopMessage) Shown() string {
+	if m.Example == "" {
+		return m.Message
+	}
+	if m.Count > 1 {
+		return fmt.Sprintf("%s (and %d more like it)", m.Example, m.Count-1)
+	}
+	return m.Example
 }
 
 // advice is what to do about each class that needs a person, in report

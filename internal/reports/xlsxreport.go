@@ -282,12 +282,12 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 			if m.HTTPStatus != 0 {
 				set("C", m.HTTPStatus)
 			}
-			set("D", m.Message)
+			set("D", m.Shown())
 			style("A", "C", top)
 			style("D", "D", wrap)
 			// Programs do not all grow a row to fit wrapped text on opening
 			// (LibreOffice keeps the default height), so size it here.
-			if lines := wrappedLines(m.Message, messageWidth); lines > 1 {
+			if lines := wrappedLines(m.Shown(), messageWidth); lines > 1 {
 				must(f.SetRowHeight(sh, r, float64(15*lines)))
 			}
 			r++
