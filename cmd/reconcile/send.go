@@ -29,7 +29,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field `SEPARATOR`: , ; | or tab (default: detected)")
 	fs.StringVar(&f.encoding, "encoding", "", "CSV `ENCODING`: utf-8, windows-1252, latin1 or utf-16 (default: detected)")
 	fs.StringVar(&f.sheet, "sheet", "", "workbook `SHEET` to read (default: the first)")
-	fs.StringVar(&f.dateFormat, "date-format", "", "`LAYOUT` of non-ISO dates, in Go's notation: 02/01/2006 15:04 is day/month/year (default: ISO 8601 and date cells only)")
+	fs.StringVar(&f.dateFormat, "date-format", "", "`LAYOUT` of non-ISO dates: dd/mm/yyyy, dd/mm/yyyy hh:mm, mm/dd/yyyy, d/m/yy h:mm, or a Go layout such as 02/01/2006 15:04 (default: ISO 8601 and date cells only)")
 	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA `ZONE` that dates without a zone are in, e.g. America/Santiago")
 }
 
@@ -63,8 +63,14 @@ func (f *inputFlags) options() (importer.Options, error) {
 		return opts, usageError("--timezone %q is not an IANA time zone; use a name such as America/Santiago or UTC", f.timezone)
 	}
 	opts.Location = loc
-	if f.dateFormat != "" && !strings.Contains(f.dateFormat, "2006") && !strings.Contains(f.dateFormat, "06") {
-		return opts, usageError("--date-format %q has no year: write it in Go's notation, e.g. 02/01/2006 15:04 for dd/mm/yyyy hh:mm", f.dateFormat)
+	if f.dateFormat != "" {
+		layout, err := importer.DateLayout(f.dateFormat)
+		if err != nil {
+			return opts, withCode(exitUsage, err)
+		}
+		if !strings.Contains(layout, "06") {
+			return opts, usageError("--date-format %q has no year: write it as dd/mm/yyyy hh:mm, or in Go's notation, e.g. 02/01/2006 15:04", f.dateFormat)
+		}
 	}
 	return opts, nil
 }

@@ -124,7 +124,10 @@ func TestValidateExitCodes(t *testing.T) {
 		{"bad timezone", []string{"--timezone", "Mars/Olympus", good}, exitUsage, "IANA"},
 		{"bad delimiter", []string{"--delimiter", "x", good}, exitUsage, "--delimiter"},
 		{"bad report delimiter", []string{"--report-delimiter", "x", good}, exitUsage, "--report-delimiter \"x\": use , ; | or tab"},
-		{"date format without year", []string{"--date-format", "dd/mm/yyyy", good}, exitUsage, "Go's notation"},
+		{"date format without year", []string{"--date-format", "dd/mm", good}, exitUsage, "a day, a month and a year"},
+		{"go layout without year", []string{"--date-format", "02/01 15:04", good}, exitUsage, "has no year"},
+		{"date format not notation", []string{"--date-format", "dd/mm/aaaa", good}, exitUsage, "neither a Go layout nor spreadsheet notation"},
+		{"date format in notation", []string{"--date-format", "dd/mm/yyyy hh:mm", good}, exitOK, ""},
 		{"no cache", []string{"--configs", filepath.Join(dir, "none.json"), good}, exitUsage, "configs pull"},
 	}
 	for i, tt := range tests {
