@@ -65,6 +65,9 @@ func (c *demoCommand) flags(fs *pflag.FlagSet) {
 }
 
 func (c *demoCommand) Run(ctx context.Context, args []string) error {
+	if err := c.send.report.out.apply(c.env); err != nil {
+		return err
+	}
 	env := c.env
 	if len(args) > 0 {
 		return usageError("demo takes no arguments, got %q", args)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -91,6 +92,12 @@ type environ struct {
 	getenv         func(string) string
 	// stderrIsTerminal decides between a progress bar and log lines.
 	stderrIsTerminal bool
+	// summaryJSON, when set, is where the summary goes as JSON instead of
+	// as text on stdout (--json; stdout then writes nowhere).
+	summaryJSON io.Writer
+	// logJSON writes log and error lines as slog JSON (--log-format json);
+	// quiet keeps only errors (--quiet).
+	logJSON, quiet bool
 	// stdoutWidth is the width of the terminal stdout is, in columns, to
 	// wrap the summary at; 0 when stdout is no terminal (lines unbroken,
 	// for logs and grep).
@@ -129,7 +136,11 @@ func Main(ctx context.Context, env *environ, args []string) int {
 		ce = &codeError{code: exitError, err: err}
 	}
 	if ce.err != errSilent {
-		fmt.Fprintf(env.stderr, "%s: %v\n", name, err)
+		if env.logJSON {
+			newLogger(env, slog.LevelError).Error(err.Error(), "command", name, "exit_code", ce.code)
+		} else {
+			fmt.Fprintf(env.stderr, "%s: %v\n", name, err)
+		}
 	}
 	return ce.code
 }

@@ -42,7 +42,7 @@ var _ engine.Sink = (*progress)(nil)
 func newProgress(env *environ) *progress {
 	p := &progress{start: time.Now(), counts: make([]atomic.Int64, len(outcome.AllClasses)), stop: make(chan struct{})}
 	level := slog.LevelInfo
-	if env.stderrIsTerminal {
+	if env.stderrIsTerminal && !env.quiet && !env.logJSON {
 		// The bar owns the terminal; only warnings interrupt it.
 		level = slog.LevelWarn
 		p.bar = progressbar.NewOptions64(-1,
@@ -56,7 +56,7 @@ func newProgress(env *environ) *progress {
 			progressbar.OptionClearOnFinish(),
 		)
 	}
-	p.log = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+	p.log = newLogger(env, level)
 	p.wg.Add(1)
 	go p.tick()
 	return p

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/reten/reconcile/internal/engine"
+	"github.com/reten/reconcile/internal/reports"
 )
 
 // runCommand is `reconcile run`: validate files, send the valid rows, write
@@ -44,6 +46,9 @@ func (c *runCommand) flags(fs *pflag.FlagSet) {
 }
 
 func (c *runCommand) Run(ctx context.Context, files []string) error {
+	if err := c.send.report.out.apply(c.env); err != nil {
+		return err
+	}
 	if c.inbox != "" {
 		switch {
 		case len(files) > 0:
@@ -83,10 +88,25 @@ func runJob(ctx context.Context, env *environ, job *engine.Job) error {
 	})()
 	res := job.Run(ctx, prog)
 	prog.finish()
-	if res.Summary != nil {
-		res.Summary.Print(env.stdout, env.stdoutWidth) // it says where the reports are
+	if err := printSummary(env, res.Summary); err != nil {
+		return err
 	}
 	return resultError(res)
+}
+
+// printSummary prints s as text on stdout, or as JSON where --json asks;
+// nothing when the run wrote no summary (it stopped before: the error says why).
+func printSummary(env *environ, s *reports.Summary) error {
+	switch {
+	case s == nil:
+	case env.summaryJSON != nil:
+		if err := json.NewEncoder(env.summaryJSON).Encode(s); err != nil {
+			return withCode(exitError, fmt.Errorf("writing the summary: %w", err))
+		}
+	default:
+		s.Print(env.stdout, env.stdoutWidth) // it says where the reports are
+	}
+	return nil
 }
 
 // resultError is the error Main gets from a run that ended as r did: its
@@ -126,6 +146,11 @@ func (c *runCommand) runInbox(ctx context.Context, job *engine.Job) error {
 		return resultError(res.Result)
 	}
 	sum := res.Summary
+	if c.env.summaryJSON != nil {
+		if err := json.NewEncoder(c.env.summaryJSON).Encode(sum); err != nil {
+			return withCode(exitError, err)
+		}
+	}
 	if len(sum.Files) == 0 {
 		fmt.Fprintf(stdout, "inbox %s: no spreadsheet to process\n", c.inbox)
 	}

@@ -36,6 +36,9 @@ func (c *validateCommand) flags(fs *pflag.FlagSet) {
 }
 
 func (c *validateCommand) Run(ctx context.Context, files []string) error {
+	if err := c.report.out.apply(c.env); err != nil {
+		return err
+	}
 	if len(files) == 0 {
 		return usageError("validate needs at least one CSV or XLSX file: reconcile validate [flags] FILE... (see reconcile validate -h)")
 	}
