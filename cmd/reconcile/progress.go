@@ -53,6 +53,9 @@ func newProgress(env *environ) *progress {
 			progressbar.OptionSetItsString("rows"),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSpinnerType(14),
+			// The spinner turns when tick draws, not on a goroutine of the
+			// bar's own, which races with drawing (go test -race).
+			progressbar.OptionSetSpinnerChangeInterval(0),
 			progressbar.OptionClearOnFinish(),
 		)
 	}
@@ -62,7 +65,8 @@ func newProgress(env *environ) *progress {
 	return p
 }
 
-// Total implements engine.Sink: the bar shows a percentage and the time left.
+// Total implements engine.Sink: the bar, a spinner until then, shows the
+// total, a percentage and the time left.
 func (p *progress) Total(rows int) {
 	p.total.Store(int64(rows))
 	if p.bar != nil {
@@ -109,8 +113,15 @@ func (p *progress) tick() {
 			return
 		case <-t.C:
 			if p.bar != nil {
+				done := p.nDone.Load()
+				if total := p.total.Load(); total > 0 && done > total {
+					// The total was an estimate (a cell's own line breaks
+					// counted as rows' ends): never past 100%.
+					p.total.Store(done)
+					p.bar.ChangeMax64(done)
+				}
 				p.bar.Describe(classCounts(p.classCounts()))
-				p.bar.Set64(p.nDone.Load())
+				p.bar.Set64(done)
 			} else {
 				p.logLine("progress")
 			}

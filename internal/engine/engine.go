@@ -8,6 +8,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -301,8 +302,8 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 	if err != nil {
 		return end(fail(ReportFailed, fmt.Errorf("creating the reports in %s: %w\n  what to do: choose another --report-dir", res.ReportDir, err)))
 	}
-	if j.ExpectedRows > 0 {
-		sink.Total(j.ExpectedRows)
+	if n := cmp.Or(j.ExpectedRows, expectedRows(readers)); n > 0 {
+		sink.Total(n)
 	}
 	write := func(o *outcome.Outcome) error {
 		res.Counts[o.Class]++
