@@ -137,16 +137,26 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	return err
 }
 
+// demoTenant is the demo tenant built into the binary (samples/tenant.json),
+// so that demo and sandbox work from any folder, and what to call it.
+func demoTenant() (*sandbox.Tenant, string, error) {
+	const name = "the built-in demo tenant"
+	data, err := samples.FS.ReadFile("tenant.json")
+	if err != nil {
+		return nil, name, withCode(exitError, err)
+	}
+	t, err := sandbox.ParseTenant(data)
+	if err != nil {
+		return nil, name, withCode(exitError, fmt.Errorf("%s: %w", name, err))
+	}
+	return t, name, nil
+}
+
 // startDemoSandbox serves the embedded demo tenant in-process on a free
 // loopback port, with faults, until stop.
 func startDemoSandbox(faults sandbox.Faults) (srv *sandbox.Server, tenant *sandbox.Tenant, base string, stop func(), err error) {
-	data, err := samples.FS.ReadFile("tenant.json")
-	if err != nil {
-		return nil, nil, "", nil, withCode(exitError, err)
-	}
-	tenant, err = sandbox.ParseTenant(data)
-	if err != nil {
-		return nil, nil, "", nil, withCode(exitError, fmt.Errorf("the embedded demo tenant: %w", err))
+	if tenant, _, err = demoTenant(); err != nil {
+		return nil, nil, "", nil, err
 	}
 	srv = sandbox.New(tenant)
 	srv.SetFaults(faults)
