@@ -119,13 +119,7 @@ func TestQuiet(t *testing.T) {
 func TestRunJSON(t *testing.T) {
 	tenant := e2eTenant(t, 3)
 	_, base := sandboxtest.Start(t, tenant, sandbox.Faults{})
-	var b strings.Builder
-	b.WriteString(e2eHeader + "\n")
-	for _, a := range tenant.Activities {
-		fmt.Fprintf(&b, "%s,%s,2026-04-11T10:30:00Z,EFFECTIVE,SALE_COMPLETED,\n", a.ID, a.CommerceExternalID)
-	}
-	in := filepath.Join(t.TempDir(), "results.csv")
-	writeFile(t, in, b.String())
+	in := e2eCSV(t, tenant, "results.csv", "\n")
 	code, stdout, stderr := runMain(t, e2eEnv(base, e2eKey), "run", "--json", "--report-dir", filepath.Join(t.TempDir(), "out"), in)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -137,4 +131,18 @@ func TestRunJSON(t *testing.T) {
 	if got.Command != "run" || got.Counts["ok"] != 3 || got.Total != 3 {
 		t.Errorf("summary = %+v", got)
 	}
+}
+
+// e2eCSV writes a valid row for every activity of tenant, its lines ending
+// in eol, and returns its path.
+func e2eCSV(t *testing.T, tenant *sandbox.Tenant, name, eol string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(e2eHeader + eol)
+	for _, a := range tenant.Activities {
+		fmt.Fprintf(&b, "%s,%s,2026-04-11T10:30:00Z,EFFECTIVE,SALE_COMPLETED,%s", a.ID, a.CommerceExternalID, eol)
+	}
+	path := filepath.Join(t.TempDir(), name)
+	writeFile(t, path, b.String())
+	return path
 }

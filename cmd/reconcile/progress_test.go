@@ -3,30 +3,11 @@ package main
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reten/reconcile/internal/outcome"
 )
-
-// lockedBuffer is a buffer the bar's goroutine and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // With the number of rows known, the bar shows the count of the total and
 // a percentage; without it, a spinner and the count only.
@@ -41,7 +22,7 @@ func TestProgressBarTotal(t *testing.T) {
 		{"unknown", 0, []string{"50"}, "%"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var stderr lockedBuffer
+			var stderr syncBuffer
 			p := newProgress(&environ{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(string) string { return "" }, stderrIsTerminal: true})
 			if tc.total > 0 {
 				p.Total(tc.total)

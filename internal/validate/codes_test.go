@@ -40,11 +40,7 @@ func TestProblemCodes(t *testing.T) {
 	cat := tenantCatalogue(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := validRow()
-			for k, v := range tt.change {
-				r[k] = v
-			}
-			it := NewValidator(cat, func() time.Time { return testNow }).Check(readRows(t, r)[0])
+			it := checkChanged(t, cat, tt.change)
 			var got []outcome.Code
 			for _, p := range it.Problems {
 				got = append(got, p.Code)
