@@ -91,3 +91,40 @@ func TestExpectedRows(t *testing.T) {
 		t.Errorf("ExpectedRows of a sheet whose dimension is A1 = %d, want 0", got)
 	}
 }
+
+// BenchmarkExpectedRows: the cost of counting a CSV file's rows before a
+// run, against reading them (go test -bench ExpectedRows -benchtime 3x).
+func BenchmarkExpectedRows(b *testing.B) {
+	const rows = 200_000
+	row := "8a2da0ef-e94a-5f98-ad28-4741ec9a5245,COM-000123,2026-04-11T10:30:00Z,EFFECTIVE,SALE_COMPLETED\n"
+	path := filepath.Join(b.TempDir(), "in.csv")
+	if err := os.WriteFile(path, []byte(rowCountHeader+"\n"+strings.Repeat(row, rows)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("count", func(b *testing.B) {
+		for b.Loop() {
+			r, err := Open(path, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n := r.ExpectedRows(); n != rows {
+				b.Fatalf("counted %d", n)
+			}
+			r.Close()
+		}
+	})
+	b.Run("read", func(b *testing.B) {
+		for b.Loop() {
+			r, err := Open(path, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				if _, err := r.Next(); err != nil {
+					break
+				}
+			}
+			r.Close()
+		}
+	})
+}
