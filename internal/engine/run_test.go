@@ -229,8 +229,8 @@ func TestRunValidatesOnly(t *testing.T) {
 	if got := res.Summary.Counts; !maps.Equal(got, want) {
 		t.Errorf("summary counts %v, want %v", got, want)
 	}
-	if sink.read.Load() != 21 || sink.done.Load() != 21 {
-		t.Errorf("sink heard read %d, done %d", sink.read.Load(), sink.done.Load())
+	if sink.total.Load() != 21 || sink.read.Load() != 21 || sink.done.Load() != 21 {
+		t.Errorf("sink heard total %d, read %d, done %d; want 21 each (the file's rows counted before reading)", sink.total.Load(), sink.read.Load(), sink.done.Load())
 	}
 	if _, err := os.Stat(state); !os.IsNotExist(err) {
 		t.Errorf("validating opened a ledger: %v", err)
