@@ -74,5 +74,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	s.Print(os.Stdout)
+	s.Print(os.Stdout, 80)
 }

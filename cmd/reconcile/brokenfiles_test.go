@@ -83,13 +83,7 @@ func TestRunStrayQuote(t *testing.T) {
 func TestRunCROnlyFile(t *testing.T) {
 	tenant := e2eTenant(t, 20)
 	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{})
-	var b strings.Builder
-	b.WriteString(e2eHeader + "\r")
-	for _, a := range tenant.Activities {
-		fmt.Fprintf(&b, "%s,%s,2026-04-11T10:30:00Z,EFFECTIVE,SALE_COMPLETED,\r", a.ID, a.CommerceExternalID)
-	}
-	in := filepath.Join(t.TempDir(), "mac.csv")
-	writeFile(t, in, b.String())
+	in := e2eCSV(t, tenant, "mac.csv", "\r")
 	dir := filepath.Join(t.TempDir(), "out")
 	code, stdout, stderr := runMain(t, e2eEnv(base, e2eKey), "run", "--report-dir", dir, in)
 	if code != exitOK {

@@ -65,6 +65,9 @@ func (c *demoCommand) flags(fs *pflag.FlagSet) {
 }
 
 func (c *demoCommand) Run(ctx context.Context, args []string) error {
+	if err := c.send.report.out.apply(c.env); err != nil {
+		return err
+	}
 	env := c.env
 	if len(args) > 0 {
 		return usageError("demo takes no arguments, got %q", args)
@@ -73,7 +76,7 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	if err := faults.Check(); err != nil {
 		return usageError("%v", err)
 	}
-	if c.web && c.send.reportDir != "" {
+	if c.web && c.send.report.dir != "" {
 		return usageError("demo --web writes each run's reports in the state directory: leave out --report-dir")
 	}
 	srv, tenant, base, stop, err := startDemoSandbox(faults)
@@ -89,7 +92,7 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 		return c.runWeb(ctx, srv, tenant, base, client)
 	}
 
-	dir := c.send.reportDir
+	dir := c.send.report.dir
 	if dir == "" {
 		dir = reports.DefaultDir(time.Now())
 	}
@@ -134,16 +137,26 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	return err
 }
 
+// demoTenant is the demo tenant built into the binary (samples/tenant.json),
+// so that demo and sandbox work from any folder, and what to call it.
+func demoTenant() (*sandbox.Tenant, string, error) {
+	const name = "the built-in demo tenant"
+	data, err := samples.FS.ReadFile("tenant.json")
+	if err != nil {
+		return nil, name, withCode(exitError, err)
+	}
+	t, err := sandbox.ParseTenant(data)
+	if err != nil {
+		return nil, name, withCode(exitError, fmt.Errorf("%s: %w", name, err))
+	}
+	return t, name, nil
+}
+
 // startDemoSandbox serves the embedded demo tenant in-process on a free
 // loopback port, with faults, until stop.
 func startDemoSandbox(faults sandbox.Faults) (srv *sandbox.Server, tenant *sandbox.Tenant, base string, stop func(), err error) {
-	data, err := samples.FS.ReadFile("tenant.json")
-	if err != nil {
-		return nil, nil, "", nil, withCode(exitError, err)
-	}
-	tenant, err = sandbox.ParseTenant(data)
-	if err != nil {
-		return nil, nil, "", nil, withCode(exitError, fmt.Errorf("the embedded demo tenant: %w", err))
+	if tenant, _, err = demoTenant(); err != nil {
+		return nil, nil, "", nil, err
 	}
 	srv = sandbox.New(tenant)
 	srv.SetFaults(faults)

@@ -13,11 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/reten/reconcile/internal/engine"
+	"golang.org/x/term"
 )
 
 // Exit codes, documented in the README. Scripts and cron monitors rely on them.
@@ -90,6 +92,16 @@ type environ struct {
 	getenv         func(string) string
 	// stderrIsTerminal decides between a progress bar and log lines.
 	stderrIsTerminal bool
+	// summaryJSON, when set, is where the summary goes as JSON instead of
+	// as text on stdout (--json; stdout then writes nowhere).
+	summaryJSON io.Writer
+	// logJSON writes log and error lines as slog JSON (--log-format json);
+	// quiet keeps only errors (--quiet).
+	logJSON, quiet bool
+	// stdoutWidth is the width of the terminal stdout is, in columns, to
+	// wrap the summary at; 0 when stdout is no terminal (lines unbroken,
+	// for logs and grep).
+	stdoutWidth int
 }
 
 func main() {
@@ -102,6 +114,9 @@ func main() {
 		stop()
 	}()
 	env := &environ{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrIsTerminal: isTerminal(os.Stderr)}
+	if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+		env.stdoutWidth = w
+	}
 	os.Exit(Main(ctx, env, os.Args[1:]))
 }
 
@@ -121,7 +136,11 @@ func Main(ctx context.Context, env *environ, args []string) int {
 		ce = &codeError{code: exitError, err: err}
 	}
 	if ce.err != errSilent {
-		fmt.Fprintf(env.stderr, "%s: %v\n", name, err)
+		if env.logJSON {
+			newLogger(env, slog.LevelError).Error(err.Error(), "command", name, "exit_code", ce.code)
+		} else {
+			fmt.Fprintf(env.stderr, "%s: %v\n", name, err)
+		}
 	}
 	return ce.code
 }

@@ -30,7 +30,7 @@ type progress struct {
 	total  atomic.Int64 // 0: not known
 	nRead  atomic.Int64
 	nDone  atomic.Int64
-	counts []atomic.Int64 // per class, in the order of outcome.Classes
+	counts []atomic.Int64 // per class, in the order of outcome.AllClasses
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -40,9 +40,9 @@ type progress struct {
 var _ engine.Sink = (*progress)(nil)
 
 func newProgress(env *environ) *progress {
-	p := &progress{start: time.Now(), counts: make([]atomic.Int64, len(outcome.Classes)), stop: make(chan struct{})}
+	p := &progress{start: time.Now(), counts: make([]atomic.Int64, len(outcome.AllClasses)), stop: make(chan struct{})}
 	level := slog.LevelInfo
-	if env.stderrIsTerminal {
+	if env.stderrIsTerminal && !env.quiet && !env.logJSON {
 		// The bar owns the terminal; only warnings interrupt it.
 		level = slog.LevelWarn
 		p.bar = progressbar.NewOptions64(-1,
@@ -53,16 +53,20 @@ func newProgress(env *environ) *progress {
 			progressbar.OptionSetItsString("rows"),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSpinnerType(14),
+			// The spinner turns when tick draws, not on a goroutine of the
+			// bar's own, which races with drawing (go test -race).
+			progressbar.OptionSetSpinnerChangeInterval(0),
 			progressbar.OptionClearOnFinish(),
 		)
 	}
-	p.log = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+	p.log = newLogger(env, level)
 	p.wg.Add(1)
 	go p.tick()
 	return p
 }
 
-// Total implements engine.Sink: the bar shows a percentage and the time left.
+// Total implements engine.Sink: the bar, a spinner until then, shows the
+// total, a percentage and the time left.
 func (p *progress) Total(rows int) {
 	p.total.Store(int64(rows))
 	if p.bar != nil {
@@ -76,7 +80,7 @@ func (p *progress) Read() { p.nRead.Add(1) }
 // Done implements engine.Sink.
 func (p *progress) Done(o *outcome.Outcome) {
 	p.nDone.Add(1)
-	if i := slices.Index(outcome.Classes, o.Class); i >= 0 {
+	if i := slices.Index(outcome.AllClasses, o.Class); i >= 0 {
 		p.counts[i].Add(1)
 	}
 }
@@ -85,8 +89,8 @@ func (p *progress) Done(o *outcome.Outcome) {
 func (p *progress) Logger() *slog.Logger { return p.log }
 
 func (p *progress) classCounts() map[outcome.Class]int {
-	m := make(map[outcome.Class]int, len(outcome.Classes))
-	for i, c := range outcome.Classes {
+	m := make(map[outcome.Class]int, len(outcome.AllClasses))
+	for i, c := range outcome.AllClasses {
 		if n := p.counts[i].Load(); n > 0 {
 			m[c] = int(n)
 		}
@@ -109,8 +113,15 @@ func (p *progress) tick() {
 			return
 		case <-t.C:
 			if p.bar != nil {
+				done := p.nDone.Load()
+				if total := p.total.Load(); total > 0 && done > total {
+					// The total was an estimate (a cell's own line breaks
+					// counted as rows' ends): never past 100%.
+					p.total.Store(done)
+					p.bar.ChangeMax64(done)
+				}
 				p.bar.Describe(classCounts(p.classCounts()))
-				p.bar.Set64(p.nDone.Load())
+				p.bar.Set64(done)
 			} else {
 				p.logLine("progress")
 			}
@@ -126,7 +137,7 @@ func (p *progress) logLine(msg string) {
 		args = append(args, "total", total)
 	}
 	counts := p.classCounts()
-	for _, c := range outcome.Classes {
+	for _, c := range outcome.AllClasses {
 		if n := counts[c]; n > 0 {
 			args = append(args, string(c), n)
 		}
@@ -157,7 +168,7 @@ func (p *progress) finish() {
 // classCounts renders the non-zero counts in report order: "ok=12 invalid=3".
 func classCounts(counts map[outcome.Class]int) string {
 	var b strings.Builder
-	for _, c := range outcome.Classes {
+	for _, c := range outcome.AllClasses {
 		if n := counts[c]; n > 0 {
 			if b.Len() > 0 {
 				b.WriteByte(' ')

@@ -40,6 +40,9 @@ func (c *retryCommand) flags(fs *pflag.FlagSet) {
 }
 
 func (c *retryCommand) Run(ctx context.Context, args []string) error {
+	if err := c.send.report.out.apply(c.env); err != nil {
+		return err
+	}
 	if len(args) != 1 {
 		return usageError("retry takes one report folder: reconcile retry [flags] REPORT_DIR (see reconcile retry -h)")
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/reten/reconcile/internal/engine"
+	"github.com/reten/reconcile/internal/reports"
 )
 
 // runCommand is `reconcile run`: validate files, send the valid rows, write
@@ -52,11 +54,14 @@ func (c *runCommand) flags(fs *pflag.FlagSet) {
 }
 
 func (c *runCommand) Run(ctx context.Context, files []string) error {
+	if err := c.send.report.out.apply(c.env); err != nil {
+		return err
+	}
 	if c.inbox != "" {
 		switch {
 		case len(files) > 0:
 			return usageError("--inbox %s takes no FILE arguments: put the files in the folder, or run without --inbox", c.inbox)
-		case c.send.reportDir != "":
+		case c.send.report.dir != "":
 			return usageError("--inbox writes each file's reports beside it in DIR/done or DIR/failed: leave out --report-dir")
 		case c.send.dryRun:
 			return usageError("--inbox moves the files it processes: run --dry-run on the files instead")
@@ -98,10 +103,25 @@ func runJob(ctx context.Context, env *environ, job *engine.Job) error {
 	})()
 	res := job.Run(ctx, prog)
 	prog.finish()
-	if res.Summary != nil {
-		res.Summary.Print(env.stdout) // it says where the reports are
+	if err := printSummary(env, res.Summary); err != nil {
+		return err
 	}
 	return resultError(res)
+}
+
+// printSummary prints s as text on stdout, or as JSON where --json asks;
+// nothing when the run wrote no summary (it stopped before: the error says why).
+func printSummary(env *environ, s *reports.Summary) error {
+	switch {
+	case s == nil:
+	case env.summaryJSON != nil:
+		if err := json.NewEncoder(env.summaryJSON).Encode(s); err != nil {
+			return withCode(exitError, fmt.Errorf("writing the summary: %w", err))
+		}
+	default:
+		s.Print(env.stdout, env.stdoutWidth) // it says where the reports are
+	}
+	return nil
 }
 
 // resultError is the error Main gets from a run that ended as r did: its
@@ -123,7 +143,7 @@ func (c *runCommand) runInbox(ctx context.Context, job *engine.Job) error {
 	in := &engine.Inbox{Dir: c.inbox, Job: *job, Settle: c.settle, Filed: func(f *engine.InboxFile, r *engine.Result) {
 		fmt.Fprintf(stdout, "inbox: %s\n", f.Name)
 		if r.Summary != nil {
-			r.Summary.Print(stdout)
+			r.Summary.Print(stdout, c.env.stdoutWidth)
 		}
 		if r.Err != nil {
 			fmt.Fprintf(stderr, "reconcile run: %s: %v\n", f.Name, r.Err)
@@ -141,6 +161,11 @@ func (c *runCommand) runInbox(ctx context.Context, job *engine.Job) error {
 		return resultError(res.Result)
 	}
 	sum := res.Summary
+	if c.env.summaryJSON != nil {
+		if err := json.NewEncoder(c.env.summaryJSON).Encode(sum); err != nil {
+			return withCode(exitError, err)
+		}
+	}
 	if len(sum.Ignored) > 0 {
 		fmt.Fprintf(stdout, "inbox %s: left alone, not CSV or XLSX: %s\n", c.inbox, strings.Join(sum.Ignored, ", "))
 	}

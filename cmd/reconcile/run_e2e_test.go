@@ -400,7 +400,7 @@ func TestRunDryRun(t *testing.T) {
 		t.Fatalf("exit %d, want %d: %s", code, exitRowsNotOK, stderr)
 	}
 	// Without a terminal, progress goes to stderr as log lines a cron log keeps.
-	if !strings.Contains(stderr, "msg=finished done=2 read=2 invalid=1 skipped=1") {
+	if !strings.Contains(stderr, "msg=finished done=2 read=2 total=2 invalid=1 skipped=1") {
 		t.Errorf("no final progress line in stderr:\n%s", stderr)
 	}
 	report := readRunReport(t, dir)

@@ -36,7 +36,7 @@ GET /_sandbox/stats; faults can be changed with POST /_sandbox/faults.`,
 
 func (c *sandboxCommand) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free one (printed on start)")
-	fs.StringVar(&c.tenantPath, "tenant", "samples/tenant.json", "tenant `file`: keys, result types and activities")
+	fs.StringVar(&c.tenantPath, "tenant", "", "tenant `file`: keys, result types and activities, shaped like samples/tenant.json (default: the demo tenant, built in)")
 	fs.IntVar(&c.synthetic, "activities", 0, "add `N` synthetic activities (provider ids SYN-0000001...) for load tests")
 	f := &c.faults
 	fs.Float64Var(&f.FailRate, "fail-rate", 0, "share of requests answered 500/502/503, 0 to 1")
@@ -64,9 +64,15 @@ func (c *sandboxCommand) Run(ctx context.Context, args []string) error {
 	if c.synthetic < 0 {
 		return usageError("--activities %d must not be negative", c.synthetic)
 	}
-	tenant, err := sandbox.LoadTenant(c.tenantPath)
+	tenant, name, err := demoTenant()
+	if c.tenantPath != "" {
+		tenant, name, err = nil, c.tenantPath, nil
+		if tenant, err = sandbox.LoadTenant(c.tenantPath); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
 	if err != nil {
-		return withCode(exitUsage, err)
+		return err
 	}
 	tenant.AddSynthetic(c.synthetic)
 
@@ -91,7 +97,7 @@ func (c *sandboxCommand) Run(ctx context.Context, args []string) error {
 		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 	}
 	fmt.Fprintf(env.stdout, "sandbox listening on http://%s (tenant %s: %d activities, %d result types)\n",
-		ln.Addr(), c.tenantPath, len(tenant.Activities), len(tenant.Configs))
+		ln.Addr(), name, len(tenant.Activities), len(tenant.Configs))
 	log.Info("sandbox started", "addr", ln.Addr().String(), "faults", c.faults)
 
 	err = serveUntil(ctx, hs, ln, endRequests)

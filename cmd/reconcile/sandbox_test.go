@@ -314,3 +314,18 @@ func TestSandboxShutdownDuringLatency(t *testing.T) {
 		t.Error("a request cut short by shutdown succeeded")
 	}
 }
+
+// The installed binary's sandbox serves the built-in tenant from any
+// folder: here one with no samples/ in it.
+func TestSandboxFromAnyFolder(t *testing.T) {
+	t.Chdir(t.TempDir())
+	rs := startSandboxCommand(t, "--quiet")
+	defer rs.stop()
+	if !strings.Contains(rs.stdout.String(), "the built-in demo tenant: 60 activities, 4 result types") {
+		t.Errorf("start line %q", rs.stdout)
+	}
+	c, _ := api.NewClient(rs.url, "rtn_sk_demo")
+	if configs, err := c.ListResultTypeConfigs(context.Background()); err != nil || len(configs) != 4 {
+		t.Errorf("result types = %v, %v", configs, err)
+	}
+}

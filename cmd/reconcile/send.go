@@ -29,7 +29,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.delimiter, "delimiter", "", "CSV field `SEPARATOR`: , ; | or tab (default: detected)")
 	fs.StringVar(&f.encoding, "encoding", "", "CSV `ENCODING`: utf-8, windows-1252, latin1 or utf-16 (default: detected)")
 	fs.StringVar(&f.sheet, "sheet", "", "workbook `SHEET` to read (default: the first)")
-	fs.StringVar(&f.dateFormat, "date-format", "", "`LAYOUT` of non-ISO dates, in Go's notation: 02/01/2006 15:04 is day/month/year (default: ISO 8601 and date cells only)")
+	fs.StringVar(&f.dateFormat, "date-format", "", "`LAYOUT` of non-ISO dates: dd/mm/yyyy, dd/mm/yyyy hh:mm, mm/dd/yyyy, d/m/yy h:mm, or a Go layout such as 02/01/2006 15:04 (default: ISO 8601 and date cells only)")
 	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA `ZONE` that dates without a zone are in, e.g. America/Santiago")
 }
 
@@ -54,22 +54,23 @@ func (f *inputFlags) inherit(settings map[string]string) {
 // options turns the flags into importer options, or a usage error saying what to fix.
 func (f *inputFlags) options() (importer.Options, error) {
 	opts := importer.Options{MappingFile: f.mapping, Encoding: f.encoding, Sheet: f.sheet, DateFormat: f.dateFormat}
-	switch d := f.delimiter; strings.ToLower(d) {
-	case "":
-	case "tab", `\t`, "\t":
-		opts.Delimiter = '\t'
-	case ",", ";", "|":
-		opts.Delimiter = rune(d[0])
-	default:
-		return opts, usageError("--delimiter %q: use , ; | or tab", d)
+	var err error
+	if opts.Delimiter, err = parseDelimiter("delimiter", f.delimiter); err != nil {
+		return opts, err
 	}
 	loc, err := time.LoadLocation(f.timezone)
 	if err != nil {
 		return opts, usageError("--timezone %q is not an IANA time zone; use a name such as America/Santiago or UTC", f.timezone)
 	}
 	opts.Location = loc
-	if f.dateFormat != "" && !strings.Contains(f.dateFormat, "2006") && !strings.Contains(f.dateFormat, "06") {
-		return opts, usageError("--date-format %q has no year: write it in Go's notation, e.g. 02/01/2006 15:04 for dd/mm/yyyy hh:mm", f.dateFormat)
+	if f.dateFormat != "" {
+		layout, err := importer.DateLayout(f.dateFormat)
+		if err != nil {
+			return opts, withCode(exitUsage, err)
+		}
+		if !strings.Contains(layout, "06") {
+			return opts, usageError("--date-format %q has no year: write it as dd/mm/yyyy hh:mm, or in Go's notation, e.g. 02/01/2006 15:04", f.dateFormat)
+		}
 	}
 	return opts, nil
 }
@@ -86,13 +87,8 @@ func (f *inputFlags) settings() []reports.Setting {
 	return s
 }
 
-// reportDirFlag and configsFlag are flags of every command that writes
-// reports or reads the result types' cache, sending or not.
-func reportDirFlag(fs *pflag.FlagSet, p *string) {
-	fs.StringVar(p, "report-dir", "", "`DIR` for the reports (default: a new reports-DATE folder here)")
-}
-
-// configsFlag's default def is a cache file; "" downloads the result types.
+// configsFlag is a flag of every command that reads the result types'
+// cache, sending or not. Its default def is a cache file; "" downloads the result types.
 func configsFlag(fs *pflag.FlagSet, p *string, def string) {
 	usage := "`FILE` of result types written by `reconcile configs pull`"
 	if def == "" {
@@ -118,7 +114,7 @@ const (
 	withLedger                          // --state-dir
 	withForce                           // --force
 	withDryRun                          // --dry-run
-	withReportDir                       // --report-dir
+	withReportDir                       // --report-dir, --report-delimiter
 )
 
 // sendOptions are the flags of the commands that send (run, retry, demo):
@@ -136,7 +132,7 @@ type sendOptions struct {
 	deadline    time.Duration // from the command's start; 0: none
 	policy      string
 	configs     string
-	reportDir   string
+	report      reportFlags
 	stateDir    string
 	force       bool
 	dryRun      bool
@@ -165,7 +161,7 @@ func (o *sendOptions) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.maxWait, "max-wait", o.maxWait, "longest `DURATION` the API may ask to wait (Retry-After); a longer ask stops the run (exit 5)")
 	fs.DurationVar(&o.deadline, "deadline", o.deadline, "`DURATION` the run may send for: then nothing more is sent and the rest is skipped (exit 5); 0: no limit")
 	if o.offers&withReportDir != 0 {
-		reportDirFlag(fs, &o.reportDir)
+		o.report.register(fs)
 	}
 	if o.offers&withPolicy != 0 {
 		fs.StringVar(&o.policy, "hard-override", o.policy, "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
@@ -233,6 +229,10 @@ func (o *sendOptions) job(env *environ, command string, client *api.Client, in *
 			return nil, withCode(exitUsage, err)
 		}
 	}
+	ropts, err := o.report.options(reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError})
+	if err != nil {
+		return nil, err
+	}
 	if env.getenv("GOMEMLIMIT") == "" {
 		// The live heap is small and bounded by the concurrency, not the
 		// input (docs/engine.md, "Memory"): a soft limit keeps the heap's
@@ -262,8 +262,8 @@ func (o *sendOptions) job(env *environ, command string, client *api.Client, in *
 		ConfigsFile: o.configs,
 		StateDir:    stateDir,
 		Force:       o.force,
-		ReportDir:   o.reportDir,
-		Reports:     reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError},
+		ReportDir:   o.report.dir,
+		Reports:     ropts,
 		Settings:    append(in.settings(), o.settings(in)...),
 		ExitCode:    exitCode,
 	}, nil

@@ -15,10 +15,10 @@ import (
 // validateCommand is `reconcile validate`: check files offline against the
 // cached result types; nothing is sent.
 type validateCommand struct {
-	env       *environ
-	in        inputFlags
-	configs   string
-	reportDir string
+	env     *environ
+	in      inputFlags
+	configs string
+	report  reportFlags
 }
 
 func (c *validateCommand) usage() usage {
@@ -31,15 +31,22 @@ func (c *validateCommand) usage() usage {
 
 func (c *validateCommand) flags(fs *pflag.FlagSet) {
 	configsFlag(fs, &c.configs, validate.DefaultCataloguePath())
-	reportDirFlag(fs, &c.reportDir)
+	c.report.register(fs)
 	c.in.register(fs)
 }
 
 func (c *validateCommand) Run(ctx context.Context, files []string) error {
+	if err := c.report.out.apply(c.env); err != nil {
+		return err
+	}
 	if len(files) == 0 {
 		return usageError("validate needs at least one CSV or XLSX file: reconcile validate [flags] FILE... (see reconcile validate -h)")
 	}
 	opts, err := c.in.options()
+	if err != nil {
+		return err
+	}
+	ropts, err := c.report.options(reports.Options{XLSX: true, Rejects: true, FailedExitCode: exitError})
 	if err != nil {
 		return err
 	}
@@ -48,8 +55,8 @@ func (c *validateCommand) Run(ctx context.Context, files []string) error {
 		Files:       files,
 		Import:      opts,
 		ConfigsFile: c.configs,
-		ReportDir:   c.reportDir,
-		Reports:     reports.Options{FailedExitCode: exitError},
+		ReportDir:   c.report.dir,
+		Reports:     ropts,
 		Settings:    c.in.settings(),
 		ExitCode:    exitCode,
 	}

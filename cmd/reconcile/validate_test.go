@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,7 +66,7 @@ func TestValidateSamples(t *testing.T) {
 		t.Errorf("summary = %q", stdout)
 	}
 	// Without a terminal, progress is logged; its last line counts every row.
-	if !strings.Contains(stderr, "msg=finished done=56 read=56 ok=32 invalid=23 skipped=1") {
+	if !strings.Contains(stderr, "msg=finished done=56 read=56 valid=32 invalid=23 skipped=1") {
 		t.Errorf("no final progress line with every row counted in %q", stderr)
 	}
 	header, rows := readReport(t, filepath.Join(dir, "report.csv"))
@@ -78,15 +79,24 @@ func TestValidateSamples(t *testing.T) {
 	for _, r := range rows {
 		count[r["outcome"]]++
 	}
-	if count["ok"] != 32 || count["invalid"] != 23 || count["skipped"] != 1 || len(rows) != 56 {
-		t.Errorf("outcomes = %v over %d rows, want 32 ok, 23 invalid, 1 skipped", count, len(rows))
+	if count["valid"] != 32 || count["invalid"] != 23 || count["skipped"] != 1 || len(rows) != 56 {
+		t.Errorf("outcomes = %v over %d rows, want 32 valid, 23 invalid, 1 skipped", count, len(rows))
+	}
+	// validate writes what run writes, but nothing it could not know.
+	for _, name := range []string{"report.xlsx", "rejects-results.csv", "rejects-resultados.csv", "rejects-resultados.xlsx", "summary.json"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("validate wrote no %s: %v", name, err)
+		}
 	}
 	for _, r := range rows {
 		if r["outcome"] == "skipped" && (r["row"] != "21" || !strings.Contains(r["message"], "results.csv, row 2")) {
 			t.Errorf("duplicate row: %v", r)
 		}
-		if r["Comercio"] == "1.23457E+11" && !strings.Contains(r["message"], "Comercio: ") {
-			t.Errorf("problem does not name the user's column: %v", r["message"])
+		if r["Comercio"] == "1.23457E+11" && (!strings.Contains(r["message"], "Comercio: ") || r["code"] == "") {
+			t.Errorf("problem does not name the user's column, or has no code: %v", r)
+		}
+		if (r["outcome"] == "invalid" || r["outcome"] == "skipped") != (r["code"] != "") {
+			t.Errorf("row %s (%s) has code %q", r["row"], r["outcome"], r["code"])
 		}
 	}
 }
@@ -113,7 +123,11 @@ func TestValidateExitCodes(t *testing.T) {
 		{"no files", nil, exitUsage, "at least one"},
 		{"bad timezone", []string{"--timezone", "Mars/Olympus", good}, exitUsage, "IANA"},
 		{"bad delimiter", []string{"--delimiter", "x", good}, exitUsage, "--delimiter"},
-		{"date format without year", []string{"--date-format", "dd/mm/yyyy", good}, exitUsage, "Go's notation"},
+		{"bad report delimiter", []string{"--report-delimiter", "x", good}, exitUsage, "--report-delimiter \"x\": use , ; | or tab"},
+		{"date format without year", []string{"--date-format", "dd/mm", good}, exitUsage, "a day, a month and a year"},
+		{"go layout without year", []string{"--date-format", "02/01 15:04", good}, exitUsage, "has no year"},
+		{"date format not notation", []string{"--date-format", "dd/mm/aaaa", good}, exitUsage, "neither a Go layout nor spreadsheet notation"},
+		{"date format in notation", []string{"--date-format", "dd/mm/yyyy hh:mm", good}, exitOK, ""},
 		{"no cache", []string{"--configs", filepath.Join(dir, "none.json"), good}, exitUsage, "configs pull"},
 	}
 	for i, tt := range tests {
@@ -124,5 +138,78 @@ func TestValidateExitCodes(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d saying %q", code, stderr, tt.code, tt.errHas)
 			}
 		})
+	}
+}
+
+// A rejects file fixed in part and checked again keeps, in its own rejects,
+// the row numbers of the file the rows first came from: reconcile_row is
+// read back, not renumbered.
+func TestRejectsKeepTheOriginalRowNumber(t *testing.T) {
+	cache := tenantCache(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	writeFile(t, in, "provider_activity_id;commerce_external_id;occurred_at;status;result\n"+
+		"YOM-1;COM-1;2026-04-11T10:30:00Z;EFFECTIVE;Venta completada\n"+ // row 2: valid
+		"YOM-2;COM-1;2026-04-11T10:30:00Z;DONE;Venta completada\n"+ // row 3: bad status
+		"YOM-3;COM-1;2026-04-11T10:30:00Z;EFFECTIVE;Venta completada\n"+ // row 4: valid
+		"YOM-4;;2026-04-11T10:30:00Z;EFFECTIVE;Venta completada\n") // row 5: no commerce
+	first := filepath.Join(dir, "first")
+	if code, _, stderr := runMain(t, nil, "validate", "--configs", cache, "--report-dir", first, in); code != exitRowsNotOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	again := filepath.Join(dir, "again")
+	rej := filepath.Join(first, "rejects.csv")
+	if code, _, stderr := runMain(t, nil, "validate", "--configs", cache, "--report-dir", again, rej); code != exitRowsNotOK {
+		t.Fatalf("second check: exit %d: %s", code, stderr)
+	}
+	for _, tc := range []struct {
+		path string
+		want [][2]string // reconcile_row, reconcile_outcome
+	}{
+		{rej, [][2]string{{"3", "invalid"}, {"5", "invalid"}}},
+		{filepath.Join(again, "rejects.csv"), [][2]string{{"3", "invalid"}, {"5", "invalid"}}},
+	} {
+		f, err := os.Open(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := csv.NewReader(f)
+		r.Comma = ';'
+		recs, err := r.ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := recs[0]
+		at, cls := slices.Index(h, reports.RejectsRowColumn), slices.Index(h, reports.RejectsOutcomeColumn)
+		var got [][2]string
+		for _, rec := range recs[1:] {
+			got = append(got, [2]string{rec[at], rec[cls]})
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: rows %q, want %q", tc.path, got, tc.want)
+		}
+	}
+	// report.csv of the second check numbers the rows as rejects.csv shows them.
+	_, rows := readReport(t, filepath.Join(again, "report.csv"))
+	if len(rows) != 2 || rows[0]["row"] != "2" || rows[1]["row"] != "3" || rows[0]["code"] != "bad_status" || rows[1]["code"] != "missing_field" {
+		t.Errorf("second report = %v", rows)
+	}
+}
+
+func TestValidateReportDelimiter(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	writeFile(t, in, "provider_activity_id,commerce_external_id,occurred_at,status,result\nYOM-1,COM-1,2026-04-11T10:30:00Z,EFFECTIVE,Venta completada\n")
+	out := filepath.Join(dir, "r")
+	if code, _, stderr := runMain(t, nil, "validate", "--configs", tenantCache(t), "--report-dir", out, "--report-delimiter", ";", in); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "report.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "\uFEFFrow;outcome;http_status;code;message;provider_activity_id;"; !strings.HasPrefix(string(raw), want) || !strings.Contains(string(raw), "\r\n2;valid;;;;YOM-1;") {
+		t.Errorf("report.csv = %q, want it to start %q", raw, want)
 	}
 }

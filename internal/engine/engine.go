@@ -8,6 +8,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -201,14 +202,17 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 	}
 	ropts := j.Reports
 	ropts.SpillDir = spills
+	if sub == nil && ropts.Classes == nil {
+		ropts.Classes = outcome.CheckClasses
+	}
 	w, err := reports.Create(res.ReportDir, reports.RunInfo{
 		Command: j.Command, Layouts: layouts, Started: started, BaseURL: baseURL, Settings: settings,
 	}, ropts)
 	if err != nil {
 		return end(fail(ReportFailed, fmt.Errorf("creating the reports in %s: %w\n  what to do: choose another --report-dir", res.ReportDir, err)))
 	}
-	if j.ExpectedRows > 0 {
-		sink.Total(j.ExpectedRows)
+	if n := cmp.Or(j.ExpectedRows, expectedRows(readers)); n > 0 {
+		sink.Total(n)
 	}
 	write := func(o *outcome.Outcome) error {
 		res.Counts[o.Class]++
@@ -302,7 +306,7 @@ func (j *Job) check(ctx context.Context, readers []*importer.Reader, cat *valida
 			sink.Read()
 			o, offline := it.Offline()
 			if !offline {
-				o = outcome.Outcome{Row: it.Row, Class: outcome.ClassOK}
+				o = outcome.Outcome{Row: it.Row, Class: outcome.ClassValid}
 			}
 			if err := write(&o); err != nil {
 				writeErr = err

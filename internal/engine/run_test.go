@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,7 +208,8 @@ func reportRows(t *testing.T, dir string) int {
 }
 
 // Without a Submitter the engine validates only: nothing is sent, no ledger
-// is opened, valid rows are ok.
+// is opened, valid rows are valid (never ok: nothing was accepted), and
+// summary.json counts only the classes of a check.
 func TestRunValidatesOnly(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "configs.json")
 	tenant := sandbox.SyntheticTenant(0)
@@ -220,11 +222,15 @@ func TestRunValidatesOnly(t *testing.T) {
 		ReportDir: filepath.Join(t.TempDir(), "r")}
 	sink := newTestSink()
 	res := job.Run(context.Background(), sink)
-	if res.Ending != Finished || res.Counts[outcome.ClassOK] != 20 || res.Counts[outcome.ClassInvalid] != 1 {
+	if res.Ending != Finished || res.Counts[outcome.ClassValid] != 20 || res.Counts[outcome.ClassInvalid] != 1 || res.Counts[outcome.ClassOK] != 0 {
 		t.Fatalf("ended %v %v, counts %v", res.Ending, res.Err, res.Counts)
 	}
-	if sink.read.Load() != 21 || sink.done.Load() != 21 {
-		t.Errorf("sink heard read %d, done %d", sink.read.Load(), sink.done.Load())
+	want := map[outcome.Class]int{outcome.ClassValid: 20, outcome.ClassInvalid: 1, outcome.ClassSkipped: 0}
+	if got := res.Summary.Counts; !maps.Equal(got, want) {
+		t.Errorf("summary counts %v, want %v", got, want)
+	}
+	if sink.total.Load() != 21 || sink.read.Load() != 21 || sink.done.Load() != 21 {
+		t.Errorf("sink heard total %d, read %d, done %d; want 21 each (the file's rows counted before reading)", sink.total.Load(), sink.read.Load(), sink.done.Load())
 	}
 	if _, err := os.Stat(state); !os.IsNotExist(err) {
 		t.Errorf("validating opened a ledger: %v", err)

@@ -14,8 +14,9 @@ import (
 
 // normalizer turns cells into Values. It holds the date settings of a read.
 type normalizer struct {
-	dateFormat string // Options.DateFormat; "" for ISO 8601 only
+	dateFormat string // Options.DateFormat as a Go layout; "" for ISO 8601 only
 	dateOnly   string // the date part of dateFormat, tried when a cell has no time
+	dateShown  string // Options.DateFormat as the user wrote it, for messages
 	loc        *time.Location
 }
 
@@ -23,9 +24,14 @@ func newNormalizer(dateFormat string, loc *time.Location) *normalizer {
 	if loc == nil {
 		loc = time.UTC
 	}
-	n := &normalizer{dateFormat: dateFormat, loc: loc}
-	if i := strings.IndexByte(dateFormat, ' '); i > 0 {
-		n.dateOnly = dateFormat[:i]
+	n := &normalizer{dateFormat: dateFormat, dateShown: dateFormat, loc: loc}
+	if layout, err := DateLayout(dateFormat); err == nil {
+		// A format DateLayout refuses is refused by the front doors
+		// before a file is read; here it is taken as a layout.
+		n.dateFormat = layout
+	}
+	if i := strings.IndexByte(n.dateFormat, ' '); i > 0 {
+		n.dateOnly = n.dateFormat[:i]
 	}
 	return n
 }
@@ -153,12 +159,12 @@ func (n *normalizer) date(s string) (time.Time, error) {
 		return t, nil
 	}
 	if n.dateFormat != "" {
-		return time.Time{}, fmt.Errorf("%q matches neither --date-format %q nor ISO 8601 (2026-04-11T10:30:00Z); fix the cell or the --date-format layout", s, n.dateFormat)
+		return time.Time{}, fmt.Errorf("%q matches neither --date-format %q nor ISO 8601 (2026-04-11T10:30:00Z); fix the cell or the --date-format", s, n.dateShown)
 	}
 	if looksDayMonth(s) {
-		return time.Time{}, fmt.Errorf("%w: %q could be day/month or month/day; pass --date-format with your file's layout (02/01/2006 15:04 for day/month/year, 01/02/2006 15:04 for month/day/year)", ErrAmbiguousDate, s)
+		return time.Time{}, fmt.Errorf("%w: %q could be day/month or month/day; pass --date-format with your file's layout (dd/mm/yyyy hh:mm for day/month/year, mm/dd/yyyy hh:mm for month/day/year)", ErrAmbiguousDate, s)
 	}
-	return time.Time{}, fmt.Errorf("%q is not a date; write it as ISO 8601 (2026-04-11T10:30:00Z) or pass --date-format with your file's layout (e.g. 02/01/2006 15:04)", s)
+	return time.Time{}, fmt.Errorf("%q is not a date; write it as ISO 8601 (2026-04-11T10:30:00Z) or pass --date-format with your file's layout (e.g. dd/mm/yyyy hh:mm)", s)
 }
 
 // isoUTC reads the two forms programs export most, 2026-04-11T10:30:00Z

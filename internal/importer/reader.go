@@ -17,7 +17,7 @@ type Options struct {
 	Encoding    string         // "": detect UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252; or utf-8, windows-1252, latin1, utf-16
 	Sheet       string         // "": the first sheet
 	MappingFile string         // "": the contract's field names are the headers
-	DateFormat  string         // "": ISO 8601 only (and date cells); else a Go layout such as 02/01/2006 15:04
+	DateFormat  string         // "": ISO 8601 only (and date cells); else spreadsheet notation (dd/mm/yyyy hh:mm) or a Go layout (02/01/2006 15:04), as DateLayout reads it
 	Location    *time.Location // nil: UTC; local dates are read in it
 	UnzipLimit  int64          // 0: DefaultUnzipLimit; the most an XLSX may unzip to, in bytes
 	SpillDir    string         // "": os.TempDir(); where an XLSX's large sheets are unzipped (the run's spill.Dir)

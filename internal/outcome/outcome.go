@@ -21,10 +21,21 @@ const (
 	ClassConflict   Class = "conflict"   // 409 and the policy did not override
 	ClassFailed     Class = "failed"     // 5xx, timeout or network error after the retry budget
 	ClassSkipped    Class = "skipped"    // not sent on purpose (ledger, duplicate, breaker, signal)
+
+	// ClassValid is a row that passed every offline rule, in a run that
+	// only checks (validate): never the class of a row that was sent, so
+	// that nobody reads "ok" in a report as "accepted by the API".
+	ClassValid Class = "valid"
 )
 
-// Classes lists every class in report order.
+// Classes lists the classes of a run that sends, in report order.
 var Classes = []Class{ClassOK, ClassOverridden, ClassInvalid, ClassRejected, ClassConflict, ClassFailed, ClassSkipped}
+
+// CheckClasses lists the classes of a run that only checks, in report order.
+var CheckClasses = []Class{ClassValid, ClassInvalid, ClassSkipped}
+
+// AllClasses lists every class, in report order.
+var AllClasses = []Class{ClassOK, ClassValid, ClassOverridden, ClassInvalid, ClassRejected, ClassConflict, ClassFailed, ClassSkipped}
 
 // NeedsPerson reports whether rows of this class go to the rejects file.
 func (c Class) NeedsPerson() bool {
@@ -42,7 +53,10 @@ type Outcome struct {
 	HTTPStatus int    // the last answer's status; 0 if nothing was answered
 	Error      string // the API's "error", e.g. "Bad Request"
 	Message    string // the API's message, the offline problems, or why it was skipped
-	Attempts   int    // requests sent for this row
-	Duration   time.Duration
-	ResultID   string // the stored result's id, when the API returned one
+	// Code names the reason for scripts and filters, whatever Message says;
+	// "" when there is nothing to name (ok).
+	Code     Code
+	Attempts int // requests sent for this row
+	Duration time.Duration
+	ResultID string // the stored result's id, when the API returned one
 }

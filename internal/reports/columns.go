@@ -5,56 +5,75 @@ import (
 )
 
 // The names of the columns reconcile adds to report.csv and the Rows sheet:
-// file and sheet before the user's own columns when there are several
-// inputs, the outcome columns after them. Each name is defined here only;
-// whatever reads a report back uses these.
+// what happened first (row, outcome, http_status, code, message), so that a
+// reviewer reads it without scrolling past the user's columns; file and
+// sheet after them when there are several inputs; then the user's own
+// columns; then the rest. Each name is defined here only; whatever reads a
+// report back uses these.
 const (
-	FileColumn       = "file"
-	SheetColumn      = "sheet"
 	RowColumn        = "row" // the row number as the user's spreadsheet program shows it
 	OutcomeColumn    = "outcome"
 	HTTPStatusColumn = "http_status"
-	ErrorColumn      = "error"
+	CodeColumn       = "code" // the row's outcome.Code
 	MessageColumn    = "message"
+	FileColumn       = "file"
+	SheetColumn      = "sheet"
+	ErrorColumn      = "error"
 	AttemptsColumn   = "attempts"
 	DurationColumn   = "duration_ms"
 	ResultIDColumn   = "result_id"
 )
 
-// Positions of the outcome columns, from the first of them.
+// Positions of the leading columns, from the first column of the report.
 const (
 	colRow = iota
 	colOutcome
 	colHTTPStatus
-	colError
+	colCode
 	colMessage
+	numLeadColumns
+)
+
+// Positions of the trailing columns, from the first of them.
+const (
+	colError = iota
 	colAttempts
 	colDuration
 	colResultID
-	numOutcomeColumns
+	numTailColumns
 )
 
-// outcomeColumns are the columns reconcile adds after the user's own, in
-// report.csv and the Rows sheet.
-var outcomeColumns = [numOutcomeColumns]string{
-	colRow: RowColumn, colOutcome: OutcomeColumn, colHTTPStatus: HTTPStatusColumn, colError: ErrorColumn,
-	colMessage: MessageColumn, colAttempts: AttemptsColumn, colDuration: DurationColumn, colResultID: ResultIDColumn,
-}
+var (
+	leadColumns = [numLeadColumns]string{
+		colRow: RowColumn, colOutcome: OutcomeColumn, colHTTPStatus: HTTPStatusColumn, colCode: CodeColumn, colMessage: MessageColumn,
+	}
+	tailColumns = [numTailColumns]string{
+		colError: ErrorColumn, colAttempts: AttemptsColumn, colDuration: DurationColumn, colResultID: ResultIDColumn,
+	}
+)
 
-// numericColumns are the outcome columns that hold decimal integers.
-var numericColumns = []int{colRow, colHTTPStatus, colAttempts, colDuration}
+// numOwnColumns is how many columns reconcile adds besides file and sheet.
+const numOwnColumns = numLeadColumns + numTailColumns
 
-// header is the column layout of report.csv and the Rows sheet: optional file
-// and sheet columns, the union of every input file's columns, then the outcome
-// columns.
+// header is the column layout of report.csv and the Rows sheet: the leading
+// columns, optional file and sheet columns, the union of every input file's
+// columns, then the trailing columns.
 type header struct {
 	names    []string
-	hasFile  bool // a leading "file" column: more than one input file
+	hasFile  bool // a "file" column after the leading ones: more than one input file
 	hasSheet bool // a "sheet" column after it: more than one input file and one is a workbook
 	first    int  // index of the first user column
-	outcome  int  // index of the first outcome column
+	tail     int  // index of the first trailing column
 	// slots maps each layout's column i to its index in names.
 	slots map[*importer.Layout][]int
+}
+
+// fileAt is the index of the file column (when hasFile), the sheet's next.
+const fileAt = numLeadColumns
+
+// numeric reports whether column i holds decimal integers.
+func (h *header) numeric(i int) bool {
+	return i == colRow || i == colHTTPStatus || i == h.tail+colAttempts || i == h.tail+colDuration
 }
 
 // newHeader builds the union of the layouts' columns in order of first
@@ -63,6 +82,7 @@ type header struct {
 // user column is ever dropped or merged with its twin.
 func newHeader(layouts []*importer.Layout) *header {
 	h := &header{slots: make(map[*importer.Layout][]int, len(layouts))}
+	h.names = append(h.names, leadColumns[:]...)
 	if len(layouts) > 1 {
 		h.hasFile = true
 		h.names = append(h.names, FileColumn)
@@ -100,8 +120,8 @@ func newHeader(layouts []*importer.Layout) *header {
 		}
 		h.slots[l] = slots
 	}
-	h.outcome = len(h.names)
-	h.names = append(h.names, outcomeColumns[:]...)
+	h.tail = len(h.names)
+	h.names = append(h.names, tailColumns[:]...)
 	return h
 }
 
@@ -121,4 +141,37 @@ func (h *header) slotsFor(l *importer.Layout) ([]int, bool) {
 		}
 	}
 	return nil, false
+}
+
+// ColumnIndex is the index of reconcile's column name in a report.csv
+// header, or -1, whatever the user called their own columns: a leading
+// column is where reconcile puts it, file and sheet follow those, and a
+// trailing column is the last of its name.
+func ColumnIndex(header []string, name string) int {
+	for i, n := range leadColumns {
+		if n == name {
+			if i < len(header) && header[i] == name {
+				return i
+			}
+			return -1
+		}
+	}
+	switch name {
+	case FileColumn:
+		if fileAt < len(header) && header[fileAt] == FileColumn {
+			return fileAt
+		}
+		return -1
+	case SheetColumn:
+		if fileAt+1 < len(header) && header[fileAt] == FileColumn && header[fileAt+1] == SheetColumn {
+			return fileAt + 1
+		}
+		return -1
+	}
+	for i := len(header) - 1; i >= 0; i-- {
+		if header[i] == name {
+			return i
+		}
+	}
+	return -1
 }

@@ -9,7 +9,7 @@ import (
 // mojibake in Excel on Windows).
 const utf8BOM = "\xEF\xBB\xBF"
 
-// csvReport is report.csv: UTF-8 with BOM, comma separated, CRLF line ends,
+// csvReport is report.csv: UTF-8 with BOM, comma (or Options.Delimiter) separated, CRLF line ends,
 // every cell neutralised against formula injection.
 type csvReport struct {
 	f   *os.File
@@ -18,14 +18,14 @@ type csvReport struct {
 	rec []string
 }
 
-func createCSVReport(path string, names []string) (*csvReport, error) {
+func createCSVReport(path string, names []string, comma rune) (*csvReport, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	r := &csvReport{f: f, buf: bufio.NewWriterSize(fileWriter(CSVName, f), 64<<10), rec: make([]string, len(names))}
 	r.buf.WriteString(utf8BOM)
-	r.w = newCSVWriter(r.buf, ',')
+	r.w = newCSVWriter(r.buf, comma)
 	if err := r.write(names); err != nil {
 		f.Close()
 		return nil, err

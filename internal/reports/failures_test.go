@@ -106,7 +106,7 @@ func names(t *testing.T, dir string) []string {
 
 func printed(s *Summary) string {
 	var b strings.Builder
-	s.Print(&b)
+	s.Print(&b, 0)
 	return b.String()
 }
 

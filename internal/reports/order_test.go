@@ -123,7 +123,7 @@ func TestReportsKeepInputOrder(t *testing.T) {
 func TestOrderRecordRoundTrip(t *testing.T) {
 	l := xlsxLayout("sur.xlsx", "Hoja1", "Actividad", "Notas")
 	o := outcome.Outcome{Row: row(l, 12, "A-1", "línea 1\nlínea 2"), Class: outcome.ClassFailed, HTTPStatus: 503,
-		Error: "Service Unavailable", Message: "still failing", Attempts: 4, Duration: 1234567, ResultID: "r-1"}
+		Error: "Service Unavailable", Message: "still failing", Code: outcome.Code("api_503"), Attempts: 4, Duration: 1234567, ResultID: "r-1"}
 	r := rowOrder{layouts: []*importer.Layout{csvLayout("norte.csv"), l}}
 	b := appendOutcome(nil, orderKey{layout: 2, row: 12, seq: 9}, &o)
 	var got outcome.Outcome
@@ -131,7 +131,7 @@ func TestOrderRecordRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Row.Layout != l || got.Row.Pos != o.Row.Pos || !slices.Equal(got.Row.Cells, o.Row.Cells) ||
-		got.Class != o.Class || got.HTTPStatus != o.HTTPStatus || got.Error != o.Error || got.Message != o.Message ||
+		got.Class != o.Class || got.HTTPStatus != o.HTTPStatus || got.Error != o.Error || got.Message != o.Message || got.Code != o.Code ||
 		got.Attempts != o.Attempts || got.Duration != o.Duration || got.ResultID != o.ResultID {
 		t.Errorf("read back %+v\nwant %+v", got, o)
 	}

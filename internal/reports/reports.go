@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -61,6 +62,14 @@ type Options struct {
 	// FailedExitCode is the exit code summary.json records when another
 	// report could not be written; 0 records the one given to Close.
 	FailedExitCode int
+	// Classes are the classes the run's rows may have, in report order, as
+	// summary.json counts them; nil is outcome.Classes, a run that sends.
+	// A run that only checks has outcome.CheckClasses.
+	Classes []outcome.Class
+	// Delimiter separates report.csv's fields: ';' for a spreadsheet
+	// program set to a language that writes decimal commas (Spanish
+	// Excel). 0 is ','. Rejects files keep their input's delimiter.
+	Delimiter rune
 }
 
 // Writer writes the reports of one run into one folder as outcomes arrive.
@@ -131,7 +140,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		// Refused whatever opts.XLSX says, so that validate refuses the
 		// files run would refuse, before anything is sent or written.
 		return nil, fmt.Errorf("the input files have %d different columns between them, and a report holds at most %d; run them separately, or delete the columns you do not need",
-			n-len(outcomeColumns)-hdr.first, excelize.MaxColumns-len(outcomeColumns)-hdr.first)
+			hdr.tail-hdr.first, excelize.MaxColumns-numOwnColumns-hdr.first)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the report folder: %w; choose another with --report-dir", err)
@@ -141,6 +150,9 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Classes == nil {
+		opts.Classes = outcome.Classes
 	}
 	if info.Started.IsZero() {
 		info.Started = opts.Now()
@@ -152,7 +164,7 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 		opts:   opts,
 		hdr:    hdr,
 		fileOf: make(map[*importer.Layout]int, len(info.Layouts)),
-		tally:  newTally(),
+		tally:  newTally(opts.Classes),
 		order:  rowOrder{dir: opts.SpillDir, layouts: info.Layouts},
 	}
 	for i, l := range info.Layouts {
@@ -162,14 +174,13 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	n := len(w.hdr.names)
 	w.cells = make([]string, n)
 	w.xcells = make([]string, n)
-	o := w.hdr.outcome
 	w.numeric = make([]bool, n)
-	for _, i := range numericColumns {
-		w.numeric[o+i] = true
+	for i := range w.numeric {
+		w.numeric[i] = w.hdr.numeric(i)
 	}
 
 	var err error
-	if w.csv, err = createCSVReport(filepath.Join(dir, CSVName), w.hdr.names); err != nil {
+	if w.csv, err = createCSVReport(filepath.Join(dir, CSVName), w.hdr.names, opts.Delimiter); err != nil {
 		return nil, fmt.Errorf("cannot write the report: %w", err)
 	}
 	if opts.XLSX {
@@ -200,7 +211,7 @@ func (w *Writer) Write(o outcome.Outcome) error {
 	if w.closed {
 		return errors.New("reports: Write after Close")
 	}
-	if classOrder(o.Class) == len(outcome.Classes) {
+	if !slices.Contains(w.opts.Classes, o.Class) {
 		return fmt.Errorf("reports: %s has no known outcome class (%q)", o.Row.Pos, o.Class)
 	}
 	if _, ok := w.hdr.slotsFor(o.Row.Layout); !ok {
@@ -251,9 +262,9 @@ func (w *Writer) emit(o *outcome.Outcome) {
 	c := w.cells
 	clear(c)
 	if w.hdr.hasFile {
-		c[0] = o.Row.Pos.File
+		c[fileAt] = o.Row.Pos.File
 		if w.hdr.hasSheet {
-			c[1] = o.Row.Pos.Sheet
+			c[fileAt+1] = o.Row.Pos.Sheet
 		}
 	}
 	for i, v := range o.Row.Cells {
@@ -261,14 +272,15 @@ func (w *Writer) emit(o *outcome.Outcome) {
 			c[slots[i]] = v
 		}
 	}
-	oc := c[w.hdr.outcome:]
-	oc[colRow] = strconv.Itoa(o.Row.Pos.Row)
-	oc[colOutcome] = string(o.Class)
+	c[colRow] = strconv.Itoa(o.Row.Pos.Row)
+	c[colOutcome] = string(o.Class)
 	if o.HTTPStatus != 0 {
-		oc[colHTTPStatus] = strconv.Itoa(o.HTTPStatus)
+		c[colHTTPStatus] = strconv.Itoa(o.HTTPStatus)
 	}
+	c[colCode] = string(o.Code)
+	c[colMessage] = o.Message
+	oc := c[w.hdr.tail:]
 	oc[colError] = o.Error
-	oc[colMessage] = o.Message
 	oc[colAttempts] = strconv.Itoa(o.Attempts)
 	oc[colDuration] = strconv.FormatInt(o.Duration.Milliseconds(), 10)
 	oc[colResultID] = o.ResultID
@@ -386,7 +398,7 @@ func (w *Writer) Close(exitCode int) (*Summary, error) {
 	for _, st := range w.info.Settings {
 		s.Settings[st.Name] = st.Value
 	}
-	for _, c := range outcome.Classes {
+	for _, c := range w.opts.Classes {
 		if c.NeedsPerson() {
 			s.NeedsPerson += s.Counts[c]
 		}

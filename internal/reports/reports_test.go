@@ -51,20 +51,22 @@ func oneOfEach(l *importer.Layout) []outcome.Outcome {
 		errText string
 		msg     string
 		id      string
+		code    outcome.Code
 	}{
-		{outcome.ClassOK, 201, "", "", "res-1"},
-		{outcome.ClassOverridden, 201, "", "overwrote an earlier result", "res-2"},
-		{outcome.ClassInvalid, 0, "", "Fecha: 31/02/2026 is not a date", ""},
-		{outcome.ClassRejected, 404, "Not Found", "activity A-9 does not exist", ""},
-		{outcome.ClassConflict, 409, "Conflict", "Activity already has a result", ""},
-		{outcome.ClassFailed, 503, "Service Unavailable", "still failing after 4 attempts", ""},
-		{outcome.ClassSkipped, 0, "", "already accepted in an earlier run", ""},
+		{outcome.ClassOK, 201, "", "", "res-1", ""},
+		{outcome.ClassOverridden, 201, "", "overwrote an earlier result", "res-2", ""},
+		{outcome.ClassInvalid, 0, "", "Fecha: 31/02/2026 is not a date", "", outcome.CodeBadDate},
+		{outcome.ClassRejected, 404, "Not Found", "activity A-9 does not exist", "", "api_404"},
+		{outcome.ClassConflict, 409, "Conflict", "Activity already has a result", "", outcome.CodeConflict},
+		{outcome.ClassFailed, 503, "Service Unavailable", "still failing after 4 attempts", "", "api_503"},
+		{outcome.ClassSkipped, 0, "", "already accepted in an earlier run", "", outcome.CodeAlreadySent},
 	}
 	var out []outcome.Outcome
 	for i, s := range spec {
 		out = append(out, outcome.Outcome{
 			Row:        row(l, i+2, "A-"+string(rune('1'+i)), "VISITA", "nota "+string(s.class)),
 			Class:      s.class,
+			Code:       s.code,
 			HTTPStatus: s.status,
 			Error:      s.errText,
 			Message:    s.msg,
@@ -140,7 +142,7 @@ func TestEveryClassInEveryReport(t *testing.T) {
 	outs := oneOfEach(l)
 	s := run(t, dir, RunInfo{Command: "run", Layouts: []*importer.Layout{l}}, Options{XLSX: true, Rejects: true}, outs, 1)
 
-	wantHeader := []string{"Actividad", "Código", "Notas", "row", "outcome", "http_status", "error", "message", "attempts", "duration_ms", "result_id"}
+	wantHeader := []string{"row", "outcome", "http_status", "code", "message", "Actividad", "Código", "Notas", "error", "attempts", "duration_ms", "result_id"}
 	check := func(name string, recs [][]string) {
 		t.Helper()
 		if !slices.Equal(recs[0], wantHeader) {
@@ -155,8 +157,8 @@ func TestEveryClassInEveryReport(t *testing.T) {
 			if o.HTTPStatus != 0 {
 				status = itoa(o.HTTPStatus)
 			}
-			want := append(slices.Clone(o.Row.Cells), itoa(o.Row.Pos.Row), string(o.Class), status, o.Error, o.Message,
-				itoa(o.Attempts), itoa(int(o.Duration.Milliseconds())), o.ResultID)
+			want := append([]string{itoa(o.Row.Pos.Row), string(o.Class), status, string(o.Code), o.Message}, o.Row.Cells...)
+			want = append(want, o.Error, itoa(o.Attempts), itoa(int(o.Duration.Milliseconds())), o.ResultID)
 			// excelize's GetRows drops trailing empty cells.
 			for len(got) < len(want) {
 				got = append(got, "")
@@ -226,21 +228,21 @@ func TestUnionOfColumnsAcrossFiles(t *testing.T) {
 	b := xlsxLayout("in/sur.xlsx", "Hoja1", "Resultado", "Fecha", "Notas", "Notas")
 	outs := []outcome.Outcome{
 		{Row: row(a, 2, "A-1", "VISITA", "n1"), Class: outcome.ClassOK},
-		{Row: row(b, 2, "LLAMADA", "01/02/2026", "n2", "n3"), Class: outcome.ClassInvalid, Message: "Actividad: missing"},
-		{Row: row(a, 3, "A-3", "X", ""), Class: outcome.ClassRejected, HTTPStatus: 400},
+		{Row: row(b, 2, "LLAMADA", "01/02/2026", "n2", "n3"), Class: outcome.ClassInvalid, Code: outcome.CodeMissingField, Message: "Actividad: missing"},
+		{Row: row(a, 3, "A-3", "X", ""), Class: outcome.ClassRejected, HTTPStatus: 400, Code: "api_400"},
 	}
 	s := run(t, dir, RunInfo{Command: "run", Layouts: []*importer.Layout{a, b}}, Options{XLSX: true, Rejects: true}, outs, 1)
 	recs := readCSV(t, filepath.Join(dir, CSVName), ',')
-	wantHeader := []string{"file", "sheet", "Actividad", "Resultado", "Notas", "Fecha", "Notas", "row", "outcome", "http_status", "error", "message", "attempts", "duration_ms", "result_id"}
+	wantHeader := []string{"row", "outcome", "http_status", "code", "message", "file", "sheet", "Actividad", "Resultado", "Notas", "Fecha", "Notas", "error", "attempts", "duration_ms", "result_id"}
 	if !slices.Equal(recs[0], wantHeader) {
 		t.Fatalf("header = %q\nwant     %q", recs[0], wantHeader)
 	}
 	// In input order: the files as listed, then their rows, whatever
 	// order the outcomes came in.
 	want := [][]string{
-		{"in/norte.csv", "", "A-1", "VISITA", "n1", "", "", "2", "ok"},
-		{"in/norte.csv", "", "A-3", "X", "", "", "", "3", "rejected"},
-		{"in/sur.xlsx", "Hoja1", "", "LLAMADA", "n2", "01/02/2026", "n3", "2", "invalid"},
+		{"2", "ok", "", "", "", "in/norte.csv", "", "A-1", "VISITA", "n1", "", ""},
+		{"3", "rejected", "400", "api_400", "", "in/norte.csv", "", "A-3", "X", "", "", ""},
+		{"2", "invalid", "", "missing_field", "Actividad: missing", "in/sur.xlsx", "Hoja1", "", "LLAMADA", "n2", "01/02/2026", "n3"},
 	}
 	for i, w := range want {
 		if got := recs[i+1][:len(w)]; !slices.Equal(got, w) {
@@ -273,7 +275,7 @@ func TestSingleFileHasNoFileColumn(t *testing.T) {
 	l := xlsxLayout("a.xlsx", "Datos", "Actividad")
 	run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{}, []outcome.Outcome{{Row: row(l, 5, "A-1"), Class: outcome.ClassOK}}, 0)
 	recs := readCSV(t, filepath.Join(dir, CSVName), ',')
-	if recs[0][0] != "Actividad" || recs[1][0] != "A-1" || recs[1][1] != "5" {
+	if recs[0][numLeadColumns] != "Actividad" || recs[1][numLeadColumns] != "A-1" || recs[1][0] != "5" {
 		t.Errorf("report = %q", recs)
 	}
 	for _, name := range []string{XLSXName, "rejects.xlsx"} {
@@ -330,14 +332,14 @@ func TestFormulasNeutralisedInReports(t *testing.T) {
 	}
 	for name, got := range map[string][][]string{"report.csv": recs, "report.xlsx": xrows} {
 		h := got[0]
-		if h[0] != "'=Head" {
-			t.Errorf("%s header cell = %q", name, h[0])
+		if h[numLeadColumns] != "'=Head" {
+			t.Errorf("%s header cell = %q", name, h[numLeadColumns])
 		}
 		for i, e := range evil {
 			r := got[i+1]
 			want := Neutralise(e)
-			if r[1] != want || r[col(h, "message")] != want || r[col(h, "error")] != "'=ERR" {
-				t.Errorf("%s row %d: notes %q, message %q, error %q; want %q", name, i+2, r[1], r[col(h, "message")], r[col(h, "error")], want)
+			if notes := r[col(h, "Notas")]; notes != want || r[col(h, "message")] != want || r[col(h, "error")] != "'=ERR" {
+				t.Errorf("%s row %d: notes %q, message %q, error %q; want %q", name, i+2, notes, r[col(h, "message")], r[col(h, "error")], want)
 			}
 		}
 	}
@@ -433,20 +435,20 @@ func TestXLSXStructure(t *testing.T) {
 	}
 	// Each data row carries its class's fill.
 	for i, o := range outs {
-		for _, c := range []string{"A", "E", "K"} {
+		for _, c := range []string{"A", "E", "L"} {
 			cell := c + itoa(i+2)
 			checkFill(t, f, cell, o.Class)
 		}
 	}
 	// Numbers are numbers, so they sort as such.
-	if typ, _ := f.GetCellType(RowsSheet, "J3"); typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
+	if typ, _ := f.GetCellType(RowsSheet, "K3"); typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
 		t.Errorf("duration_ms cell type = %v, want a number", typ)
 	}
 
 	parts := zipParts(t, path)
 	sheet2 := parts["xl/worksheets/sheet2.xml"]
-	if !strings.Contains(strings.ReplaceAll(sheet2, "$", ""), `<autoFilter ref="A1:K8"`) {
-		t.Errorf("Rows sheet has no autofilter over A1:K8:\n%.600s", sheet2[strings.Index(sheet2, "</sheetData>"):])
+	if !strings.Contains(strings.ReplaceAll(sheet2, "$", ""), `<autoFilter ref="A1:L8"`) {
+		t.Errorf("Rows sheet has no autofilter over A1:L8:\n%.600s", sheet2[strings.Index(sheet2, "</sheetData>"):])
 	}
 	if !strings.Contains(parts["xl/workbook.xml"], "_xlnm._FilterDatabase") {
 		t.Error("workbook defines no filter database for the Rows sheet")
@@ -655,7 +657,7 @@ func TestRejectsNames(t *testing.T) {
 }
 
 func TestTopMessages(t *testing.T) {
-	tl := newTally()
+	tl := newTally(outcome.Classes)
 	add := func(n int, c outcome.Class, status int, msg string) {
 		for range n {
 			tl.add(&outcome.Outcome{Class: c, HTTPStatus: status, Message: msg})
@@ -673,21 +675,21 @@ func TestTopMessages(t *testing.T) {
 		t.Fatalf("top has %d, want %d", len(top), TopN)
 	}
 	want := []TopMessage{
-		{outcome.ClassInvalid, 0, "Fecha: not a date", 7},
-		{outcome.ClassRejected, 404, "activity not found", 3},
-		{outcome.ClassConflict, 409, "Activity already has a result", 3},
-		{outcome.ClassFailed, 503, "boom 0", 1},
+		{Class: outcome.ClassInvalid, Message: "Fecha: not a date", Count: 7},
+		{Class: outcome.ClassRejected, HTTPStatus: 404, Message: "activity not found", Count: 3},
+		{Class: outcome.ClassConflict, HTTPStatus: 409, Message: "Activity already has a result", Count: 3},
+		{Class: outcome.ClassFailed, HTTPStatus: 503, Message: "boom 0", Count: 1},
 	}
 	if !slices.Equal(top[:4], want) {
 		t.Errorf("top = %+v\nwant %+v", top[:4], want)
 	}
 	// Distinct messages are counted up to a bound; the rest go to "other".
-	tl = newTally()
+	tl = newTally(outcome.Classes)
 	for i := range MaxDistinctMessages + 5 {
 		add(1, outcome.ClassFailed, 0, "m"+itoa(i))
 	}
 	add(2, outcome.ClassFailed, 0, "m0")
-	if len(tl.messages) != MaxDistinctMessages || tl.other != 5 || tl.messages[messageKey{outcome.ClassFailed, 0, "m0"}] != 3 {
+	if len(tl.messages) != MaxDistinctMessages || tl.other != 5 || tl.messages[messageKey{outcome.ClassFailed, 0, "m0"}].n != 3 {
 		t.Errorf("distinct %d, other %d", len(tl.messages), tl.other)
 	}
 }
@@ -706,35 +708,12 @@ func TestMessageShape(t *testing.T) {
 			t.Errorf("messageShape(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	tl := newTally()
+	tl := newTally(outcome.Classes)
 	for _, v := range []string{"A", "B", "C"} {
 		tl.add(&outcome.Outcome{Class: outcome.ClassInvalid, Message: `Estado: "` + v + `" is not a status`})
 	}
 	if top := tl.top(TopN); len(top) != 1 || top[0].Count != 3 {
 		t.Errorf("one rule with three values counted as %+v", top)
-	}
-}
-
-func TestPrint(t *testing.T) {
-	dir := t.TempDir()
-	l := csvLayout("ventas.csv", "Actividad", "Código", "Notas")
-	s := run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{XLSX: true, Rejects: true}, oneOfEach(l), 1)
-	var b strings.Builder
-	s.Print(&b)
-	out := b.String()
-	for _, want := range []string{
-		"7 rows in 1m30s: 1 ok, 1 overridden, 1 invalid, 1 rejected, 1 conflict, 1 failed, 1 skipped",
-		"4 rows need a person",
-		"1  rejected 404: activity A-9 does not exist",
-		"Reports in " + dir + ": report.csv, report.xlsx, rejects.csv, summary.json",
-		"Fix the rows in " + filepath.Join(dir, "rejects.csv") + " and run again with that file.",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("Print lacks %q:\n%s", want, out)
-		}
-	}
-	if n := strings.Count(out, "\n"); n > 12 {
-		t.Errorf("Print wrote %d lines, want a glance", n)
 	}
 }
 
@@ -898,5 +877,28 @@ func TestCreateRefusesTooManyColumns(t *testing.T) {
 		[]outcome.Outcome{{Row: row(l, 2, cells...), Class: outcome.ClassInvalid, Message: "bad"}}, 1)
 	if s.Reports.XLSX == "" || len(s.Reports.Rejects) != 1 {
 		t.Errorf("reports = %+v", s.Reports)
+	}
+}
+
+// --report-delimiter: report.csv separated by ';' for a Spanish Excel, a
+// cell holding ';' quoted; the rejects keep their input's ','.
+func TestReportDelimiter(t *testing.T) {
+	dir := t.TempDir()
+	l := csvLayout("in.csv", "Actividad", "Notas")
+	l.Delimiter = ','
+	run(t, dir, RunInfo{Layouts: []*importer.Layout{l}}, Options{Rejects: true, Delimiter: ';'}, []outcome.Outcome{
+		{Row: row(l, 2, "A-1", "uno; dos, tres"), Class: outcome.ClassRejected, HTTPStatus: 404, Code: "api_404", Message: "no such activity"},
+	}, 1)
+	raw, _ := os.ReadFile(filepath.Join(dir, CSVName))
+	if want := "row;outcome;http_status;code;message;Actividad;Notas;error;attempts;duration_ms;result_id\r\n"; !strings.HasPrefix(string(bytes.TrimPrefix(raw, []byte(utf8BOM))), want) {
+		t.Errorf("report.csv starts %q, want %q", raw, want)
+	}
+	recs := readCSV(t, filepath.Join(dir, CSVName), ';')
+	if got := recs[1][col(recs[0], "Notas")]; got != "uno; dos, tres" {
+		t.Errorf("Notas = %q", got)
+	}
+	rej := readCSV(t, filepath.Join(dir, "rejects.csv"), ',')
+	if len(rej) != 2 || rej[1][1] != "uno; dos, tres" {
+		t.Errorf("rejects = %q, want the input's delimiter", rej)
 	}
 }

@@ -75,7 +75,7 @@ func TestRowsSheetReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := []string{"Actividad", "Texto", "row", "outcome", "http_status", "error", "message", "attempts", "duration_ms", "result_id"}
+	header := []string{"row", "outcome", "http_status", "code", "message", "Actividad", "Texto", "error", "attempts", "duration_ms", "result_id"}
 	if strings.Join(rows[0], "|") != strings.Join(header, "|") {
 		t.Errorf("header = %q, want %q", rows[0], header)
 	}
@@ -129,11 +129,11 @@ func TestRowsSheetReadsBack(t *testing.T) {
 	if p, _ := f.GetPanes(RowsSheet); !p.Freeze || p.YSplit != 1 || p.TopLeftCell != "A2" || p.ActivePane != "bottomLeft" {
 		t.Errorf("panes = %+v, want the header frozen", p)
 	}
-	if w, _ := f.GetColWidth(RowsSheet, "G"); w != 60 {
+	if w, _ := f.GetColWidth(RowsSheet, "E"); w != 60 {
 		t.Errorf("message column width = %v, want 60", w)
 	}
 	parts := zipParts(t, filepath.Join(dir, XLSXName))
-	ref := "A1:J" + itoa(len(outs)+1)
+	ref := "A1:K" + itoa(len(outs)+1)
 	if sheet := parts[rowsSheetPart]; !strings.Contains(sheet, `<autoFilter ref="`+ref+`"/>`) {
 		t.Errorf("the Rows sheet has no autofilter over %s: %.300s", ref, sheet[strings.Index(sheet, "</sheetData>"):])
 	}
@@ -147,7 +147,7 @@ func TestRowsSheetReadsBack(t *testing.T) {
 		t.Errorf("print setup = %+v %+v, want landscape, one page wide", props, layout)
 	}
 	dim, _ := f.GetSheetDimension(RowsSheet)
-	if want := "A1:J" + itoa(len(outs)+1); dim != want {
+	if want := "A1:K" + itoa(len(outs)+1); dim != want {
 		t.Errorf("dimension = %q, want %q", dim, want)
 	}
 }
@@ -195,7 +195,7 @@ func TestRowsSheetTooWideToFit(t *testing.T) {
 	if strings.Contains(sheet, "sheetFormatPr") || strings.Contains(sheet, "fitTo") {
 		t.Errorf("a sheet too wide to fit has fit-to-page settings: %.600s", sheet)
 	}
-	if rows, _ := f.GetRows(RowsSheet); len(rows) != 2 || rows[1][0] != "a" || rows[1][1] != "b" {
+	if rows, _ := f.GetRows(RowsSheet); len(rows) != 2 || rows[1][numLeadColumns] != "a" || rows[1][numLeadColumns+1] != "b" {
 		t.Errorf("rows = %q", rows)
 	}
 }
@@ -225,7 +225,7 @@ func TestRowsSheetValueWidths(t *testing.T) {
 	o := outcome.Outcome{Row: row(l, 2, "8a2da0ef-e94a-5f98-ad28-4741ec9a5245", "2026-04-11T10:30:00.000Z", "x"), Class: outcome.ClassOK}
 	run(t, dir, RunInfo{Command: "run", Layouts: []*importer.Layout{l}}, Options{XLSX: true}, []outcome.Outcome{o}, 1)
 	f := openXLSX(t, filepath.Join(dir, XLSXName))
-	for col, want := range map[string][2]float64{"A": {36, 60}, "B": {24, 60}, "C": {8, 12}} {
+	for col, want := range map[string][2]float64{"F": {36, 60}, "G": {24, 60}, "H": {8, 12}} {
 		w, err := f.GetColWidth(RowsSheet, col)
 		if err != nil {
 			t.Fatal(err)

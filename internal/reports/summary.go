@@ -1,10 +1,8 @@
 package reports
 
 import (
-	"fmt"
-	"io"
+	"cmp"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -49,8 +47,15 @@ type File struct {
 type TopMessage struct {
 	Class      outcome.Class `json:"class"`
 	HTTPStatus int           `json:"http_status,omitempty"`
-	Message    string        `json:"message"`
-	Count      int           `json:"count"`
+	// Code is the code of the first row counted (rows of one message
+	// share the rule, hence the code).
+	Code outcome.Code `json:"code,omitempty"`
+	// Message has its quoted values masked ("…"); Example is the first
+	// row's message, values and all, to show a person what was wrong
+	// ("" when the message has no quoted value).
+	Message string `json:"message"`
+	Example string `json:"example,omitempty"`
+	Count   int    `json:"count"`
 }
 
 // Reports names the files written whole, relative to Dir, and those that
@@ -82,14 +87,14 @@ type messageKey struct {
 // tally counts classes and messages as rows arrive.
 type tally struct {
 	counts   map[outcome.Class]int
-	messages map[messageKey]int
+	messages map[messageKey]*messageCount
 	other    int
 	total    int
 }
 
-func newTally() *tally {
-	t := &tally{counts: make(map[outcome.Class]int), messages: make(map[messageKey]int)}
-	for _, c := range outcome.Classes {
+func newTally(classes []outcome.Class) *tally {
+	t := &tally{counts: make(map[outcome.Class]int), messages: make(map[messageKey]*messageCount)}
+	for _, c := range classes {
 		t.counts[c] = 0
 	}
 	return t
@@ -103,11 +108,27 @@ func (t *tally) add(o *outcome.Outcome) {
 		return
 	}
 	k := messageKey{p.Class, p.HTTPStatus, p.Message}
-	if _, ok := t.messages[k]; ok || len(t.messages) < MaxDistinctMessages {
-		t.messages[k]++
+	if c, ok := t.messages[k]; ok {
+		c.n++
+		return
+	}
+	if len(t.messages) < MaxDistinctMessages {
+		c := &messageCount{n: 1, code: o.Code}
+		if msg := cmp.Or(o.Message, o.Error); msg != p.Message {
+			c.example = strings.Clone(msg)
+		}
+		t.messages[k] = c
 		return
 	}
 	t.other++
+}
+
+// messageCount is how many rows a message had, and what its first row
+// showed: the code, and the message with its values when they are masked.
+type messageCount struct {
+	n       int
+	code    outcome.Code
+	example string
 }
 
 // messageShape masks the quoted values in a message ("31/02/2026" becomes
@@ -150,7 +171,7 @@ func closingQuote(s string, from int) int {
 func (t *tally) top(n int) []TopMessage {
 	all := make([]TopMessage, 0, len(t.messages))
 	for k, c := range t.messages {
-		all = append(all, TopMessage{Class: k.class, HTTPStatus: k.status, Message: k.message, Count: c})
+		all = append(all, TopMessage{Class: k.class, HTTPStatus: k.status, Code: c.code, Message: k.message, Example: c.example, Count: c.n})
 	}
 	sort.Slice(all, func(i, j int) bool {
 		a, b := all[i], all[j]
@@ -169,12 +190,24 @@ func (t *tally) top(n int) []TopMessage {
 }
 
 func classOrder(c outcome.Class) int {
-	for i, k := range outcome.Classes {
+	for i, k := range outcome.AllClasses {
 		if k == c {
 			return i
 		}
 	}
-	return len(outcome.Classes)
+	return len(outcome.AllClasses)
+}
+
+// classes are the classes the summary counts, in report order: those of
+// the run it is of (Counts holds each, zeros included).
+func (s *Summary) classes() []outcome.Class {
+	var cs []outcome.Class
+	for _, c := range outcome.AllClasses {
+		if _, ok := s.Counts[c]; ok {
+			cs = append(cs, c)
+		}
+	}
+	return cs
 }
 
 // RedactURL returns u without user information, query or fragment, where a key
@@ -192,90 +225,4 @@ func RedactURL(u string) string {
 	p.RawQuery, p.ForceQuery = "", false
 	p.Fragment, p.RawFragment = "", ""
 	return p.String()
-}
-
-// Print writes the short terminal summary: counts per class, the top
-// messages and where the reports are.
-func (s *Summary) Print(w io.Writer) {
-	var parts []string
-	for _, c := range outcome.Classes {
-		if n := s.Counts[c]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, c))
-		}
-	}
-	if len(parts) == 0 {
-		parts = append(parts, "nothing to report")
-	}
-	fmt.Fprintf(w, "%d rows in %s: %s\n", s.Total, formatDuration(time.Duration(s.DurationMS)*time.Millisecond), strings.Join(parts, ", "))
-	if s.NeedsPerson > 0 {
-		fmt.Fprintf(w, "%d rows need a person (invalid, rejected, conflict, failed).\n", s.NeedsPerson)
-		shown := s.TopMessages
-		if len(shown) > 5 {
-			shown = shown[:5]
-		}
-		if len(shown) > 0 {
-			fmt.Fprintln(w, "Most frequent problems:")
-		}
-		for _, m := range shown {
-			status := ""
-			if m.HTTPStatus != 0 {
-				status = fmt.Sprintf(" %d", m.HTTPStatus)
-			}
-			fmt.Fprintf(w, "  %6d  %s%s: %s\n", m.Count, m.Class, status, shorten(m.Message, 100))
-		}
-	}
-	r := s.Reports
-	var files []string
-	for _, name := range []string{r.CSV, r.XLSX} {
-		if name != "" {
-			files = append(files, name)
-		}
-	}
-	files = append(files, r.Rejects...)
-	if r.Summary != "" {
-		files = append(files, r.Summary)
-	}
-	if len(files) > 0 {
-		fmt.Fprintf(w, "Reports in %s: %s\n", r.Dir, strings.Join(files, ", "))
-	} else {
-		fmt.Fprintf(w, "No report could be written in %s.\n", r.Dir)
-	}
-	for _, f := range r.Failed {
-		kept := ""
-		if f.Kept != "" {
-			kept = "; the rows written before that are in " + f.Kept
-		}
-		fmt.Fprintf(w, "Not written: %s (%s)%s\n", f.Name, shorten(f.Reason, 100), kept)
-	}
-	paths := make([]string, len(r.Rejects))
-	for i, name := range r.Rejects {
-		paths[i] = filepath.Join(r.Dir, name)
-	}
-	switch len(paths) {
-	case 0:
-	case 1:
-		fmt.Fprintf(w, "Fix the rows in %s and run again with that file.\n", paths[0])
-	default:
-		fmt.Fprintf(w, "Fix the rows in %s and run again with those files.\n", strings.Join(paths, ", "))
-	}
-}
-
-func shorten(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	case d < time.Minute:
-		return d.Round(100 * time.Millisecond).String()
-	default:
-		return d.Round(time.Second).String()
-	}
 }

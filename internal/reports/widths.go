@@ -42,11 +42,11 @@ func (w *Writer) columnWidths() []float64 {
 		for _, l := range w.info.Layouts {
 			longest = max(longest, utf8.RuneCountInString(l.File))
 		}
-		widths[0] = float64(min(longest+2, 40))
+		widths[fileAt] = float64(min(longest+2, 40))
 	}
-	o := w.hdr.outcome
-	widths[o+colOutcome] = 12
-	widths[o+colError] = 20
-	widths[o+colMessage] = 60
+	widths[colOutcome] = 12
+	widths[colCode] = 18
+	widths[colMessage] = 60
+	widths[w.hdr.tail+colError] = 20
 	return widths
 }

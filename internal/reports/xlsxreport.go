@@ -25,6 +25,7 @@ const rowsSheetPart = "xl/worksheets/sheet2.xml"
 // greens for done, oranges and reds for what needs a person, grey for skipped.
 var classColors = map[outcome.Class]string{
 	outcome.ClassOK:         "C6EFCE",
+	outcome.ClassValid:      "C6EFCE",
 	outcome.ClassOverridden: "DDEBF7",
 	outcome.ClassInvalid:    "FCE4D6",
 	outcome.ClassRejected:   "FFC7CE",
@@ -79,7 +80,7 @@ func createXLSXReport(path, spillDir string, names []string, widths []float64) (
 	}); err != nil {
 		return fail(err)
 	}
-	for _, c := range outcome.Classes {
+	for _, c := range outcome.AllClasses {
 		id, err := f.NewStyle(&excelize.Style{
 			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{classColors[c]}},
 		})
@@ -253,7 +254,7 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 	style("A", "B", x.header)
 	r++
 	first := r
-	for _, c := range outcome.Classes {
+	for _, c := range s.classes() {
 		set("A", string(c))
 		set("B", s.Counts[c])
 		style("A", "B", x.style[c])
@@ -285,12 +286,12 @@ func (x *xlsxReport) summarySheet(s *Summary, settings []Setting) error {
 			if m.HTTPStatus != 0 {
 				set("C", m.HTTPStatus)
 			}
-			set("D", m.Message)
+			set("D", m.Shown())
 			style("A", "C", top)
 			style("D", "D", wrap)
 			// Programs do not all grow a row to fit wrapped text on opening
 			// (LibreOffice keeps the default height), so size it here.
-			if lines := wrappedLines(m.Message, messageWidth); lines > 1 {
+			if lines := wrappedLines(m.Shown(), messageWidth); lines > 1 {
 				must(f.SetRowHeight(sh, r, float64(15*lines)))
 			}
 			r++
@@ -357,7 +358,7 @@ func wrappedLines(text string, width int) int {
 
 func countsText(s *Summary) string {
 	var b strings.Builder
-	for i, c := range outcome.Classes {
+	for i, c := range s.classes() {
 		if i > 0 {
 			b.WriteString(", ")
 		}

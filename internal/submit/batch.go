@@ -85,7 +85,7 @@ func (r *run) take(batch []*job, it validate.Item) []*job {
 		return batch
 	}
 	if r.s.DryRun {
-		r.emit(outcome.Outcome{Row: it.Row, Class: outcome.ClassSkipped, Message: DryRunMessage})
+		r.emit(outcome.Outcome{Row: it.Row, Class: outcome.ClassSkipped, Code: outcome.CodeDryRun, Message: DryRunMessage})
 		return batch
 	}
 	if reason := r.stopReason(); reason != "" {
@@ -149,12 +149,12 @@ func (r *run) check(batch []*job) []*job {
 		o := outcome.Outcome{Row: j.it.Row}
 		switch j.check.Verdict {
 		case LedgerDuplicate:
-			o.Class, o.Message = outcome.ClassSkipped, cmp.Or(j.check.Message, "already accepted in an earlier run")
+			o.Class, o.Code, o.Message = outcome.ClassSkipped, outcome.CodeAlreadySent, cmp.Or(j.check.Message, "already accepted in an earlier run")
 			r.emit(o)
 			continue
 		case LedgerChanged:
 			if !r.mayOverride(j.it) {
-				o.Class, o.Message = outcome.ClassConflict, cmp.Or(j.check.Message, "a different result was accepted for this activity in an earlier run; nothing was sent")
+				o.Class, o.Code, o.Message = outcome.ClassConflict, outcome.CodeChangedSinceSent, cmp.Or(j.check.Message, "a different result was accepted for this activity in an earlier run; nothing was sent")
 				r.emit(o)
 				continue
 			}
@@ -164,6 +164,7 @@ func (r *run) check(batch []*job) []*job {
 				// The ledger keeps the status, not the API's "error": that
 				// is the status's own text in every answer of the contract.
 				o.Class, o.HTTPStatus, o.Error, o.Message = j.check.Class, j.check.Status, http.StatusText(j.check.Status), j.check.Message
+				o.Code = outcome.CodeUnchanged
 				r.emit(o)
 				continue
 			}
@@ -198,7 +199,7 @@ func (r *run) begin(batch []*job) {
 	}
 	for i, j := range batch {
 		if msg := intents[i].Refused; msg != "" {
-			r.emit(outcome.Outcome{Row: j.it.Row, Class: outcome.ClassSkipped, Message: msg})
+			r.emit(outcome.Outcome{Row: j.it.Row, Class: outcome.ClassSkipped, Code: outcome.CodeHeldElsewhere, Message: msg})
 			batch[i] = nil
 			continue
 		}

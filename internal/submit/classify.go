@@ -70,6 +70,31 @@ type verdict struct {
 	refusedKey bool
 }
 
+// code names the reason of the outcome v describes, from what v holds
+// (never its message): the API's status, no answer, or a doubt left open.
+func (v verdict) code() outcome.Code {
+	switch v.class {
+	case outcome.ClassOK, outcome.ClassOverridden:
+		return ""
+	case outcome.ClassConflict:
+		return outcome.CodeConflict
+	}
+	switch {
+	case v.class == outcome.ClassFailed && v.mayHaveStored && (v.next == stepDone || v.status == http.StatusConflict):
+		// Nothing tells whether the result is stored: a 409 the listing
+		// does not show yet, a listing that shows too little, a check
+		// that failed.
+		return outcome.CodeInDoubt
+	case v.class == outcome.ClassFailed && v.status >= 200 && v.status < 300:
+		return outcome.CodeNotResult
+	case v.status != 0:
+		return outcome.APICode(v.status)
+	case v.noAnswer:
+		return outcome.CodeTransport
+	}
+	return outcome.CodeNotSendable
+}
+
 // classify decides what the answer to one submission means: resp when err is
 // nil (a 2xx with a result), else err, an *api.Error, an *api.NotResultError,
 // or the error of a request that got no answer.

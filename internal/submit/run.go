@@ -134,7 +134,7 @@ func (r *run) emit(o outcome.Outcome) { r.out <- o }
 // skip emits a row the run did not send because it stopped.
 func (r *run) skip(o outcome.Outcome, reason string) {
 	r.unsent.Add(1)
-	o.Class, o.Message = outcome.ClassSkipped, reason
+	o.Class, o.Code, o.Message = outcome.ClassSkipped, outcome.CodeStopped, reason
 	r.emit(o)
 }
 

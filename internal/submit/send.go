@@ -34,7 +34,7 @@ func (r *run) send(j *job) {
 		if j.o.Attempts > 0 {
 			reason = "not sent again, " + strings.TrimPrefix(reason, "not sent: ") + "; last answer: " + lastAnswer(j.o)
 		}
-		j.o.Class, j.o.Message = outcome.ClassSkipped, reason
+		j.o.Class, j.o.Code, j.o.Message = outcome.ClassSkipped, outcome.CodeStopped, reason
 	}
 	j.o.Duration = time.Since(start)
 	r.settle(j)
@@ -168,6 +168,7 @@ func names(req *api.SubmitRequest, a *api.Activity) bool {
 // whether an attempt may have stored j's payload.
 func (j *job) apply(v verdict) {
 	j.o.Class, j.o.HTTPStatus, j.o.Error, j.o.Message, j.o.ResultID = v.class, v.status, v.errName, v.message, v.resultID
+	j.o.Code = v.code()
 	switch {
 	case v.mayHaveStored:
 		j.maybeStored, j.doubt = true, v.doubt

@@ -904,14 +904,14 @@ func TestSubmitLedgerDecided(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o := got["gone"]; o.Class != outcome.ClassRejected || o.HTTPStatus != 404 || o.Error != "Not Found" || o.Attempts != 0 || f.count("gone") != 0 || !strings.HasPrefix(o.Message, "unchanged since") {
+			if o := got["gone"]; o.Class != outcome.ClassRejected || o.HTTPStatus != 404 || o.Error != "Not Found" || o.Attempts != 0 || f.count("gone") != 0 || !strings.HasPrefix(o.Message, "unchanged since") || o.Code != outcome.CodeUnchanged {
 				t.Errorf("decided 404: %+v, %d requests", o, f.count("gone"))
 			}
 			o := got["taken"]
 			if o.Class != tc.wantTaken {
 				t.Errorf("decided conflict: %+v, want %s", o, tc.wantTaken)
 			}
-			if tc.wantTaken == outcome.ClassConflict && (o.Attempts != 0 || f.count("taken") != 0 || o.HTTPStatus != 409) {
+			if tc.wantTaken == outcome.ClassConflict && (o.Attempts != 0 || f.count("taken") != 0 || o.HTTPStatus != 409 || o.Code != outcome.CodeUnchanged) {
 				t.Errorf("decided conflict sent: %+v, %d requests", o, f.count("taken"))
 			}
 			if tc.wantTaken == outcome.ClassOverridden && (f.count("taken") != 1 || !f.request("taken", 0).HardOverride) {

@@ -73,6 +73,16 @@ func readRows(t *testing.T, rows ...map[string]string) []importer.Row {
 	}
 }
 
+// checkChanged checks validRow with change made to it.
+func checkChanged(t *testing.T, cat *Catalogue, change map[string]string) Item {
+	t.Helper()
+	r := validRow()
+	for k, v := range change {
+		r[k] = v
+	}
+	return NewValidator(cat, func() time.Time { return testNow }).Check(readRows(t, r)[0])
+}
+
 func csvJoin(cells []string) string {
 	q := make([]string, len(cells))
 	for i, c := range cells {
@@ -172,11 +182,7 @@ func TestValidationRules(t *testing.T) {
 	cat := tenantCatalogue(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := validRow()
-			for k, v := range tt.change {
-				r[k] = v
-			}
-			it := NewValidator(cat, func() time.Time { return testNow }).Check(readRows(t, r)[0])
+			it := checkChanged(t, cat, tt.change)
 			var got []string
 			for _, p := range it.Problems {
 				got = append(got, p.String())

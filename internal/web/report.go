@@ -267,18 +267,13 @@ func shownColumns(header []string) (order []int, ours map[int]bool) {
 			order = append(order, i)
 		}
 	}
-	if len(header) > 1 && header[0] == reports.FileColumn {
-		take(0)
-		if header[1] == reports.SheetColumn {
-			take(1)
-		}
-	}
-	for _, name := range []string{reports.RowColumn, reports.OutcomeColumn, reports.HTTPStatusColumn, reports.ErrorColumn, reports.MessageColumn} {
-		take(lastIndex(header, name))
+	for _, name := range []string{reports.FileColumn, reports.SheetColumn, reports.RowColumn, reports.OutcomeColumn,
+		reports.HTTPStatusColumn, reports.CodeColumn, reports.ErrorColumn, reports.MessageColumn} {
+		take(reports.ColumnIndex(header, name))
 	}
 	var tail []int
 	for _, name := range []string{reports.AttemptsColumn, reports.DurationColumn, reports.ResultIDColumn} {
-		if i := lastIndex(header, name); i >= 0 && !ours[i] {
+		if i := reports.ColumnIndex(header, name); i >= 0 && !ours[i] {
 			ours[i] = true
 			tail = append(tail, i)
 		}
@@ -289,17 +284,6 @@ func shownColumns(header []string) (order []int, ours map[int]bool) {
 		}
 	}
 	return append(order, tail...), ours
-}
-
-// lastIndex is where name is last in header: reconcile's columns come after
-// the person's, who may have named one of theirs the same.
-func lastIndex(header []string, name string) int {
-	for i := len(header) - 1; i >= 0; i-- {
-		if header[i] == name {
-			return i
-		}
-	}
-	return -1
 }
 
 func classBars(id string, counts map[outcome.Class]int, filter string) []classBar {

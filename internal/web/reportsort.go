@@ -131,7 +131,7 @@ func (v *reportView) sortIndex(col int) (string, error) {
 		return "", err
 	}
 	numeric := col >= 0 && col < len(v.meta.Numeric) && v.meta.Numeric[col]
-	rowCol, fileCol := lastIndex(v.meta.Header, reports.RowColumn), -1
+	rowCol, fileCol := reports.ColumnIndex(v.meta.Header, reports.RowColumn), -1
 	if len(v.meta.Header) > 0 && v.meta.Header[0] == reports.FileColumn {
 		fileCol = 0
 	}

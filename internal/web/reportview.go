@@ -123,8 +123,8 @@ func (v *reportView) build(fi os.FileInfo) error {
 		return fmt.Errorf("no header: %w", err)
 	}
 	meta := viewMeta{Size: fi.Size(), ModTime: fi.ModTime(), Header: slices.Clone(header), Counts: map[string]int{},
-		Outcome: lastIndex(header, reports.OutcomeColumn), Numeric: make([]bool, len(header))}
-	status, message, errCol := lastIndex(header, reports.HTTPStatusColumn), lastIndex(header, reports.MessageColumn), lastIndex(header, reports.ErrorColumn)
+		Outcome: reports.ColumnIndex(header, reports.OutcomeColumn), Numeric: make([]bool, len(header))}
+	status, message, errCol := reports.ColumnIndex(header, reports.HTTPStatusColumn), reports.ColumnIndex(header, reports.MessageColumn), reports.ColumnIndex(header, reports.ErrorColumn)
 	if meta.Outcome < 0 {
 		return fmt.Errorf("no %q column: not a report reconcile wrote", reports.OutcomeColumn)
 	}
