@@ -63,9 +63,8 @@ func (db *DB) compact() (err error) {
 }
 
 // copyBucket copies bucket name of src into dst in transactions of about
-// compactChunk bytes, giving the pages it has read of both files back to the
-// kernel after each (dropMapped: src is in a transaction, so its map cannot
-// move; dst's is held still by a read transaction of its own).
+// compactChunk bytes, giving the pages it has read back to the kernel after
+// each (dropMapped: src is in a transaction, so its map cannot move).
 func copyBucket(dst *bolt.DB, src *bolt.Tx, name []byte, b *bolt.Bucket) error {
 	err := dst.Update(func(tx *bolt.Tx) error {
 		nb, err := tx.CreateBucket(name)
@@ -98,9 +97,6 @@ func copyBucket(dst *bolt.DB, src *bolt.Tx, name []byte, b *bolt.Bucket) error {
 			return err
 		}
 		dropMapped(src)
-		// The copy's commits read pages of dst through its map too (the
-		// path to its last leaf, the headers of the pages they free).
-		dst.View(func(tx *bolt.Tx) error { dropMapped(tx); return nil })
 	}
 	return nil
 }

@@ -58,12 +58,8 @@ func foldTx(tx *bolt.Tx, as []Attempt, st *sourceTable) error {
 // foldChunk is the most attempts one fold transaction moves. A write
 // transaction holds every other write while it commits: folding 8192 at once held
 // the submitter's intents and outcomes for 20-50 ms, long enough for its
-// workers to run dry. Its commit also reads, through the map, the header of
-// every page it frees, one leaf or more an attempt, each faulting in about
-// 64 KiB around it before foldSome can give them back: at 1024 a commit late
-// in a run of a million rows made 70 MB of the ledger resident at once, the
-// run's peak; at 256, about a quarter of that.
-const foldChunk = 256
+// workers to run dry.
+const foldChunk = 1024
 
 // fold moves the finished attempts of the log (all of them if all) to
 // activities, in transactions of foldChunk attempts, in seq order.
