@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The XLSX reader's bounds, measured: for each bound the importer puts on a
-# workbook (a part inflating more than 100x, the 1 GiB unzip limit, 64 MiB of
+# workbook (a part inflating more than 100x, the 1 GiB unzip limit, 32 MiB of
 # parts held in memory, 2,000,000 shared strings, 1 MiB cells, 8 MiB rows,
 # importer.MaxColumns columns), `reconcile validate` of the worst workbook it
 # still accepts, just under the bound, and of one just over it, under

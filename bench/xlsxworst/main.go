@@ -40,8 +40,9 @@ const (
 	// The importer's bounds (internal/importer/xlsxlimits.go, xlsx.go).
 	unzipLimit    = importer.DefaultUnzipLimit
 	maxRatio      = 100
-	maxInMemory   = 64 * mib
-	memorySheet   = 16 * mib // parts over this are unzipped to a file
+	maxInMemory   = 32 * mib
+	memorySheet   = 4 * mib // parts over this are unzipped to a file
+	maxDecoded    = 8 * mib
 	maxSegment    = 1 * mib
 	maxRowBytes   = 8 * mib
 	maxSharedStrs = 2_000_000
@@ -66,13 +67,16 @@ var cases = []workbookCase{
 	{"unzip-over", false, "a sheet of 1,032 MiB at 90x, over the 1 GiB unzip limit", func(p string) error {
 		return writeLongCells(p, 1032*mib, 32767, 1, 90)
 	}},
-	{"memory-under", true, "parts held in memory 64 KiB under 64 MiB: a 15.9 MiB sheet and media", func(p string) error {
+	{"memory-under", true, "parts held in memory 64 KiB under 32 MiB: a 4 MiB sheet and media", func(p string) error {
 		return writeInMemory(p, maxInMemory-64<<10)
 	}},
-	{"parsed-under", true, "parts held in memory 64 KiB under 64 MiB, all of them parsed: 15.9 MiB of shared strings, the sheet using them, and styles", func(p string) error {
-		return writeParsed(p, maxInMemory-64<<10)
+	{"decoded-under", true, "parts decoded whole 64 KiB under 8 MiB (4 MiB of shared strings, the rest cell styles), with a 4 MiB sheet and media to 64 KiB under 32 MiB in memory", func(p string) error {
+		return writeDecoded(p, maxDecoded-64<<10, maxInMemory-64<<10)
 	}},
-	{"memory-over", false, "parts held in memory 1 MiB over 64 MiB", func(p string) error {
+	{"decoded-over", false, "parts decoded whole 1 MiB over 8 MiB", func(p string) error {
+		return writeDecoded(p, maxDecoded+mib, maxDecoded+mib)
+	}},
+	{"memory-over", false, "parts held in memory 1 MiB over 32 MiB", func(p string) error {
 		return writeInMemory(p, maxInMemory+mib)
 	}},
 	{"strings-under", true, "1,999,999 shared strings, 666,661 rows", func(p string) error {
@@ -326,8 +330,8 @@ func writeWhole(zw *zip.Writer, name, text string) error {
 }
 
 // writeInMemory writes a workbook whose parts excelize holds in memory
-// (all but sheets and shared strings over 16 MiB) come to total bytes: a
-// sheet of results just under 16 MiB, and stored random bytes as images
+// (all but sheets and shared strings over 4 MiB) come to total bytes: a
+// sheet of results just under 4 MiB, and stored random bytes as images
 // for the rest.
 func writeInMemory(path string, total int64) error {
 	return workbook(path, func(zw *zip.Writer, packed *counter) error {
@@ -358,35 +362,43 @@ func writeInMemory(path string, total int64) error {
 		// What the other parts already hold: excelize's workbook, styles,
 		// theme, and the sheet just written.
 		held := p.size + int64(len(emptyStrings)) + baseParts()
-		noise := make([]byte, mib)
-		for i := 0; held < total; i++ {
-			n := min(total-held, 8*mib)
-			w, err := zw.CreateHeader(&zip.FileHeader{Name: "xl/media/image" + strconv.Itoa(i+1) + ".png", Method: zip.Store})
-			if err != nil {
-				return err
-			}
-			for left := n; left > 0; left -= int64(len(noise)) {
-				for j := 0; j < len(noise); j += 8 {
-					v := rng.Uint64()
-					for k := range 8 {
-						noise[j+k] = byte(v >> (8 * k))
-					}
-				}
-				if _, err := w.Write(noise[:min(left, int64(len(noise)))]); err != nil {
-					return err
-				}
-			}
-			held += n
-		}
-		return nil
+		return writeMedia(zw, held, total, rng)
 	})
 }
 
-// writeParsed writes a workbook whose parts held in memory come to total
-// bytes, all parts excelize parses whole: shared strings just under 16 MiB
-// (short, distinct), a sheet of rows using them, and cell styles for the
-// rest (an xf element of a random number format each).
-func writeParsed(path string, total int64) error {
+// writeMedia adds stored random bytes as images to a workbook whose parts
+// held in memory come to held bytes, until they come to total.
+func writeMedia(zw *zip.Writer, held, total int64, rng *rand.Rand) error {
+	noise := make([]byte, mib)
+	for i := 0; held < total; i++ {
+		n := min(total-held, 8*mib)
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: "xl/media/image" + strconv.Itoa(i+1) + ".png", Method: zip.Store})
+		if err != nil {
+			return err
+		}
+		for left := n; left > 0; left -= int64(len(noise)) {
+			for j := 0; j < len(noise); j += 8 {
+				v := rng.Uint64()
+				for k := range 8 {
+					noise[j+k] = byte(v >> (8 * k))
+				}
+			}
+			if _, err := w.Write(noise[:min(left, int64(len(noise)))]); err != nil {
+				return err
+			}
+		}
+		held += n
+	}
+	return nil
+}
+
+// writeDecoded writes a workbook whose parts excelize decodes whole come to
+// decoded bytes: shared strings just under 4 MiB (short, distinct, held in
+// memory), and cell styles for the rest (an xf element of a random number
+// format each); and whose parts held in memory come to inMemory bytes: a
+// sheet just under 4 MiB using the strings, and stored random bytes as
+// images.
+func writeDecoded(path string, decoded, inMemory int64) error {
 	const stylesPart = "xl/styles.xml"
 	return workbook(path, func(zw *zip.Writer, packed *counter) error {
 		fixed := append(slices.Clone(header), "EFFECTIVE", "SALE_COMPLETED")
@@ -419,7 +431,7 @@ func writeParsed(path string, total int64) error {
 			p.WriteString(ref(i))
 		}
 		p.WriteString(`</row>`)
-		for r := range rows {
+		for r := 0; r < rows && p.size < memorySheet-4096; r++ {
 			first := len(fixed) + 2*r
 			p.WriteString(`<row r="` + strconv.Itoa(r+2) + `">` + ref(first) + ref(first+1) + inline("2026-04-11T10:30:00Z") +
 				ref(len(header)) + ref(len(header)+1) + `</row>`)
@@ -438,14 +450,19 @@ func writeParsed(path string, total int64) error {
 			return err
 		}
 		st.WriteString(styles[:end])
-		held := s.size + p.size + baseParts() - int64(len(styles))
+		// The other parts decoded whole: workbook, theme, relationships,
+		// content types (docProps are not read).
+		others := baseParts() - int64(len(styles)) - int64(len(baseText("docProps/app.xml"))) - int64(len(baseText("docProps/core.xml")))
 		rng := rand.New(rand.NewPCG(7, 8))
-		for held+st.size+int64(len(styles)-end) < total-200 {
+		for s.size+others+st.size+int64(len(styles)-end) < decoded-200 {
 			st.WriteString(fmt.Sprintf(`<xf numFmtId="%d" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"><alignment indent="%d" textRotation="%d"/></xf>`,
 				rng.IntN(50), rng.IntN(250), rng.IntN(180)))
 		}
 		st.WriteString(styles[end:])
-		return st.w.Flush()
+		if err := st.w.Flush(); err != nil {
+			return err
+		}
+		return writeMedia(zw, baseParts()-int64(len(styles))+s.size+p.size+st.size, inMemory, rng)
 	}, stylesPart)
 }
 

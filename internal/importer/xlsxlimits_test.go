@@ -187,6 +187,18 @@ func TestXLSXZipBombs(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unzip to 76 MiB") || !strings.Contains(err.Error(), "new workbook") {
 		t.Errorf("many parts: err = %v", err)
 	}
+
+	// Parts excelize decodes whole, plausible each but too many together
+	// for the memory their structs take: refused from the directory.
+	decoded := map[string]func() io.Reader{"xl/calcChain.xml": nil, "xl/theme/theme2.xml": nil}
+	// Never unzipped, so any bytes do, as many as a 20x part packs to.
+	noise := make([]byte, 5<<20/20)
+	rand.NewChaCha8([32]byte{}).Read(noise)
+	_, err = Open(bombWorkbookRaw(t, decoded, noise, 5<<20, 0), Options{})
+	if err == nil || !strings.Contains(err.Error(), "parts read whole") || !strings.Contains(err.Error(), "unzip to 10.0 MiB") ||
+		!strings.Contains(err.Error(), "alone 5.0 MiB") || !strings.Contains(err.Error(), "paste values only") {
+		t.Errorf("decoded parts: err = %v", err)
+	}
 }
 
 // A workbook whose parts are plausible is read, and nothing is left of
