@@ -292,21 +292,14 @@ func (t *texter) cell(n int, unpacked, packed int64) string {
 // ratio times.
 func writeLongCells(path string, size int64, cellLen, cells int, ratio float64) error {
 	return workbook(path, func(zw *zip.Writer, packed *counter) error {
-		if err := writeWhole(zw, stringsPart, emptyStrings); err != nil {
-			return err
+		var notes []string
+		for i := 2; i <= cells; i++ {
+			notes = append(notes, "note"+strconv.Itoa(i))
 		}
-		p, err := createPart(zw, sheetPart)
+		p, err := inlineSheet(zw, notes)
 		if err != nil {
 			return err
 		}
-		p.WriteString(sheetHead + `<row r="1">`)
-		for _, h := range header {
-			p.WriteString(inline(h))
-		}
-		for i := 2; i <= cells; i++ {
-			p.WriteString(inline("note" + strconv.Itoa(i)))
-		}
-		p.WriteString(`</row>`)
 		start := packed.n
 		t := &texter{rng: rand.New(rand.NewPCG(1, 2)), ratio: ratio, random: 0.01}
 		for r := 2; p.size < size-int64(cells*cellLen); r++ {
@@ -319,6 +312,24 @@ func writeLongCells(path string, size int64, cellLen, cells int, ratio float64) 
 		p.WriteString(sheetTail)
 		return p.w.Flush()
 	})
+}
+
+// inlineSheet starts a sheet of inline texts, with no shared strings: its
+// header row is header, then more.
+func inlineSheet(zw *zip.Writer, more []string) (*part, error) {
+	if err := writeWhole(zw, stringsPart, emptyStrings); err != nil {
+		return nil, err
+	}
+	p, err := createPart(zw, sheetPart)
+	if err != nil {
+		return nil, err
+	}
+	p.WriteString(sheetHead + `<row r="1">`)
+	for _, h := range append(slices.Clone(header), more...) {
+		p.WriteString(inline(h))
+	}
+	p.WriteString(`</row>`)
+	return p, nil
 }
 
 func writeWhole(zw *zip.Writer, name, text string) error {
@@ -335,18 +346,10 @@ func writeWhole(zw *zip.Writer, name, text string) error {
 // for the rest.
 func writeInMemory(path string, total int64) error {
 	return workbook(path, func(zw *zip.Writer, packed *counter) error {
-		if err := writeWhole(zw, stringsPart, emptyStrings); err != nil {
-			return err
-		}
-		p, err := createPart(zw, sheetPart)
+		p, err := inlineSheet(zw, nil)
 		if err != nil {
 			return err
 		}
-		p.WriteString(sheetHead + `<row r="1">`)
-		for _, h := range header {
-			p.WriteString(inline(h))
-		}
-		p.WriteString(`</row>`)
 		rng := rand.New(rand.NewPCG(3, 4))
 		for r := 2; p.size < memorySheet-4096; r++ {
 			comment := make([]byte, 200)
@@ -401,43 +404,18 @@ func writeMedia(zw *zip.Writer, held, total int64, rng *rand.Rand) error {
 func writeDecoded(path string, decoded, inMemory int64) error {
 	const stylesPart = "xl/styles.xml"
 	return workbook(path, func(zw *zip.Writer, packed *counter) error {
-		fixed := append(slices.Clone(header), "EFFECTIVE", "SALE_COMPLETED")
-		s, err := createPart(zw, stringsPart)
-		if err != nil {
-			return err
-		}
-		s.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
-			`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
-		si := func(text string) { s.WriteString("<si><t>" + text + "</t></si>") }
-		for _, h := range fixed {
-			si(h)
-		}
 		rows := 0
-		for ; s.size < memorySheet-4096; rows++ {
-			si(uuid(rows + 2))
-			si(fmt.Sprintf("C%d", rows+2))
-		}
-		s.WriteString(`</sst>`)
-		if err := s.w.Flush(); err != nil {
-			return err
-		}
-		p, err := createPart(zw, sheetPart)
+		s, err := writeStrings(zw, func(s *part) {
+			for ; s.size < memorySheet-4096; rows++ {
+				s.si(uuid(rows + 2))
+				s.si(fmt.Sprintf("C%d", rows+2))
+			}
+		})
 		if err != nil {
 			return err
 		}
-		ref := func(i int) string { return `<c t="s"><v>` + strconv.Itoa(i) + `</v></c>` }
-		p.WriteString(sheetHead + `<row r="1">`)
-		for i := range header {
-			p.WriteString(ref(i))
-		}
-		p.WriteString(`</row>`)
-		for r := 0; r < rows && p.size < memorySheet-4096; r++ {
-			first := len(fixed) + 2*r
-			p.WriteString(`<row r="` + strconv.Itoa(r+2) + `">` + ref(first) + ref(first+1) + inline("2026-04-11T10:30:00Z") +
-				ref(len(header)) + ref(len(header)+1) + `</row>`)
-		}
-		p.WriteString(sheetTail)
-		if err := p.w.Flush(); err != nil {
+		p, err := writeRefSheet(zw, rows, 2, memorySheet-4096)
+		if err != nil {
 			return err
 		}
 		styles := baseText(stylesPart)
@@ -506,70 +484,85 @@ func baseParts() int64 {
 // commerce id, comment) for as many rows as they make, the last few unused.
 func writeSharedStrings(path string, n int) error {
 	return workbook(path, func(zw *zip.Writer, packed *counter) error {
-		fixed := append(slices.Clone(header), "EFFECTIVE", "SALE_COMPLETED")
 		rows := (n - len(fixed)) / 3
-		s, err := createPart(zw, stringsPart)
-		if err != nil {
+		if _, err := writeStrings(zw, func(s *part) {
+			for r := range rows {
+				s.si(uuid(r + 2))
+				s.si(fmt.Sprintf("COM-%07d", r+2))
+				s.si(fmt.Sprintf("visit %d, customer asked for a call", r+2))
+			}
+			for i := len(fixed) + 3*rows; i < n; i++ {
+				s.si(fmt.Sprintf("unused %d", i))
+			}
+		}); err != nil {
 			return err
 		}
-		s.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
-			`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="` + strconv.Itoa(n) + `" uniqueCount="` + strconv.Itoa(n) + `">`)
-		si := func(text string) { s.WriteString("<si><t>" + text + "</t></si>") }
-		for _, h := range fixed {
-			si(h)
-		}
-		for r := range rows {
-			si(uuid(r + 2))
-			si(fmt.Sprintf("COM-%07d", r+2))
-			si(fmt.Sprintf("visit %d, customer asked for a call", r+2))
-		}
-		for i := len(fixed) + 3*rows; i < n; i++ {
-			si(fmt.Sprintf("unused %d", i))
-		}
-		s.WriteString(`</sst>`)
-		if err := s.w.Flush(); err != nil {
-			return err
-		}
+		_, err := writeRefSheet(zw, rows, 3, 1<<62)
+		return err
+	})
+}
 
-		p, err := createPart(zw, sheetPart)
-		if err != nil {
-			return err
-		}
-		ref := func(i int) string { return `<c t="s"><v>` + strconv.Itoa(i) + `</v></c>` }
-		p.WriteString(sheetHead + `<row r="1">`)
-		for i := range header {
-			p.WriteString(ref(i))
+// fixed is the shared strings every workbook of them starts with.
+var fixed = append(slices.Clone(header), "EFFECTIVE", "SALE_COMPLETED")
+
+func (p *part) si(text string) { p.WriteString("<si><t>" + text + "</t></si>") }
+
+// writeStrings writes a shared strings part: fixed, then what more adds.
+func writeStrings(zw *zip.Writer, more func(*part)) (*part, error) {
+	s, err := createPart(zw, stringsPart)
+	if err != nil {
+		return nil, err
+	}
+	s.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
+		`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
+	for _, h := range fixed {
+		s.si(h)
+	}
+	more(s)
+	s.WriteString(`</sst>`)
+	return s, s.w.Flush()
+}
+
+// writeRefSheet writes a sheet of up to rows results, as long as it is
+// under size bytes, whose texts are shared strings: row r's first perRow
+// strings after fixed are its activity id, commerce id and (of three)
+// comment.
+func writeRefSheet(zw *zip.Writer, rows, perRow int, size int64) (*part, error) {
+	p, err := createPart(zw, sheetPart)
+	if err != nil {
+		return nil, err
+	}
+	ref := func(i int) string { return `<c t="s"><v>` + strconv.Itoa(i) + `</v></c>` }
+	p.WriteString(sheetHead + `<row r="1">`)
+	for i := range header {
+		p.WriteString(ref(i))
+	}
+	p.WriteString(`</row>`)
+	for r := 0; r < rows && p.size < size; r++ {
+		first := len(fixed) + perRow*r
+		p.WriteString(`<row r="` + strconv.Itoa(r+2) + `">` + ref(first) + ref(first+1) + inline("2026-04-11T10:30:00Z") +
+			ref(len(header)) + ref(len(header)+1))
+		if perRow > 2 {
+			p.WriteString(ref(first + 2))
 		}
 		p.WriteString(`</row>`)
-		for r := range rows {
-			first := len(fixed) + 3*r
-			p.WriteString(`<row r="` + strconv.Itoa(r+2) + `">` + ref(first) + ref(first+1) + inline("2026-04-11T10:30:00Z") +
-				ref(len(header)) + ref(len(header)+1) + ref(first+2) + `</row>`)
-		}
-		p.WriteString(sheetTail)
-		return p.w.Flush()
-	})
+	}
+	p.WriteString(sheetTail)
+	return p, p.w.Flush()
 }
 
 // writeWide writes a sheet of cols columns, the contract's first, and rows
 // data rows of random numbers beyond them.
 func writeWide(path string, cols, rows int) error {
 	return workbook(path, func(zw *zip.Writer, packed *counter) error {
-		if err := writeWhole(zw, stringsPart, emptyStrings); err != nil {
-			return err
+		var more []string
+		for c := len(header); c < cols; c++ {
+			more = append(more, "c"+strconv.Itoa(c+1))
 		}
-		p, err := createPart(zw, sheetPart)
+		p, err := inlineSheet(zw, more)
 		if err != nil {
 			return err
 		}
-		p.WriteString(sheetHead + `<row r="1">`)
-		for _, h := range header {
-			p.WriteString(inline(h))
-		}
-		for c := len(header); c < cols; c++ {
-			p.WriteString(inline("c" + strconv.Itoa(c+1)))
-		}
-		p.WriteString(`</row>`)
 		rng := rand.New(rand.NewPCG(5, 6))
 		for r := 2; r <= rows+1; r++ {
 			p.WriteString(`<row r="` + strconv.Itoa(r) + `">` + resultCells(r) + inline("wide"))
