@@ -172,7 +172,7 @@ func TestBrowserWholeFlow(t *testing.T) {
 	if len(bad) == 0 {
 		t.Fatal("the preview highlights no invalid cell; the sample has several")
 	}
-	if !containsString(bad, "CLOSED") {
+	if !slices.Contains(bad, "CLOSED") {
 		t.Errorf("the status CLOSED of row 11 is not highlighted; highlighted: %q", bad)
 	}
 	invalidBefore := eval[string](t, ctx, `document.querySelector(".count-card.cls-invalid .n").innerText`)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,7 +191,7 @@ func (s *Server) runCheck(u *upload, w *checkWriter) (*checkSummary, error) {
 		for _, p := range it.Problems {
 			cp := cellProblem{Cols: cols(p.Column), Column: p.Column, Message: p.Message}
 			cp.Kind = kindOf(kinds, sum, p)
-			if !containsInt(rowKinds, cp.Kind) {
+			if !slices.Contains(rowKinds, cp.Kind) {
 				rowKinds = append(rowKinds, cp.Kind)
 			}
 			cr.Problems = append(cr.Problems, cp)
@@ -248,15 +249,6 @@ func (s *Server) eachItem(in Input, start func(*importer.Layout) error, fn func(
 		return in.named(err)
 	}
 	return err
-}
-
-func containsInt(xs []int, x int) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // columnIndex returns what finds the columns a problem names: its header,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -135,7 +136,7 @@ func openCheck(u *upload) (*checkView, error) {
 // validFilter reports whether f names rows the check can list: "" (all), a
 // class or a problem kind; nothing else comes near a file name.
 func (c *checkView) validFilter(f string) bool {
-	if f == "" || containsString(checkClasses, f) {
+	if f == "" || slices.Contains(checkClasses, f) {
 		return true
 	}
 	n, ok := problemFilter(f)
@@ -148,15 +149,6 @@ func problemFilter(f string) (int, bool) {
 	digits, ok := strings.CutPrefix(f, "p")
 	n, err := strconv.Atoi(digits)
 	return n, ok && err == nil && n >= 0 && strconv.Itoa(n) == digits
-}
-
-func containsString(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // count is the number of rows a valid filter lists.

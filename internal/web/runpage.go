@@ -206,7 +206,7 @@ func (s *Server) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 	defer heartbeat.Stop()
 	poll := time.NewTicker(recordPoll)
 	defer poll.Stop()
-	sent := false
+	sent, stopping := false, false
 	for {
 		e, seq, next, ok := s.eventOf(id)
 		if !ok {
@@ -225,7 +225,7 @@ func (s *Server) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 			flusher.Flush()
 			sent, last = true, seq
 		}
-		if e.Final {
+		if e.Final || stopping {
 			return
 		}
 		var changed <-chan struct{} = next
@@ -244,7 +244,9 @@ func (s *Server) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-s.closing:
-			return
+			// The runs have ended and published their final events, which
+			// may be ready as well: send the last state, then end.
+			stopping = true
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -75,7 +76,7 @@ func (s *Server) startRun(ctx context.Context, u *upload, policy string) (*liveR
 	if policy == "" {
 		policy = "never"
 	}
-	if !containsString(policies, policy) {
+	if !slices.Contains(policies, policy) {
 		return nil, &requestError{fmt.Sprintf("%q is not a 409 policy; choose never, always or row", policy)}
 	}
 	if !u.Mapped {
