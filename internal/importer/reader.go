@@ -78,12 +78,30 @@ type Reader struct {
 //
 // A wide file has fewer rows a batch, so that what is in flight is about
 // batchCells cells a batch however many columns there are: 16,000 columns
-// read 1,024 rows at a time held gigabytes.
+// read 1,024 rows at a time held gigabytes. A batch also ends once its
+// cells hold BatchText bytes: a workbook of 255 rows of 1 MiB cells
+// (which the XLSX bounds accept) went over in one batch and peaked at
+// 394 MB.
 const (
 	batchRows    = 1024
 	batchCells   = 16 * batchRows
 	batchesAhead = 2
 )
+
+// BatchText is the most text, in bytes, a batch of rows holds before it is
+// handed on (it holds at least one row, so a row longer than this is a
+// batch of its own). validate.CheckAll batches by the same measure, so that
+// the rows in flight stay a few tens of MiB however long the cells.
+const BatchText = 4 << 20
+
+// TextBytes is the length of the row's cells together: what it holds.
+func (r *Row) TextBytes() int {
+	n := 0
+	for _, c := range r.Cells {
+		n += len(c)
+	}
+	return n
+}
 
 // rowsPerBatch is how many rows of width cells go in one batch.
 func rowsPerBatch(width int) int {
@@ -399,11 +417,18 @@ func (r *Reader) fill(rows *[]Row) (err error) {
 	size := rowsPerBatch(len(r.layout.Columns))
 	b := (*rows)[:size]
 	n := len(*rows)
-	defer func() { *rows = b[:n] }()
-	for ; n < size; n++ {
+	defer func() {
+		// A batch cut short by its text leaves rows of an earlier round
+		// behind its end: let their cells go.
+		clear(b[n:])
+		*rows = b[:n]
+	}()
+	text := 0
+	for ; n < size && text < BatchText; n++ {
 		if err := r.readInto(&b[n]); err != nil {
 			return err
 		}
+		text += b[n].TextBytes()
 	}
 	return nil
 }
