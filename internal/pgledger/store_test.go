@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,61 +19,18 @@ import (
 
 	"github.com/reten/reconcile/internal/ledger"
 	"github.com/reten/reconcile/internal/ledger/ledgertest"
+	"github.com/reten/reconcile/internal/pgledger/pgtest"
 )
 
 // envURL names the variable giving the test database; .ci/run sets it.
-const envURL = "RECONCILE_TEST_POSTGRES"
+const envURL = pgtest.EnvURL
 
 var ctx = context.Background()
 
-// testURL returns the URL of a schema of its own in the test database,
-// dropped when the test ends.
-func testURL(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv(envURL)
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: .ci/run starts PostgreSQL and sets it", envURL)
-		}
-		t.Skipf("no PostgreSQL to test against: start one (as root: pg_ctlcluster 15 main start), create a role and database as .ci/run does, "+
-			"and set %s=postgres://USER:PASSWORD@127.0.0.1:5432/DB", envURL)
-	}
-	schema := fmt.Sprintf("t_%s_%08x", strings.ToLower(regexp.MustCompile(`\W+`).ReplaceAllString(t.Name(), "_")), rand.Uint32())
-	if len(schema) > 60 {
-		schema = schema[len(schema)-60:]
-		schema = "t" + schema[1:]
-	}
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("the test database %s: %v", Redact(base), err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	return withParam(t, base, "search_path", schema)
-}
+func testURL(t testing.TB) string { t.Helper(); return pgtest.URL(t) }
 
 func withParam(t testing.TB, dsn, key, value string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL", envURL)
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.WithParam(t, dsn, key, value)
 }
 
 func openStore(t *testing.T, url string, opts Options) *Store {

@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/time/rate"
+
+	"github.com/reten/reconcile/internal/ledger"
+	"github.com/reten/reconcile/internal/pgledger"
+	"github.com/reten/reconcile/internal/submit"
+)
+
+// openLedger gives the job's ledger: the caller's Store, the shared one at
+// LedgerURL, or the tenant's ledger in StateDir, locked until the returned
+// func is called. where names it for the reports, without a password.
+func (j *Job) openLedger(ctx context.Context, baseURL, runID string) (store ledger.Store, where string, closeStore func(), f *Failure) {
+	if j.Store != nil {
+		return j.Store, storeName(j.Store), func() {}, nil
+	}
+	if j.LedgerURL != "" {
+		pg, err := pgledger.Open(ctx, j.LedgerURL, pgledger.Options{BaseURL: baseURL, Run: runID, ClaimTTL: j.ClaimTTL})
+		if err != nil {
+			// Open's errors name the URL redacted: pgledger.Redact.
+			return nil, "", nil, fail(LedgerFailed, fmt.Errorf("%w\n  nothing was sent", err))
+		}
+		return pg, pg.URL(), func() { pg.Close() }, nil
+	}
+	if j.StateDir == "" {
+		return nil, "", nil, fail(BadInput, errors.New("no state directory for the ledger: pass --state-dir DIR"))
+	}
+	if _, err := ledger.Path(j.StateDir, baseURL); err != nil {
+		return nil, "", nil, fail(BadInput, err)
+	}
+	db, err := ledger.OpenDir(j.StateDir, baseURL, ledger.Options{BaseURL: baseURL, Run: runID})
+	if err != nil {
+		var locked *ledger.LockedError
+		ending := LedgerFailed
+		if errors.As(err, &locked) {
+			ending = Locked
+		}
+		return nil, "", nil, fail(ending, fmt.Errorf("%w\n  nothing was sent", err))
+	}
+	return db, db.Path(), func() { db.Close() }, nil
+}
+
+// storeName is where a caller's store lives, for the reports.
+func storeName(s ledger.Store) string {
+	switch s := s.(type) {
+	case interface{ Path() string }:
+		return s.Path()
+	case interface{ URL() string }:
+		return s.URL()
+	}
+	return ""
+}
+
+// tenantRate is the pace of perSecond shared by every run on the store's
+// tenant, or nil when perSecond is not above zero. The burst is a tenth of
+// a second's requests, so that a worker starting after a quiet spell does
+// not send a second's worth at once.
+func tenantRate(store ledger.Store, perSecond float64) submit.Limiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	burst := max(1, int(perSecond/10))
+	if pg, ok := store.(*pgledger.Store); ok {
+		return pg.TenantRate(perSecond, burst)
+	}
+	// A state directory's ledger serves one run at a time: its rate is the
+	// tenant's.
+	return rate.NewLimiter(rate.Limit(perSecond), burst)
+}
