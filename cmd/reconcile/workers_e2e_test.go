@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +17,6 @@ import (
 	"github.com/reten/reconcile/internal/pgledger/pgtest"
 	"github.com/reten/reconcile/internal/reports"
 	"github.com/reten/reconcile/internal/sandbox"
-	"github.com/reten/reconcile/internal/sandbox/sandboxtest"
 	"github.com/reten/reconcile/internal/validate"
 )
 
@@ -80,7 +81,8 @@ type workersRun struct {
 	invalid map[string]bool // activity ids of the invalid rows
 }
 
-func newWorkersRun(t *testing.T, n int, f sandbox.Faults) *workersRun {
+// door, if not nil, is what the workers reach instead of the sandbox itself.
+func newWorkersRun(t *testing.T, n int, f sandbox.Faults, door func(*sandbox.Server) http.Handler) *workersRun {
 	t.Helper()
 	tenant := e2eTenant(t, n)
 	w := &workersRun{ledger: pgtest.URL(t), state: t.TempDir(), rows: n, invalid: map[string]bool{}}
@@ -94,7 +96,15 @@ func newWorkersRun(t *testing.T, n int, f sandbox.Faults) *workersRun {
 		rows = append(rows, r)
 	}
 	w.in = writeRows(t, rows)
-	w.srv, w.base = sandboxtest.Start(t, tenant, f)
+	w.srv = sandbox.New(tenant)
+	w.srv.SetFaults(f)
+	var h http.Handler = w.srv
+	if door != nil {
+		h = door(w.srv)
+	}
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	w.base = hs.URL
 	w.configs = filepath.Join(t.TempDir(), "configs.json")
 	if err := validate.SaveCatalogue(w.configs, &validate.Catalogue{FetchedAt: time.Now(), BaseURL: w.base, Configs: tenant.Configs}); err != nil {
 		t.Fatal(err)
@@ -256,7 +266,7 @@ func TestRunWorkersShareRows(t *testing.T) {
 	faults := sandbox.Faults{FailRate: 0.2, Latency: 2 * time.Millisecond, Seed: 7}
 
 	// One worker alone: the counts the merged reports must equal.
-	single := newWorkersRun(t, n, faults)
+	single := newWorkersRun(t, n, faults, nil)
 	start := time.Now()
 	one := single.runWorkers(t, 1)
 	single.checkShared(t, one)
@@ -268,7 +278,7 @@ func TestRunWorkersShareRows(t *testing.T) {
 
 	for _, workers := range []int{2, 4} {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
-			w := newWorkersRun(t, n, faults)
+			w := newWorkersRun(t, n, faults, nil)
 			start := time.Now()
 			dirs := w.runWorkers(t, workers)
 			t.Logf("%d workers, %d rows: %v", workers, n, time.Since(start).Round(time.Millisecond))
