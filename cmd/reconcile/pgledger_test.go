@@ -3,14 +3,22 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"io/fs"
+	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/reten/reconcile/internal/outcome"
+	"github.com/reten/reconcile/internal/pgledger"
 	"github.com/reten/reconcile/internal/pgledger/pgtest"
 	"github.com/reten/reconcile/internal/reports"
 	"github.com/reten/reconcile/internal/sandbox"
@@ -202,5 +210,117 @@ func TestLedgerMigrateAndStatus(t *testing.T) {
 	code, _, stderr = runMain(t, nil, "ledger", "status")
 	if code != exitUsage || !strings.Contains(stderr, ledgerURLVar) {
 		t.Errorf("status without a ledger: exit %d\n%s", code, stderr)
+	}
+}
+
+// The database cut off mid-run: the worker stops with exit 5, every row is
+// in its report, no request went out without its claim recorded, nothing
+// stays claimed by it, and a rerun sends the rest, each activity stored once.
+func TestRunLedgerConnectionLost(t *testing.T) {
+	direct := pgtest.URL(t)
+	u, err := neturl.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := pgtest.StartProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	cut := pgtest.WithParam(t, u.String(), "connect_timeout", "2")
+
+	const n, cutAt = 3000, 300
+	var posts atomic.Int64
+	door := func(srv *sandbox.Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && posts.Add(1) == cutAt {
+				proxy.Cut()
+			}
+			srv.ServeHTTP(w, r)
+		})
+	}
+	w := newWorkersRun(t, n, sandbox.Faults{Latency: 2 * time.Millisecond}, door)
+	w.ledger = cut
+	report := filepath.Join(t.TempDir(), "cut")
+	wk := w.start(t, report, "--claim-ttl", "2s")
+	if code := wk.wait(); code != exitError {
+		t.Fatalf("exit %d, want %d\n%s", code, exitError, wk.output())
+	}
+	if out := wk.output(); !strings.Contains(out, "recording in the ledger") || !strings.Contains(out, "what to do: check the ledger") {
+		t.Errorf("the output does not say the ledger stopped the run:\n%s", out)
+	}
+	rows := readRunReportRows(t, report)
+	if len(rows) != n {
+		t.Fatalf("%d rows reported of %d", len(rows), n)
+	}
+	skipped := 0
+	for _, r := range rows {
+		if r["outcome"] == string(outcome.ClassSkipped) {
+			skipped++
+		}
+	}
+	if skipped == 0 {
+		t.Errorf("no row skipped: the run did not stop")
+	}
+
+	// Every activity the sandbox saw a POST for has an attempt recorded.
+	conn, err := pgx.Connect(context.Background(), direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rowsQ, err := conn.Query(context.Background(), "SELECT DISTINCT activity FROM attempts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded, err := pgx.CollectRows(rowsQ, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := map[string]bool{}
+	for _, a := range recorded {
+		claimed[a] = true
+	}
+	st := w.srv.Stats()
+	for act, a := range st.Activities {
+		if a.Posts > 0 && !claimed[act] {
+			t.Errorf("%s was sent without its attempt recorded", act)
+		}
+	}
+	t.Logf("cut at POST %d: %d POSTs in all, %d activities recorded, %d rows skipped", cutAt, posts.Load(), len(recorded), skipped)
+
+	// Nothing stays held by the cut-off worker once its lease has lapsed.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, err := pgledger.ReadStatus(context.Background(), direct, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := 0
+		for _, c := range status.Claims {
+			if c.Live {
+				live++
+			}
+		}
+		if live == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d claims still held by a live worker", live)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The rerun, with the database back, sends the rest.
+	w.ledger = direct
+	re := w.start(t, filepath.Join(t.TempDir(), "rerun"))
+	if code := re.wait(); code != exitRowsNotOK {
+		t.Fatalf("rerun: exit %d\n%s", code, re.output())
+	}
+	st = w.srv.Stats()
+	for act, a := range st.Activities {
+		if !w.invalid[act] && a.Stored != 1 {
+			t.Errorf("%s stored %d times", act, a.Stored)
+		}
+	}
+	if st.Stored != n-len(w.invalid) {
+		t.Errorf("%d stored of %d", st.Stored, n-len(w.invalid))
 	}
 }

@@ -79,6 +79,10 @@ func (l *TenantRate) Wait(ctx context.Context) error {
 		l.local = l.chunk
 	}
 	if err := l.pace.Wait(ctx); err != nil {
+		if ctx.Err() == nil {
+			// The next slot comes after ctx's deadline (submit.Limiter).
+			return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+		}
 		return err
 	}
 	l.local--

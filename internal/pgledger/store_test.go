@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -321,59 +319,13 @@ func TestLeaseLapses(t *testing.T) {
 	}
 }
 
-// proxy forwards TCP connections to the test database until cut.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	t.Cleanup(p.cut)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, d)
-			p.mu.Unlock()
-			go func() { io.Copy(d, c); d.Close() }()
-			go func() { io.Copy(c, d); c.Close() }()
-		}
-	}()
-	return p
-}
-
-// cut drops every connection and refuses new ones: the network is gone.
-func (p *proxy) cut() {
-	p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-}
-
 // With the connection lost mid-run, BeginAll and FinishAll fail: no row is
 // sent without a recorded claim, and the run stops.
 func TestConnectionLost(t *testing.T) {
 	direct := testURL(t)
 	u, _ := url.Parse(direct)
-	p := startProxy(t, u.Host)
-	u.Host = p.ln.Addr().String()
+	p := pgtest.StartProxy(t, u.Host)
+	u.Host = p.Addr()
 	q := u.Query()
 	q.Set("connect_timeout", "2")
 	u.RawQuery = q.Encode()
@@ -383,7 +335,7 @@ func TestConnectionLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := w.lock.PgConn().PID()
-	p.cut()
+	p.Cut()
 	if _, err := w.BeginAll(ctx, []ledger.Attempt{attempt("B"), attempt("C")}); err == nil {
 		t.Fatal("BeginAll succeeded with the database cut off")
 	}

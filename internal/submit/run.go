@@ -228,13 +228,15 @@ func (r *run) wait() bool {
 	}
 	for _, l := range r.limiters {
 		if err := l.Wait(r.ctx); err != nil {
-			if r.ctx.Err() == nil {
+			// *rate.Limiter fails only when the next slot comes after the
+			// deadline; another Limiter says so with DeadlineExceeded.
+			_, local := l.(*rate.Limiter)
+			if !local && r.ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 				// The shared rate's store failed: nothing may go out
 				// unpaced.
 				r.stop("not sent: the tenant rate could not be read", fmt.Errorf("waiting for the tenant rate: %w", err))
 			}
-			// Else the rate's next slot comes after the deadline: no
-			// request may go out before the run ends.
+			// No request may go out before the run ends.
 			<-r.ctx.Done()
 			return false
 		}

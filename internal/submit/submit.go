@@ -196,8 +196,10 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[validate.Item], emit
 	return r.finish()
 }
 
-// Limiter paces requests: Wait blocks until one may go out, or fails when
-// ctx is done first or the pace cannot be kept. *rate.Limiter is one.
+// Limiter paces requests: Wait blocks until one may go out. Its error wraps
+// ctx's when ctx is done first, or context.DeadlineExceeded when the next
+// slot comes after ctx's deadline; any other error means the pace cannot be
+// kept, and stops the run. *rate.Limiter is one.
 type Limiter interface {
 	Wait(ctx context.Context) error
 }
