@@ -27,10 +27,6 @@ var ctx = context.Background()
 
 func testURL(t testing.TB) string { t.Helper(); return pgtest.URL(t) }
 
-func withParam(t testing.TB, dsn, key, value string) string {
-	return pgtest.WithParam(t, dsn, key, value)
-}
-
 func openStore(t *testing.T, url string, opts Options) *Store {
 	t.Helper()
 	s, err := Open(ctx, url, opts)

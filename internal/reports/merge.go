@@ -44,6 +44,12 @@ func Merge(dirs []string, out string) (*Summary, error) {
 	runs, workers := []string{}, []string{}
 	for i, dir := range dirs {
 		sum, err := ReadSummary(dir)
+		if _, statErr := os.Stat(filepath.Join(dir, SummaryName)); errors.Is(statErr, os.ErrNotExist) {
+			if _, csvErr := os.Stat(filepath.Join(dir, CSVName)); csvErr == nil {
+				return nil, fmt.Errorf("%s has no %s: that worker did not finish (killed, or still running), so its report may be cut short; "+
+					"merge the other folders, and run the files again to send what it left", dir, SummaryName)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
