@@ -57,14 +57,16 @@ func storeName(s ledger.Store) string {
 }
 
 // tenantRate is the pace of perSecond shared by every run on the store's
-// tenant, or nil when perSecond is not above zero. The burst is a tenth of
-// a second's requests, so that a worker starting after a quiet spell does
-// not send a second's worth at once.
+// tenant, or nil when perSecond is not above zero. The burst is half a
+// second's requests: a lone worker that stalls (its ledger committing a
+// batch of intents) makes up the time after; with a tenth of a second it
+// lost it, and sent 9% below the rate (bench/workers.sh). It stays well
+// under a second's worth, which an API limiting the rate lets through.
 func tenantRate(store ledger.Store, perSecond float64) submit.Limiter {
 	if perSecond <= 0 {
 		return nil
 	}
-	burst := max(1, int(perSecond/10))
+	burst := max(1, int(perSecond/2))
 	if pg, ok := store.(*pgledger.Store); ok {
 		return pg.TenantRate(perSecond, burst)
 	}
