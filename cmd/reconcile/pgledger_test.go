@@ -28,11 +28,11 @@ import (
 // --ledger and RECONCILE_LEDGER_URL, ledger migrate and status, a database
 // out of reach, and the password kept out of every byte written.
 
-// filesHolding lists the files under root whose bytes contain s, looking
-// into the parts of workbooks, which are compressed.
-func filesHolding(t *testing.T, root string, s string) []string {
+// eachFile calls fn with the bytes of every file under root, and of every
+// part of each workbook (compressed, they would hide what they hold); name
+// is the file's path, with ":part" for a part.
+func eachFile(t *testing.T, root string, fn func(name string, data []byte)) {
 	t.Helper()
-	var found []string
 	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -41,9 +41,7 @@ func filesHolding(t *testing.T, root string, s string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Contains(data, []byte(s)) {
-			found = append(found, path)
-		}
+		fn(path, data)
 		if filepath.Ext(path) != ".xlsx" {
 			return nil
 		}
@@ -61,11 +59,21 @@ func filesHolding(t *testing.T, root string, s string) []string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if bytes.Contains(part, []byte(s)) {
-				found = append(found, path+":"+f.Name)
-			}
+			fn(path+":"+f.Name, part)
 		}
 		return nil
+	})
+}
+
+// filesHolding lists the files (and workbook parts) under root whose bytes
+// contain s.
+func filesHolding(t *testing.T, root string, s string) []string {
+	t.Helper()
+	var found []string
+	eachFile(t, root, func(name string, data []byte) {
+		if bytes.Contains(data, []byte(s)) {
+			found = append(found, name)
+		}
 	})
 	return found
 }
