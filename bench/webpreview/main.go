@@ -36,20 +36,25 @@ func main() {
 	rows := flag.Int("rows", 100000, "rows of the generated file")
 	runs := flag.Int("runs", 5, "uploads of it, each timed")
 	kind := flag.String("kind", "csv", "csv or xlsx")
+	file := flag.String("file", "", "a file bench/gen wrote, rather than a new one of -rows and -kind")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "webpreview-")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	file := filepath.Join(dir, "input."+*kind)
-	if *kind == "xlsx" {
-		err = benchdata.WriteXLSX(file, *rows)
-	} else {
-		err = benchdata.WriteCSV(file, *rows)
-	}
-	if err != nil {
-		log.Fatal(err)
+	if *file == "" {
+		*file = filepath.Join(dir, "input."+*kind)
+		if *kind == "xlsx" {
+			err = benchdata.WriteXLSX(*file, *rows)
+		} else {
+			err = benchdata.WriteCSV(*file, *rows)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+	} else if *kind = strings.TrimPrefix(filepath.Ext(*file), "."); *kind != "csv" && *kind != "xlsx" {
+		log.Fatalf("-file %s: not a .csv or .xlsx", *file)
 	}
 	data, _ := samples.FS.ReadFile("tenant.json")
 	tenant, err := sandbox.ParseTenant(data)
@@ -74,7 +79,7 @@ func main() {
 	page := c.body(c.get("/upload"))
 	c.csrf = regexp.MustCompile(`name="csrf-token" content="([^"]+)"`).FindStringSubmatch(page)[1]
 
-	fi, _ := os.Stat(file)
+	fi, _ := os.Stat(*file)
 	fmt.Printf("file: %d rows, %s, %.1f MB\n", *rows, *kind, float64(fi.Size())/1e6)
 	steps := []string{"upload", "settings page", "map page", "map (checks every row)", "preview page 1", "preview last page", "correct a cell (checks again)", "preview invalid filter"}
 	times := map[string][]time.Duration{}
@@ -85,7 +90,7 @@ func main() {
 			f()
 			times[step] = append(times[step], time.Since(start))
 		}
-		timed(steps[0], func() { id = c.upload(file) })
+		timed(steps[0], func() { id = c.upload(*file) })
 		timed(steps[1], func() { c.body(c.get("/uploads/" + id)) })
 		timed(steps[2], func() { c.body(c.get("/uploads/" + id + "/map")) })
 		timed(steps[3], func() {

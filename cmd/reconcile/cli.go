@@ -75,6 +75,7 @@ func newCLI(env *environ) *cli {
 		&ledgerCommand{env: env},
 		&reportCommand{env: env},
 		&sandboxCommand{env: env},
+		&serveCommand{env: env},
 	} {
 		root.AddCommand(wrap(c))
 	}

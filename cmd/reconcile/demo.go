@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/reten/reconcile/internal/reports"
 	"github.com/reten/reconcile/internal/sandbox"
 	"github.com/reten/reconcile/internal/submit"
+	"github.com/reten/reconcile/internal/web"
 	"github.com/reten/reconcile/samples"
 )
 
@@ -35,6 +37,8 @@ type demoCommand struct {
 	send     sendOptions
 	failRate float64
 	latency  time.Duration
+	web      bool
+	console  consoleFlags
 }
 
 func (c *demoCommand) usage() usage {
@@ -42,18 +46,22 @@ func (c *demoCommand) usage() usage {
 		use:   "demo [flags]",
 		short: "run the whole job on the shipped samples against an in-process sandbox",
 		long: `Runs the whole job on the shipped samples against an in-process sandbox that
-answers some requests with a 5xx, as ` + "`reconcile run`" + ` would against the API.`,
+answers some requests with a 5xx, as ` + "`reconcile run`" + ` would against the API.
+With --web, serves the web console against that sandbox instead, with the
+samples uploaded, and prints the URL to log in with.`,
 	}
 }
 
 func (c *demoCommand) flags(fs *pflag.FlagSet) {
-	c.send = newSendOptions(withPolicy)
+	c.send = newSendOptions(withPolicy | withReportDir)
 	// The Spanish samples ask to override some rows themselves.
 	c.send.policy = string(submit.OverrideRow)
 	c.send.timeout = 10 * time.Second
 	c.send.register(fs)
 	fs.Float64Var(&c.failRate, "fail-rate", 0.1, "share of requests the sandbox answers 500/502/503, 0 to 1")
 	fs.DurationVar(&c.latency, "latency", 30*time.Millisecond, "the sandbox's delay before every answer")
+	fs.BoolVar(&c.web, "web", false, "serve the web console on the sandbox and the samples, as `reconcile serve` does, until Ctrl-C")
+	c.console.register(fs)
 }
 
 func (c *demoCommand) Run(ctx context.Context, args []string) error {
@@ -65,27 +73,20 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	if err := faults.Check(); err != nil {
 		return usageError("%v", err)
 	}
-	data, err := samples.FS.ReadFile("tenant.json")
-	if err != nil {
-		return withCode(exitError, err)
+	if c.web && c.send.reportDir != "" {
+		return usageError("demo --web writes each run's reports in the state directory: leave out --report-dir")
 	}
-	tenant, err := sandbox.ParseTenant(data)
+	srv, tenant, base, stop, err := startDemoSandbox(faults)
 	if err != nil {
-		return withCode(exitError, fmt.Errorf("the embedded demo tenant: %w", err))
+		return err
 	}
-	srv := sandbox.New(tenant)
-	srv.SetFaults(faults)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return withCode(exitError, fmt.Errorf("cannot listen on a loopback port for the sandbox: %w", err))
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	defer hs.Close()
-	base := "http://" + ln.Addr().String()
+	defer stop()
 	client, err := api.NewClient(base, demoKey)
 	if err != nil {
 		return withCode(exitError, err)
+	}
+	if c.web {
+		return c.runWeb(ctx, srv, tenant, base, client)
 	}
 
 	dir := c.send.reportDir
@@ -130,6 +131,65 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(env.stdout, "Look at %s (or report.xlsx) and the rejects beside it.\n", filepath.Join(dir, reports.CSVName))
 		return nil
 	}
+	return err
+}
+
+// startDemoSandbox serves the embedded demo tenant in-process on a free
+// loopback port, with faults, until stop.
+func startDemoSandbox(faults sandbox.Faults) (srv *sandbox.Server, tenant *sandbox.Tenant, base string, stop func(), err error) {
+	data, err := samples.FS.ReadFile("tenant.json")
+	if err != nil {
+		return nil, nil, "", nil, withCode(exitError, err)
+	}
+	tenant, err = sandbox.ParseTenant(data)
+	if err != nil {
+		return nil, nil, "", nil, withCode(exitError, fmt.Errorf("the embedded demo tenant: %w", err))
+	}
+	srv = sandbox.New(tenant)
+	srv.SetFaults(faults)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, "", nil, withCode(exitError, fmt.Errorf("cannot listen on a loopback port for the sandbox: %w", err))
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return srv, tenant, "http://" + ln.Addr().String(), func() { hs.Close() }, nil
+}
+
+// runWeb is demo --web: the console on the sandbox, the samples uploaded,
+// a state directory of its own for as long as it serves.
+func (c *demoCommand) runWeb(ctx context.Context, srv *sandbox.Server, tenant *sandbox.Tenant, base string, client *api.Client) error {
+	env := c.env
+	job, err := c.send.job(env, "console", client, &inputFlags{})
+	if err != nil {
+		return err
+	}
+	// As the demo's: the sandbox starts empty every time.
+	if job.StateDir, err = os.MkdirTemp("", "reconcile-demo-state-"); err != nil {
+		return withCode(exitError, err)
+	}
+	defer os.RemoveAll(job.StateDir)
+	job.Settings = append(job.Settings,
+		reports.Setting{Name: "sandbox fail-rate", Value: fmt.Sprint(c.failRate)},
+		reports.Setting{Name: "sandbox latency", Value: c.latency.String()})
+	fmt.Fprintf(env.stdout, "sandbox: %s, the demo tenant (%d activities), answering %.0f%% of requests with 5xx, after %v\n",
+		base, len(tenant.Activities), 100*c.failRate, c.latency)
+	seed := func(w *web.Server) error {
+		for _, name := range demoFiles {
+			data, err := fs.ReadFile(samples.FS, name)
+			if err != nil {
+				return fmt.Errorf("the embedded samples lack %s: %w", name, err)
+			}
+			if _, err := w.Upload(name, bytes.NewReader(data)); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(env.stdout, "samples: %s, uploaded (the console's upload page lists them)\n", strings.Join(demoFiles, ", "))
+		fmt.Fprintf(env.stdout, "state:   %s, for as long as the demo runs: its uploads, reports and ledger go when it stops\n", job.StateDir)
+		return nil
+	}
+	err = serveConsole(ctx, env, c.console, job, seed)
+	fmt.Fprintf(env.stdout, "\nThe sandbox answered %s.\n", sandboxAnswers(srv.Stats()))
 	return err
 }
 

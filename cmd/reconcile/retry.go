@@ -34,7 +34,7 @@ hard_override: they replace the activity's result.`,
 
 func (c *retryCommand) flags(fs *pflag.FlagSet) {
 	c.in.register(fs)
-	c.send = newSendOptions(withCache | withLedger)
+	c.send = newSendOptions(withCache | withLedger | withForce | withReportDir)
 	c.send.register(fs)
 	fs.BoolVar(&c.conflicts, "conflicts", false, "also send the rows that ended conflict, with hard_override: they replace the activity's result")
 }

@@ -35,7 +35,7 @@ DIR/done or DIR/failed (for cron).`,
 
 func (c *runCommand) flags(fs *pflag.FlagSet) {
 	c.in.register(fs)
-	c.send = newSendOptions(withPolicy | withCache | withLedger | withDryRun)
+	c.send = newSendOptions(withPolicy | withCache | withLedger | withForce | withDryRun | withReportDir)
 	c.send.register(fs)
 	fs.StringVar(&c.inbox, "inbox", "", "`DIR` whose spreadsheets are processed one by one, oldest first, each moved with its reports to DIR/done or DIR/failed (for cron)")
 	// Not listed in -h: for measuring where a run's CPU goes.

@@ -94,6 +94,16 @@ func (c *sandboxCommand) Run(ctx context.Context, args []string) error {
 		ln.Addr(), c.tenantPath, len(tenant.Activities), len(tenant.Configs))
 	log.Info("sandbox started", "addr", ln.Addr().String(), "faults", c.faults)
 
+	err = serveUntil(ctx, hs, ln, endRequests)
+	st := srv.Stats()
+	log.Info("sandbox stopped", "requests", st.Requests, "stored", st.Stored, "dropped", st.Dropped)
+	return err
+}
+
+// serveUntil serves hs on ln until ctx ends (Ctrl-C, SIGTERM), then calls
+// stopping, if not nil, and shuts hs down, giving the requests left 5
+// seconds to finish.
+func serveUntil(ctx context.Context, hs *http.Server, ln net.Listener, stopping func()) error {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
@@ -101,13 +111,13 @@ func (c *sandboxCommand) Run(ctx context.Context, args []string) error {
 		return withCode(exitError, fmt.Errorf("serving: %w", err))
 	case <-ctx.Done():
 	}
+	if stopping != nil {
+		stopping()
+	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	endRequests()
-	err = hs.Shutdown(shutdown)
+	err := hs.Shutdown(shutdown)
 	<-served
-	st := srv.Stats()
-	log.Info("sandbox stopped", "requests", st.Requests, "stored", st.Stored, "dropped", st.Dropped)
 	if err != nil {
 		return withCode(exitError, fmt.Errorf("shutting down: %w", err))
 	}

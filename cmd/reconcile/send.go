@@ -102,14 +102,16 @@ func configsFlag(fs *pflag.FlagSet, p *string, def string) {
 }
 
 // sendFlags are the groups of sending flags a command offers besides the
-// ones every sending command has (pacing, retries, timeout, report folder).
+// ones every sending command has (pacing, retries, timeout).
 type sendFlags uint
 
 const (
-	withPolicy sendFlags = 1 << iota // --hard-override
-	withCache                        // --configs
-	withLedger                       // --state-dir, --force
-	withDryRun                       // --dry-run
+	withPolicy    sendFlags = 1 << iota // --hard-override
+	withCache                           // --configs
+	withLedger                          // --state-dir, --ledger, --claim-ttl, --tenant-rate
+	withForce                           // --force
+	withDryRun                          // --dry-run
+	withReportDir                       // --report-dir
 )
 
 // ledgerURLVar is the environment variable that --ledger defaults to, so
@@ -162,7 +164,9 @@ func (o *sendOptions) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "`DURATION` each request may take, answer included")
 	fs.DurationVar(&o.maxWait, "max-wait", o.maxWait, "longest `DURATION` the API may ask to wait (Retry-After); a longer ask stops the run (exit 5)")
 	fs.DurationVar(&o.deadline, "deadline", o.deadline, "`DURATION` the run may send for: then nothing more is sent and the rest is skipped (exit 5); 0: no limit")
-	reportDirFlag(fs, &o.reportDir)
+	if o.offers&withReportDir != 0 {
+		reportDirFlag(fs, &o.reportDir)
+	}
 	if o.offers&withPolicy != 0 {
 		fs.StringVar(&o.policy, "hard-override", o.policy, "`POLICY` on 409: never (report a conflict), always (send again with hard_override), row (only rows whose hard_override column is true)")
 	}
@@ -171,10 +175,12 @@ func (o *sendOptions) register(fs *pflag.FlagSet) {
 	}
 	if o.offers&withLedger != 0 {
 		fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the ledger that remembers what was sent, one file per tenant (default: $XDG_STATE_HOME/reconcile, else ~/.local/state/reconcile)")
-		fs.BoolVar(&o.force, "force", false, "send rows the ledger says were already accepted (their attempts are still recorded)")
 		fs.StringVar(&o.ledgerURL, "ledger", o.ledgerURL, "`URL` of a ledger in PostgreSQL (postgres://USER:PASSWORD@HOST/DB) shared by any number of workers, none sending a row twice (default: $RECONCILE_LEDGER_URL, else the state dir's file)")
 		fs.DurationVar(&o.claimTTL, "claim-ttl", o.claimTTL, "with --ledger, how long after its last heartbeat a worker that hangs loses its claims to others; keep it well above --timeout (0: 30s)")
 		fs.Float64Var(&o.tenantRate, "tenant-rate", o.tenantRate, "at most `N` requests per second to the tenant from every worker together, retries included (0: no limit)")
+	}
+	if o.offers&withForce != 0 {
+		fs.BoolVar(&o.force, "force", false, "send rows the ledger says were already accepted (their attempts are still recorded)")
 	}
 	if o.offers&withDryRun != 0 {
 		fs.BoolVar(&o.dryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")

@@ -222,6 +222,7 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 	}
 	settings := slices.Clone(j.Settings)
 	var sub *submit.Submitter
+	var rec *recorder // the run's record in StateDir's history, once it holds StateDir
 	if j.Submitter != nil {
 		s := *j.Submitter
 		sub = &s
@@ -251,6 +252,18 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 		if where != "" {
 			settings = append(settings, reports.Setting{Name: "ledger", Value: where})
 		}
+		if j.StateDir != "" {
+			rec = newRecorder(j.StateDir, runID, j.Command, j.Files, started, res.ReportDir)
+			defer func() {
+				code := 0
+				if j.ExitCode != nil {
+					code = j.ExitCode(res)
+				}
+				if err := rec.finish(res, code); err != nil {
+					sink.Logger().Warn("the run is missing from the state directory's history", "err", err)
+				}
+			}()
+		}
 	}
 
 	spills := j.SpillDir
@@ -274,6 +287,16 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 	layouts := make([]*importer.Layout, len(readers))
 	for i, r := range readers {
 		layouts[i] = r.Layout()
+	}
+	if rec != nil {
+		// Recorded as running once its files are known, under the names
+		// the reports give them.
+		for i, l := range layouts {
+			rec.rec.Files[i] = l.File
+		}
+		if err := rec.write(); err != nil {
+			sink.Logger().Warn("the run is missing from the state directory's history", "err", err)
+		}
 	}
 
 	cat, f := j.catalogue(ctx, sub)

@@ -143,6 +143,11 @@ func (in *Inbox) Run(ctx context.Context, sink Sink) *InboxResult {
 		if err := fileAway(work, path, filepath.Join(in.Dir, fi.Folder), fi, !stop); err != nil {
 			return failed(fail(ReportFailed, fmt.Errorf("inbox %s: %w\n  what to do: check the folder's permissions and free space; the ledger keeps what was sent, so running again is safe", in.Dir, err)))
 		}
+		if fj.StateDir != "" {
+			if err := moveRecord(fj.StateDir, fj.RunID, filepath.Join(in.Dir, fi.Folder)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				sink.Logger().Warn("the state directory's history has the file's reports where they were written, not where they went", "file", name, "err", err)
+			}
+		}
 		if in.Filed != nil {
 			in.Filed(&fi, r)
 		}

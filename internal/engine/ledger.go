@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -73,4 +74,29 @@ func tenantRate(store ledger.Store, perSecond float64) submit.Limiter {
 	// A state directory's ledger serves one run at a time: its rate is the
 	// tenant's.
 	return rate.NewLimiter(rate.Limit(perSecond), burst)
+}
+
+// Lock opens the job's ledger as Run would, locking StateDir, and keeps it
+// as the job's Store until release is called: a caller then knows the state
+// directory is the job's before it starts the run, as a web console must to
+// answer "another run holds it" at once. The run needs a RunID, which Lock
+// makes when it has none. The error is a *Failure, Locked when another run
+// holds the state directory. With LedgerURL it opens a worker of the shared
+// ledger, which no other run blocks.
+func (j *Job) Lock() (release func(), err error) {
+	if j.Submitter == nil || j.Submitter.Client == nil || j.Submitter.DryRun {
+		return nil, fail(BadInput, errors.New("engine: only a job that sends holds a ledger"))
+	}
+	if j.RunID == "" {
+		j.RunID = NewRunID(time.Now())
+	}
+	store, _, closeStore, f := j.openLedger(context.Background(), j.Submitter.Client.BaseURL, j.RunID)
+	if f != nil {
+		return nil, f
+	}
+	j.Store = store
+	return func() {
+		j.Store = nil
+		closeStore()
+	}, nil
 }

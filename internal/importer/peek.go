@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -34,34 +33,16 @@ type SampleRow struct {
 // It fails where Open would, with the same messages, but never for want of
 // a header.
 func Peek(path string, opts Options, n int) (*Sample, error) {
-	head, err := readHead(path)
-	var src source
-	s := &Sample{}
-	switch {
-	case err != nil || len(head) == 0 || bytes.HasPrefix(head, oleMagic):
-		return nil, openError(path, opts)
-	case bytes.HasPrefix(head, zipMagic):
-		if strings.ToLower(filepath.Ext(path)) == ".ods" {
-			return nil, openError(path, opts)
-		}
-		var l Layout
-		x, err := openXLSX(path, path, opts, &l)
-		if err != nil {
-			return nil, err
-		}
-		s.Kind, s.Sheet, s.Sheets = l.Kind, l.Sheet, x.f.GetSheetList()
-		src = x
-	default:
-		if isWorkbookName(path) {
-			return nil, openError(path, opts)
-		}
-		var l Layout
-		c, err := openCSV(path, path, head, opts, &l)
-		if err != nil {
-			return nil, err
-		}
-		s.Kind, s.Delimiter, s.Encoding = l.Kind, l.Delimiter, l.Encoding
-		src = c
+	src, l, err := openSource(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sample{Kind: l.Kind, Sheet: l.Sheet, Delimiter: l.Delimiter, Encoding: l.Encoding}
+	switch x := src.(type) {
+	case *xlsxSource:
+		s.Sheets = x.f.GetSheetList()
+	case *storeSource:
+		s.Sheets = []string{l.Sheet}
 	}
 	defer src.close()
 	for {
@@ -76,7 +57,7 @@ func Peek(path string, opts Options, n int) (*Sample, error) {
 			cells, err = nil, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: the file cannot be read further (%v); save it again from the spreadsheet program", Position{File: path, Sheet: s.Sheet, Row: row}, err)
+			return nil, fmt.Errorf("%s: the file cannot be read further (%v); save it again from the spreadsheet program", Position{File: l.File, Sheet: s.Sheet, Row: row}, err)
 		}
 		if blank(cells) && re == nil {
 			continue

@@ -21,6 +21,10 @@ type Options struct {
 	Location    *time.Location // nil: UTC; local dates are read in it
 	UnzipLimit  int64          // 0: DefaultUnzipLimit; the most an XLSX may unzip to, in bytes
 	SpillDir    string         // "": os.TempDir(); where an XLSX's large sheets are unzipped (the run's spill.Dir)
+	// Name, if not "", is what messages, rows and reports call the file in
+	// place of its path: an upload stored under a name of its own. Give it
+	// only to open one file.
+	Name string
 }
 
 var errEOF = io.EOF
@@ -112,14 +116,10 @@ var (
 // The file is picked as XLSX or CSV by its content first and its extension
 // second. Every error names the file and says what to do.
 func Open(path string, opts Options) (*Reader, error) {
-	name := path
-	var mapping *Mapping
-	if opts.MappingFile != "" {
-		m, err := LoadMapping(opts.MappingFile)
-		if err != nil {
-			return nil, err
-		}
-		mapping = m
+	name := opts.nameOf(path)
+	mapping, err := optionsMapping(opts)
+	if err != nil {
+		return nil, err
 	}
 	head, err := readHead(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -136,6 +136,15 @@ func Open(path string, opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("%s is empty; export the sheet again", name)
 	case bytes.HasPrefix(head, oleMagic):
 		return nil, fmt.Errorf("%s is a legacy Excel 97-2003 workbook (.xls) or a password-protected one; open it in Excel or LibreOffice and save it as .xlsx or .csv", name)
+	case bytes.HasPrefix(head, storeMagic):
+		s, err := openStore(path, opts, layout)
+		if err != nil {
+			return nil, err
+		}
+		if opts.Name != "" {
+			layout.File = opts.Name
+		}
+		src = s
 	case bytes.HasPrefix(head, zipMagic):
 		if ext == ".ods" {
 			return nil, fmt.Errorf("%s is an OpenDocument spreadsheet; save it as .xlsx or .csv", name)
@@ -154,6 +163,28 @@ func Open(path string, opts Options) (*Reader, error) {
 		}
 		src = s
 	}
+	return newReader(src, layout, opts, mapping)
+}
+
+// nameOf is what the file at path is called: Name, or its path.
+func (o Options) nameOf(path string) string {
+	if o.Name != "" {
+		return o.Name
+	}
+	return path
+}
+
+// optionsMapping is the mapping opts name, nil for none.
+func optionsMapping(opts Options) (*Mapping, error) {
+	if opts.MappingFile == "" {
+		return nil, nil
+	}
+	return LoadMapping(opts.MappingFile)
+}
+
+// newReader reads the header of src, the records of a file laid out as
+// layout, and returns the reader of its rows.
+func newReader(src source, layout *Layout, opts Options, mapping *Mapping) (*Reader, error) {
 	r := &Reader{layout: layout, src: src, norm: newNormalizer(opts.DateFormat, opts.Location)}
 	if err := r.readHeader(mapping); err != nil {
 		src.close()

@@ -98,17 +98,11 @@ func newTally() *tally {
 func (t *tally) add(o *outcome.Outcome) {
 	t.total++
 	t.counts[o.Class]++
-	if !o.Class.NeedsPerson() {
+	p, ok := ProblemOf(o.Class, o.HTTPStatus, o.Message, o.Error)
+	if !ok {
 		return
 	}
-	msg := o.Message
-	if msg == "" {
-		msg = o.Error
-	}
-	if msg == "" {
-		msg = "(no message)"
-	}
-	k := messageKey{o.Class, o.HTTPStatus, messageShape(msg)}
+	k := messageKey{p.Class, p.HTTPStatus, p.Message}
 	if _, ok := t.messages[k]; ok || len(t.messages) < MaxDistinctMessages {
 		t.messages[k]++
 		return

@@ -1,18 +1,17 @@
 package web
 
 import (
-	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/reten/reconcile/internal/spill"
 
 	"github.com/reten/reconcile/internal/importer"
 	"github.com/reten/reconcile/internal/outcome"
@@ -99,11 +98,14 @@ func (s *Server) check(u *upload) (*checkSummary, error) {
 	return s.checkLocked(u)
 }
 
+// dropCheck forgets the upload's check and row store, which another
+// reading of the file no longer matches.
 func (s *Server) dropCheck(u *upload) {
 	l := s.lock(u.ID)
 	l.Lock()
 	defer l.Unlock()
 	os.RemoveAll(u.file(checkDir))
+	os.Remove(u.file(rowsName))
 }
 
 // checkLocked runs the check; the caller holds the upload's lock.
@@ -189,7 +191,7 @@ func (s *Server) runCheck(u *upload, w *checkWriter) (*checkSummary, error) {
 		for _, p := range it.Problems {
 			cp := cellProblem{Cols: cols(p.Column), Column: p.Column, Message: p.Message}
 			cp.Kind = kindOf(kinds, sum, p)
-			if !containsInt(rowKinds, cp.Kind) {
+			if !slices.Contains(rowKinds, cp.Kind) {
 				rowKinds = append(rowKinds, cp.Kind)
 			}
 			cr.Problems = append(cr.Problems, cp)
@@ -224,6 +226,8 @@ func (u *upload) editedInput() (Input, error) {
 // row's item, in file order. It returns the first error of either, or of
 // reading the file (naming the user's file, not the stored one).
 func (s *Server) eachItem(in Input, start func(*importer.Layout) error, fn func(validate.Item) error) error {
+	// A large workbook and duplicate detection spill where a run's do.
+	in.Options.SpillDir = spill.Dir(s.opts.StateDir)
 	r, rows, err := in.Open()
 	if err != nil {
 		return err
@@ -235,6 +239,7 @@ func (s *Server) eachItem(in Input, start func(*importer.Layout) error, fn func(
 	v := validate.NewValidator(s.opts.Catalogue, s.opts.Now)
 	defer v.Close()
 	v.ReuseRequests = true // nothing is sent: each item is done with when fn returns
+	v.SpillDir = in.Options.SpillDir
 	var fnErr error
 	err = v.CheckAll(rows, func(it validate.Item) error {
 		fnErr = fn(it)
@@ -244,15 +249,6 @@ func (s *Server) eachItem(in Input, start func(*importer.Layout) error, fn func(
 		return in.named(err)
 	}
 	return err
-}
-
-func containsInt(xs []int, x int) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // columnIndex returns what finds the columns a problem names: its header,
@@ -309,233 +305,3 @@ func kindOf(kinds map[string]int, sum *checkSummary, p validate.Problem) int {
 	kinds[key] = id
 	return id
 }
-
-// checkWriter writes the files of a check.
-type checkWriter struct {
-	dir     string
-	rows    *bufio.Writer
-	rowsF   *os.File
-	offs    *bufio.Writer
-	offsF   *os.File
-	at      int64
-	ordinal uint32
-	idx     map[string]*idxFile
-}
-
-type idxFile struct {
-	f *os.File
-	w *bufio.Writer
-}
-
-// writeError is a failure to write the check, told apart from the file's
-// own trouble.
-type writeError struct{ err error }
-
-func (e *writeError) Error() string { return e.err.Error() }
-
-func newCheckWriter(dir string) (*checkWriter, error) {
-	w := &checkWriter{dir: dir, idx: map[string]*idxFile{}}
-	var err error
-	if w.rowsF, err = os.Create(filepath.Join(dir, "rows.jsonl")); err != nil {
-		return nil, err
-	}
-	if w.offsF, err = os.Create(filepath.Join(dir, "offsets")); err != nil {
-		w.rowsF.Close()
-		return nil, err
-	}
-	w.rows, w.offs = bufio.NewWriterSize(w.rowsF, 64<<10), bufio.NewWriterSize(w.offsF, 16<<10)
-	return w, nil
-}
-
-func (w *checkWriter) add(cr *checkedRow, kinds []int) error {
-	line, err := json.Marshal(cr)
-	if err != nil {
-		return &writeError{err}
-	}
-	line = append(line, '\n')
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(w.at))
-	if _, err := w.offs.Write(b[:]); err != nil {
-		return &writeError{err}
-	}
-	if _, err := w.rows.Write(line); err != nil {
-		return &writeError{err}
-	}
-	w.at += int64(len(line))
-	if err := w.index(cr.Class); err != nil {
-		return &writeError{err}
-	}
-	for _, k := range kinds {
-		if err := w.index("p" + strconv.Itoa(k)); err != nil {
-			return &writeError{err}
-		}
-	}
-	w.ordinal++
-	return nil
-}
-
-// index adds the current row to the index file of a filter.
-func (w *checkWriter) index(name string) error {
-	x := w.idx[name]
-	if x == nil {
-		f, err := os.Create(filepath.Join(w.dir, name+".idx"))
-		if err != nil {
-			return err
-		}
-		x = &idxFile{f: f, w: bufio.NewWriterSize(f, 4<<10)}
-		w.idx[name] = x
-	}
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], w.ordinal)
-	_, err := x.w.Write(b[:])
-	return err
-}
-
-func (w *checkWriter) close() error {
-	var errs []error
-	flush := func(b *bufio.Writer, f *os.File) {
-		errs = append(errs, b.Flush(), f.Close())
-	}
-	flush(w.rows, w.rowsF)
-	flush(w.offs, w.offsF)
-	for _, x := range w.idx {
-		flush(x.w, x.f)
-	}
-	return errors.Join(errs...)
-}
-
-// checkView reads a check from disk.
-type checkView struct {
-	dir string
-	sum *checkSummary
-}
-
-var errNoCheck = errors.New("the upload has not been checked")
-
-// openCheck reads the upload's check; the caller holds its lock for reading.
-func openCheck(u *upload) (*checkView, error) {
-	dir := u.file(checkDir)
-	data, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, errNoCheck
-	}
-	if err != nil {
-		return nil, err
-	}
-	var sum checkSummary
-	if err := json.Unmarshal(data, &sum); err != nil {
-		return nil, err
-	}
-	return &checkView{dir: dir, sum: &sum}, nil
-}
-
-// validFilter reports whether f names rows the check can list: "" (all), a
-// class or a problem kind; nothing else comes near a file name.
-func (c *checkView) validFilter(f string) bool {
-	if f == "" || containsString(checkClasses, f) {
-		return true
-	}
-	if n, err := strconv.Atoi(strings.TrimPrefix(f, "p")); err == nil && strings.HasPrefix(f, "p") && n >= 0 && n < len(c.sum.Problems) && strconv.Itoa(n) == f[1:] {
-		return true
-	}
-	return false
-}
-
-func containsString(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-// count is the number of rows a valid filter lists.
-func (c *checkView) count(f string) int {
-	switch {
-	case f == "":
-		return c.sum.Rows
-	case strings.HasPrefix(f, "p"):
-		n, _ := strconv.Atoi(f[1:])
-		return c.sum.Problems[n].Count
-	}
-	return c.sum.Counts[f]
-}
-
-// page returns up to n rows of a valid filter from the from-th on, and the
-// ordinal of each.
-func (c *checkView) page(f string, from, n int) ([]checkedRow, []int, error) {
-	total := c.count(f)
-	if from >= total {
-		return nil, nil, nil
-	}
-	n = min(n, total-from)
-	ords := make([]int, n)
-	if f == "" {
-		for i := range ords {
-			ords[i] = from + i
-		}
-	} else {
-		idx, err := os.Open(filepath.Join(c.dir, f+".idx"))
-		if err != nil {
-			return nil, nil, err
-		}
-		defer idx.Close()
-		buf := make([]byte, 4*n)
-		if _, err := idx.ReadAt(buf, int64(from)*4); err != nil {
-			return nil, nil, err
-		}
-		for i := range ords {
-			ords[i] = int(binary.LittleEndian.Uint32(buf[4*i:]))
-		}
-	}
-	rows := make([]checkedRow, n)
-	for i, o := range ords {
-		var err error
-		if rows[i], err = c.row(o); err != nil {
-			return nil, nil, err
-		}
-	}
-	return rows, ords, nil
-}
-
-// row reads the row of one ordinal.
-func (c *checkView) row(ord int) (checkedRow, error) {
-	var cr checkedRow
-	if ord < 0 || ord >= c.sum.Rows {
-		return cr, errNoRow
-	}
-	offs, err := os.Open(filepath.Join(c.dir, "offsets"))
-	if err != nil {
-		return cr, err
-	}
-	defer offs.Close()
-	var b [16]byte
-	n, err := offs.ReadAt(b[:], int64(ord)*8)
-	if n < 8 {
-		return cr, fmt.Errorf("the check's offsets end early (%v); check the file again", err)
-	}
-	start := int64(binary.LittleEndian.Uint64(b[:8]))
-	f, err := os.Open(filepath.Join(c.dir, "rows.jsonl"))
-	if err != nil {
-		return cr, err
-	}
-	defer f.Close()
-	end := int64(-1)
-	if n == 16 {
-		end = int64(binary.LittleEndian.Uint64(b[8:]))
-	} else if fi, err := f.Stat(); err == nil {
-		end = fi.Size()
-	}
-	if end < start {
-		return cr, errors.New("the check's offsets are damaged; check the file again")
-	}
-	line := make([]byte, end-start)
-	if _, err := f.ReadAt(line, start); err != nil && !errors.Is(err, io.EOF) {
-		return cr, err
-	}
-	err = json.Unmarshal(line, &cr)
-	return cr, err
-}
-
-var errNoRow = errors.New("no such row")

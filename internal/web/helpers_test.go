@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,8 +19,11 @@ import (
 	"time"
 
 	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/engine"
+	"github.com/reten/reconcile/internal/reports"
 	"github.com/reten/reconcile/internal/sandbox"
 	"github.com/reten/reconcile/internal/sandbox/sandboxtest"
+	"github.com/reten/reconcile/internal/submit"
 	"github.com/reten/reconcile/internal/validate"
 	"github.com/reten/reconcile/samples"
 )
@@ -37,7 +42,38 @@ type fixture struct {
 	srv     *Server
 	ts      *httptest.Server
 	baseURL string // the sandbox's
+	sandbox *sandbox.Server
 	state   string
+}
+
+// synthetic is how many synthetic activities the fixture's tenant has
+// beside the samples' (synthCSV's rows are for them).
+const synthetic = 3000
+
+// synthCSV is n rows for the synthetic activities, all valid.
+func synthCSV(n int) []byte {
+	var sb strings.Builder
+	sb.WriteString("provider_activity_id,commerce_external_id,occurred_at,status,result\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&sb, "SYN-%07d,SYNC-%05d,2026-04-11T10:30:00Z,EFFECTIVE,SALE_COMPLETED\n", i, i%1000)
+	}
+	return []byte(sb.String())
+}
+
+// withEngine has the console send through the run engine, as serve does,
+// to the fixture's sandbox: c requests at once, retrying 5xx quickly.
+func withEngine(c int) fixtureOpt {
+	return func(o *Options) {
+		client, err := api.NewClient(o.BaseURL, testKey)
+		if err != nil {
+			panic(err)
+		}
+		o.Runner = &EngineRunner{Job: &engine.Job{
+			Submitter: &submit.Submitter{Client: client, Concurrency: c, Retries: 5, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond},
+			StateDir:  o.StateDir,
+			Reports:   reports.Options{XLSX: true, Rejects: true},
+		}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	}
 }
 
 type fixtureOpt func(*Options)
@@ -52,7 +88,8 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, base := sandboxtest.Start(t, tenant, sandbox.Faults{})
+	tenant.AddSynthetic(synthetic)
+	sb, base := sandboxtest.Start(t, tenant, sandbox.Faults{})
 	client, err := api.NewClient(base, testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +98,7 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, baseURL: base, state: t.TempDir()}
+	f := &fixture{t: t, baseURL: base, sandbox: sb, state: t.TempDir()}
 	o := Options{
 		StateDir:  f.state,
 		Token:     testToken,

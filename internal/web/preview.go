@@ -87,23 +87,35 @@ type cellView struct {
 
 var classLabels = map[string]string{classReady: "ready to send", classInvalid: "invalid", classSkipped: "skipped"}
 
-func (s *Server) handlePreview(w http.ResponseWriter, r *http.Request) {
+// checkedUpload reads the mapped upload a request names and its check,
+// checking it first if it has none. It answers the request itself when it
+// cannot: the mapping page for an upload not mapped yet, a page saying why
+// rows cannot be checked.
+func (s *Server) checkedUpload(w http.ResponseWriter, r *http.Request) (*upload, *checkView, bool) {
 	u, err := s.loadUpload(r.PathValue("id"))
 	if err != nil {
 		s.failErr(w, r, err)
-		return
+		return nil, nil, false
 	}
 	if !u.Mapped {
 		http.Redirect(w, r, "/uploads/"+u.ID+"/map", http.StatusSeeOther)
-		return
+		return nil, nil, false
 	}
 	c, err := s.viewCheck(u)
 	if errors.Is(err, errNoCatalogue) {
 		s.fail(w, r, http.StatusServiceUnavailable, "No result types", "The console has not got the tenant's result types, so rows cannot be checked. Restart it with a base URL and key that can read them (VIEW_ACTIVITIES), or after `reconcile configs pull`.")
-		return
+		return nil, nil, false
 	}
 	if err != nil {
 		s.failErr(w, r, err)
+		return nil, nil, false
+	}
+	return u, c, true
+}
+
+func (s *Server) handlePreview(w http.ResponseWriter, r *http.Request) {
+	u, c, ok := s.checkedUpload(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()

@@ -3,12 +3,14 @@ package web
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/reten/reconcile/internal/engine"
 	"github.com/reten/reconcile/internal/outcome"
 	"github.com/reten/reconcile/internal/reports"
 )
@@ -56,7 +58,7 @@ func (r *fakeRunner) Start(ctx context.Context, req RunRequest) (Run, error) {
 			case <-run.cancel:
 				p.Counts[outcome.ClassSkipped] += n - p.Done
 				p.Done, p.Final = n, true
-				run.progress <- p
+				run.progress <- p.own()
 				run.sum = &reports.Summary{ExitCode: 130}
 				return
 			case <-time.After(time.Millisecond):
@@ -64,8 +66,12 @@ func (r *fakeRunner) Start(ctx context.Context, req RunRequest) (Run, error) {
 			p.Done++
 			p.Counts[outcome.ClassOK]++
 			p.Final = p.Done == n
+			if p.Final {
+				run.progress <- p.own()
+				break
+			}
 			select {
-			case run.progress <- p:
+			case run.progress <- p.own():
 			default: // a slow reader misses this one
 			}
 		}
@@ -74,11 +80,35 @@ func (r *fakeRunner) Start(ctx context.Context, req RunRequest) (Run, error) {
 	return run, nil
 }
 
+// own is a copy of p whose counts the sender no longer writes, as a Run
+// must hand them over.
+func (p Progress) own() Progress {
+	p.Counts = maps.Clone(p.Counts)
+	return p
+}
+
 func (r *fakeRun) Progress() <-chan Progress { return r.progress }
 func (r *fakeRun) Cancel()                   { r.once.Do(func() { close(r.cancel) }) }
 func (r *fakeRun) Wait() (*reports.Summary, error) {
 	<-r.done
 	return r.sum, nil
+}
+
+// ended waits for a run of the console to end and returns its last progress.
+func ended(t *testing.T, lr *liveRun) Progress {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		st := lr.state()
+		if st.Ended {
+			return st.Progress
+		}
+		select {
+		case <-st.Next:
+		case <-timeout:
+			t.Fatalf("run %s did not end; last progress %+v", lr.ID, st.Progress)
+		}
+	}
 }
 
 func TestStartRunHandsTheRunnerTheCheckedInput(t *testing.T) {
@@ -96,26 +126,26 @@ func TestStartRunHandsTheRunnerTheCheckedInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := runner.reqs[0]
-	if req.Input.Path != u.path() || req.Input.Name != "resultados.xlsx" || req.Input.Options.MappingFile != u.file(mappingName) || req.Policy != "row" {
+	if req.Input.Path != u.file(rowsName) || req.Input.Name != "resultados.xlsx" || req.Input.Options.MappingFile != u.file(mappingName) || req.Policy != "row" {
 		t.Errorf("request %+v", req)
 	}
 	if cells := req.Input.Edits[11]; len(cells) < 5 || cells[4] != "EFFECTIVE" {
 		t.Errorf("the run was not given the correction of row 11: %v", req.Input.Edits)
 	}
-	if filepath.Dir(req.ReportDir) != filepath.Join(f.state, runsDir) || !strings.HasPrefix(filepath.Base(req.ReportDir), "reports-") {
-		t.Errorf("report dir %s", req.ReportDir)
+	if filepath.Dir(req.ReportDir) != filepath.Join(f.state, reportsDir) || filepath.Base(req.ReportDir) != req.RunID || !engine.ValidRunID(req.RunID) || req.RunID != lr.ID {
+		t.Errorf("run %q, report dir %s", req.RunID, req.ReportDir)
+	}
+	if req.Rows != 20 {
+		t.Errorf("the request says the run has %d rows, the check counted 20", req.Rows)
 	}
 	if runner.rows != 20 {
 		t.Errorf("the runner read %d rows of the input, want the sample's 20 (title row skipped)", runner.rows)
 	}
-	var last Progress
-	for p := range lr.run.Progress() {
-		last = p
-	}
+	last := ended(t, lr)
 	if !last.Final || last.Done != 20 || last.Counts[outcome.ClassOK] != 20 {
 		t.Errorf("last progress %+v", last)
 	}
-	if sum, err := lr.wait(); err != nil || sum.ExitCode != 0 {
+	if sum, err := lr.run.Wait(); err != nil || sum.ExitCode != 0 {
 		t.Errorf("wait: %+v %v", sum, err)
 	}
 	if f.srv.liveRunOf(lr.ID) != lr {
@@ -134,15 +164,18 @@ func TestCancelRunStopsItAsCtrlC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-lr.run.Progress()
+	for {
+		st := lr.state()
+		if st.Done > 0 {
+			break
+		}
+		<-st.Next
+	}
 	if err := f.srv.cancelRun(lr.ID); err != nil {
 		t.Fatal(err)
 	}
-	var last Progress
-	for p := range lr.run.Progress() {
-		last = p
-	}
-	if sum, _ := lr.wait(); sum.ExitCode != 130 || !last.Final || last.Counts[outcome.ClassSkipped] == 0 {
+	last := ended(t, lr)
+	if sum, _ := lr.run.Wait(); sum.ExitCode != 130 || !last.Final || last.Counts[outcome.ClassSkipped] == 0 {
 		t.Errorf("after cancel: summary %+v, last progress %+v", sum, last)
 	}
 	if err := f.srv.cancelRun("nope"); err == nil {

@@ -10,6 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/reten/reconcile/internal/engine"
+	"github.com/reten/reconcile/internal/sandbox"
 )
 
 func TestWithoutSessionPagesGoToLoginAndAPIAnswers401(t *testing.T) {
@@ -213,7 +217,7 @@ func TestUploadNamesNeverBecomePaths(t *testing.T) {
 // answer of a whole session, the base URL carrying the key where a careless
 // user might put it, and looks for the key's bytes in all of them.
 func TestTheAPIKeyNeverReachesTheBrowser(t *testing.T) {
-	f := newFixture(t, func(o *Options) {
+	f := newFixture(t, withEngine(4), func(o *Options) {
 		u, _ := url.Parse(o.BaseURL)
 		u.User = url.UserPassword("user", testKey)
 		u.RawQuery = "api_key=" + testKey
@@ -243,13 +247,29 @@ func TestTheAPIKeyNeverReachesTheBrowser(t *testing.T) {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set(csrfHeader, b.csrf)
 		keep(b.do(req))
+		// Sent, followed to its end, reported.
+		keep(b.get("/uploads/" + id + "/send"))
+		run := b.send(id, "always")
+		keep(b.get("/runs/" + run))
+		keep(b.get("/api/runs/" + run + "/events")) // the whole stream, to its final event
+		f.waitRun(run)
+		keep(b.get("/api/runs/" + run + "/events"))
+		for _, p := range []string{"", "/report", "/report?class=invalid", "/report?problem=0", "/report?sort=3&dir=desc"} {
+			keep(b.get("/runs/" + run + p))
+		}
+		rec, _ := engine.ReadRun(f.state, run)
+		entries, _ := os.ReadDir(rec.ReportDir)
+		for _, e := range entries {
+			keep(b.get("/runs/" + run + "/files/" + e.Name()))
+		}
+		keep(b.get("/runs"))
 	}
 	for _, p := range []string{"/assets/style.css", "/assets/app.js", "/mapping.txt", "/no/such/page", "/uploads/" + strings.Repeat("0", idLen) + "/preview"} {
 		keep(b.get(p))
 	}
 	keep(f.anonymous().get("/login"))
 	keep(f.anonymous().get("/api/uploads/x/check"))
-	if len(seen) < 30 {
+	if len(seen) < 60 {
 		t.Fatalf("only %d answers looked at", len(seen))
 	}
 	for i, s := range seen {
@@ -261,6 +281,127 @@ func TestTheAPIKeyNeverReachesTheBrowser(t *testing.T) {
 	page := b.getOK("/upload")
 	if !strings.Contains(page, strings.TrimPrefix(f.baseURL, "http://")) {
 		t.Errorf("the upload page does not show the base URL %s", f.baseURL)
+	}
+}
+
+// A finished run of the fixture's console, for the tests of access.
+func (f *fixture) finishedRun(b *browser) (upload, run string) {
+	f.t.Helper()
+	upload = b.uploadOK("results.csv", sample(f.t, "results.csv"))
+	b.mapSuggested(upload)
+	run = b.send(upload, "")
+	f.waitRun(run)
+	return upload, run
+}
+
+func TestRunRoutesNeedASession(t *testing.T) {
+	f := newFixture(t, withEngine(4))
+	upload, run := f.finishedRun(f.loggedIn())
+	b := f.anonymous()
+	for _, path := range []string{"/runs", "/runs/" + run, "/runs/" + run + "/report", "/runs/" + run + "/files/report.csv", "/uploads/" + upload + "/send"} {
+		res := b.get(path)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?next="+url.QueryEscape(path) {
+			t.Errorf("GET %s without a session: %s to %q, want 303 to the login page", path, res.Status, res.Header.Get("Location"))
+		}
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/runs/" + run + "/events"},
+		{"POST", "/api/runs/" + run + "/cancel"},
+		{"POST", "/runs/" + run + "/cancel"},
+		{"POST", "/uploads/" + upload + "/runs"},
+	} {
+		req, _ := http.NewRequest(c.method, f.ts.URL+c.path, strings.NewReader("csrf=x&policy=always"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res := b.do(req)
+		if body := readBody(t, res); res.StatusCode != http.StatusUnauthorized || strings.Contains(body, "event:") {
+			t.Errorf("%s %s without a session: %s %q, want 401", c.method, c.path, res.Status, body)
+		}
+	}
+	if ids, _ := engine.ListRuns(f.state); len(ids) != 1 {
+		t.Errorf("runs after the refused requests: %v", ids)
+	}
+}
+
+// Starting and cancelling a run change state: another site's page cannot
+// do either with the user's cookie.
+func TestStartAndCancelNeedTheCSRFToken(t *testing.T) {
+	f := newFixture(t, withEngine(1))
+	f.sandbox.SetFaults(sandbox.Faults{Latency: 20 * time.Millisecond})
+	b := f.loggedIn()
+	id := b.uploadOK("big.csv", synthCSV(60))
+	b.mapSuggested(id)
+	before := f.sandbox.Stats().Requests // the fixture's download of the result types
+	refused := func(method, path string, v url.Values, headers map[string]string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, f.ts.URL+path, strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		if res := b.do(req); res.StatusCode != http.StatusForbidden {
+			t.Errorf("%s %s %v %v: %s, want 403", method, path, v, headers, res.Status)
+		}
+	}
+	for _, h := range []map[string]string{nil, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}} {
+		v := url.Values{"policy": {"always"}}
+		if h != nil {
+			v.Set(csrfField, b.csrf)
+		}
+		refused("POST", "/uploads/"+id+"/runs", v, h)
+	}
+	refused("POST", "/uploads/"+id+"/runs", url.Values{"policy": {"always"}, csrfField: {NewToken()}}, nil)
+	if ids, _ := engine.ListRuns(f.state); len(ids) != 0 || f.sandbox.Stats().Requests != before {
+		t.Fatalf("a refused start ran %v, %d requests", ids, f.sandbox.Stats().Requests-before)
+	}
+	run := b.send(id, "")
+	for _, h := range []map[string]string{nil, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}} {
+		v := url.Values{}
+		if h != nil {
+			v.Set(csrfField, b.csrf)
+			h[csrfHeader] = b.csrf
+		}
+		refused("POST", "/runs/"+run+"/cancel", v, h)
+		refused("POST", "/api/runs/"+run+"/cancel", v, h)
+	}
+	if e, _, _, _ := f.srv.eventOf(run); e.Stopping || e.Final {
+		t.Errorf("a refused cancel stopped the run: %+v", e)
+	}
+	req, _ := http.NewRequest("POST", f.ts.URL+"/api/runs/"+run+"/cancel", nil)
+	req.Header.Set(csrfHeader, b.csrf)
+	if res := b.do(req); res.StatusCode != http.StatusAccepted {
+		t.Errorf("a cancel with the token: %s", res.Status)
+	}
+	if rec := f.waitRun(run); rec.Ending != "interrupted" {
+		t.Errorf("the cancelled run ended %s", rec.Ending)
+	}
+}
+
+// Run ids and report file names in URLs are checked before any file is
+// touched: a path in their place is no run, and no file.
+func TestRunIDsAndFileNamesThatArePathsAreRefused(t *testing.T) {
+	f := newFixture(t, withEngine(4))
+	b := f.loggedIn()
+	_, run := f.finishedRun(b)
+	os.WriteFile(filepath.Join(f.state, "secret.json"), []byte(`{"secret": true}`), 0o600)
+	for _, id := range []string{"..", "..%2F..%2Fsecret", "%2e%2e", run + "%2F..", "..%5Csecret", run[:len(run)-1], strings.ToUpper(run), "secret"} {
+		for _, p := range []string{"/runs/" + id, "/runs/" + id + "/report", "/runs/" + id + "/files/report.csv", "/api/runs/" + id + "/events"} {
+			res := b.get(p)
+			body := readBody(t, res)
+			loc := res.Header.Get("Location")
+			if strings.Contains(body, "secret") && !strings.Contains(body, "No such") || res.StatusCode == http.StatusOK ||
+				res.StatusCode != http.StatusNotFound && !(res.StatusCode == http.StatusTemporaryRedirect && !strings.Contains(loc, "..")) {
+				t.Errorf("GET %s: %s (to %q), want 404", p, res.Status, loc)
+			}
+		}
+	}
+	for _, name := range []string{"..%2Fsecret.json", "..%2F..%2Fsecret.json", "%2e%2e", "upload.json", "report.csv%00", "report.csv.tmp", "REPORT.CSV", "."} {
+		p := "/runs/" + run + "/files/" + name
+		if res := b.get(p); res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusTemporaryRedirect {
+			t.Errorf("GET %s: %s, want 404", p, res.Status)
+		}
+	}
+	if res := b.get("/runs/" + run + "/files/report.csv"); res.StatusCode != http.StatusOK {
+		t.Errorf("the report itself: %s", res.Status)
 	}
 }
 

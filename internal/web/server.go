@@ -1,9 +1,11 @@
 // Package web is reconcile's web console: the pages a back-office person
 // uses to upload a spreadsheet, map its headers, see every row checked
-// offline and fix the bad cells, behind a token login. It holds no rule of
-// its own: rows are read by the importer and checked by the same Validator
-// as the CLI's, and runs are started through a Runner. The API key never
-// reaches it, so no page can show it.
+// offline and fix the bad cells, send it and follow the run, and that a
+// reviewer reads the reports and the history of runs on, behind a token
+// login. It holds no rule of its own: rows are read by the importer and
+// checked by the same Validator as the CLI's, and runs are the engine's,
+// started through a Runner (EngineRunner). The API key is the engine's
+// submitter's: no page, event or download is made from it.
 package web
 
 import (
@@ -72,8 +74,15 @@ type Server struct {
 	// them: an *sync.RWMutex by upload id.
 	locks sync.Map
 
-	runsMu sync.Mutex
-	runs   map[string]*liveRun
+	runsMu    sync.Mutex
+	runs      map[string]*liveRun
+	following sync.WaitGroup // a goroutine a run, taking in its progress
+	closing   chan struct{}  // closed by StopRuns: event streams end
+	closeOnce sync.Once
+
+	// views serialises the building of each run's report view: a
+	// *sync.Mutex by run id.
+	views sync.Map
 }
 
 // New returns a console serving opts.
@@ -104,6 +113,7 @@ func New(opts Options) (*Server, error) {
 		tenant:       tenantKey(opts.BaseURL),
 		failedLogins: rate.NewLimiter(rate.Every(time.Second), 5),
 		runs:         map[string]*liveRun{},
+		closing:      make(chan struct{}),
 	}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
@@ -143,8 +153,17 @@ func (s *Server) routes() http.Handler {
 	page("POST /uploads/{id}/rows/{i}", s.handleEdit)
 	page("POST /uploads/{id}/edits/discard", s.handleDiscardEdits)
 	page("GET /uploads/{id}/rejects", s.handleRejects)
+	page("GET /uploads/{id}/send", s.handleSendPage)
+	page("POST /uploads/{id}/runs", s.handleStartRun)
+	page("GET /runs", s.handleRunsPage)
+	page("GET /runs/{run}", s.handleRunPage)
+	page("POST /runs/{run}/cancel", s.handleCancelRun)
+	page("GET /runs/{run}/report", s.handleReportPage)
+	page("GET /runs/{run}/files/{name}", s.handleReportFile)
 	page("GET /api/uploads/{id}/check", s.handleCheckJSON)
 	page("POST /api/uploads/{id}/rows/{i}", s.handleEdit)
+	page("GET /api/runs/{run}/events", s.handleRunEvents)
+	page("POST /api/runs/{run}/cancel", s.handleCancelRun)
 	page("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address. Start again from the upload page.")
 	})
@@ -191,7 +210,7 @@ func sessionFrom(ctx context.Context) *session {
 // view is what every page template gets.
 type view struct {
 	Title   string
-	Step    string // the step of the flow the page is: upload, settings, map, preview
+	Step    string // the step of the flow the page is: upload, settings, map, preview, send; or runs
 	CSRF    string // "" on the login page
 	BaseURL string
 	Upload  *upload

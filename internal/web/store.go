@@ -21,6 +21,7 @@ import (
 //
 //	uploads/ID/upload.json   what was uploaded and how to read it
 //	uploads/ID/input.csv     the file itself (input.xlsx for a workbook)
+//	uploads/ID/rows          a workbook's records, read once (importer.OpenSaving)
 //	uploads/ID/mapping.txt   the header mapping, in the CLI's --mapping format
 //	uploads/ID/edits.json    cells corrected in the preview
 //	uploads/ID/check/        the latest offline check (see check.go)
@@ -33,6 +34,7 @@ const (
 	uploadsDir  = "uploads"
 	tenantsDir  = "tenants"
 	uploadMeta  = "upload.json"
+	rowsName    = "rows"
 	mappingName = "mapping.txt"
 	editsName   = "edits.json"
 	readingName = "reading.json"

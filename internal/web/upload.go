@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/reten/reconcile/internal/spill"
 
 	"github.com/reten/reconcile/internal/importer"
 )
@@ -81,6 +84,18 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// Upload stores content as an upload named name, as if a browser had sent
+// it, and returns its id: the demo puts the shipped samples in the console
+// this way.
+func (s *Server) Upload(name string, content io.Reader) (string, error) {
+	u, err := s.saveUpload(name, content, s.opts.MaxUpload)
+	if err != nil {
+		return "", err
+	}
+	s.detect(u)
+	return u.ID, nil
+}
+
 func (s *Server) uploadFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	if errors.Is(err, errTooLarge) || errors.As(err, &mbe) {
@@ -115,9 +130,10 @@ func (s *Server) peek(u *upload) (*importer.Sample, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.SpillDir = spill.Dir(s.opts.StateDir)
 	sm, err := importer.Peek(u.path(), opts, peekRows)
 	if err != nil {
-		return nil, u.input().named(err)
+		return nil, Input{Path: u.path(), Name: u.Name}.named(err)
 	}
 	return sm, nil
 }
@@ -149,13 +165,22 @@ func (rd reading) zone() string {
 	return rd.Timezone
 }
 
-// input is the upload as a run or a check reads it.
+// input is the upload as a run or a check reads it. A workbook is read
+// from its row store once the first check has saved it (Input.Open), so
+// that it costs its seconds of unzipping and parsing once, not at every
+// correction and run; another sheet drops the store (dropCheck), while
+// the header row, mapping and dates are applied as the store is read.
 func (u *upload) input() Input {
 	opts, _ := u.Read.options()
 	if u.Mapped {
 		opts.MappingFile = u.file(mappingName)
 	}
-	return Input{Path: u.path(), Name: u.Name, Options: opts}
+	opts.Name = u.Name
+	in := Input{Path: u.path(), Name: u.Name, Options: opts, store: u.file(rowsName)}
+	if _, err := os.Stat(in.store); err == nil {
+		in.Path = in.store
+	}
+	return in
 }
 
 // named puts the user's file name where the importer's message has the

@@ -42,6 +42,65 @@
     });
   }
 
+  // A run's page: progress from the server's event stream. The stream
+  // reconnects by itself (the browser sends Last-Event-ID, and each event
+  // is the whole state), and closes once the final event came.
+  var run = document.getElementById('run');
+  if (run && run.dataset.events) { follow(run); }
+
+  function follow(run) {
+    var $ = function (id) { return document.getElementById(id); };
+    var fmt = function (n) { return Number(n).toLocaleString('en-US'); };
+    var dur = function (s) {
+      if (s < 1) { return Math.round(s * 1000) + ' ms'; }
+      if (s < 60) { return s.toFixed(1) + ' s'; }
+      var m = Math.floor(s / 60);
+      if (m < 60) { return m + ' min ' + String(Math.floor(s % 60)).padStart(2, '0') + ' s'; }
+      return Math.floor(m / 60) + ' h ' + String(m % 60).padStart(2, '0') + ' min';
+    };
+    var es = new EventSource(run.dataset.events);
+    es.addEventListener('progress', function (ev) {
+      var p = JSON.parse(ev.data);
+      var bar = $('bar');
+      if (bar) {
+        bar.max = p.total || Math.max(p.done, 1);
+        bar.value = p.done;
+        $('done').textContent = fmt(p.done);
+        $('total').textContent = p.total ? fmt(p.total) : '…';
+        $('rate').textContent = p.rows_per_s.toFixed(1);
+        $('elapsed').textContent = dur(p.elapsed_s);
+        $('eta').textContent = p.final ? '—' : p.eta_s < 0 ? 'working it out…' : p.eta_s < 1 ? 'under a second' : 'about ' + dur(p.eta_s);
+      }
+      Object.keys(p.counts).forEach(function (c) {
+        var n = run.querySelector('[data-class="' + c + '"]');
+        if (n) { n.textContent = fmt(p.counts[c]); }
+      });
+      var status = $('run-status');
+      if (!p.stopping && !p.final) { status.textContent = ''; }
+      if (p.stopping && !p.final) {
+        status.textContent = 'Stopping: the requests in flight finish, the rows not sent will be skipped, then the reports are written.';
+        var b = run.querySelector('#cancel-form button');
+        if (b) { b.disabled = true; }
+      }
+      if (!p.final) { return; }
+      es.close();
+      run.setAttribute('aria-busy', 'false');
+      status.textContent = p.text || p.ending;
+      status.classList.toggle('stopped', p.ending !== 'finished');
+      if (p.message) { $('run-message').textContent = p.message; $('run-message').hidden = false; }
+      var h1 = document.querySelector('h1');
+      if (h1 && h1.firstChild && p.title) { h1.firstChild.textContent = p.title + ' '; }
+      var cancel = $('cancel-form');
+      if (cancel) { cancel.remove(); }
+      var hint = $('cancel-hint');
+      if (hint) { hint.remove(); }
+      $('report-link').hidden = false;
+    });
+    es.addEventListener('error', function () {
+      if (es.readyState === EventSource.CONNECTING) { $('run-status').textContent = 'Connection lost; reconnecting…'; }
+    });
+  }
+
   var table = document.querySelector('table.preview');
   if (!table) { return; }
   var status = document.getElementById('status');
