@@ -251,7 +251,7 @@ func TestRunLedgerConnectionLost(t *testing.T) {
 	if code := wk.wait(); code != exitError {
 		t.Fatalf("exit %d, want %d\n%s", code, exitError, wk.output())
 	}
-	if out := wk.output(); !strings.Contains(out, "recording in the ledger") || !strings.Contains(out, "what to do: check the ledger") {
+	if out := wk.output(); !strings.Contains(out, "the ledger at postgres://") || !strings.Contains(out, "what to do: check the ledger") {
 		t.Errorf("the output does not say the ledger stopped the run:\n%s", out)
 	}
 	rows := readRunReportRows(t, report)
