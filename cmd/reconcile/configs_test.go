@@ -18,6 +18,12 @@ const testKey = "rtn_sk_configs_test_5f3a9c"
 // code and everything printed.
 func runMain(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
 	t.Helper()
+	return runMainCtx(t, context.Background(), vars, args...)
+}
+
+// runMainCtx is runMain with the caller's context.
+func runMainCtx(t *testing.T, ctx context.Context, vars map[string]string, args ...string) (int, string, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	// A ledger of the test's own unless the test names one: the user's
 	// default state dir would outlive the test, and a later test whose
@@ -29,7 +35,7 @@ func runMain(t *testing.T, vars map[string]string, args ...string) (int, string,
 		}
 		return state
 	}}
-	code := Main(context.Background(), env, args)
+	code := Main(ctx, env, args)
 	return code, stdout.String(), stderr.String()
 }
 

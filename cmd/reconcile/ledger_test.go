@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -694,8 +695,15 @@ func TestRunInbox(t *testing.T) {
 	}
 
 	code, stdout, stderr := runMain(t, vars, "run", "--inbox", inbox, "--state-dir", stateDir)
-	if code != exitUsage {
-		t.Fatalf("exit %d, want %d (the broken file)\n%s%s", code, exitUsage, stdout, stderr)
+	// The broken file needs a person, as a row does; rows were sent, so
+	// the run is not "nothing readable" (2).
+	if code != exitRowsNotOK {
+		t.Fatalf("exit %d, want %d (the broken file)\n%s%s", code, exitRowsNotOK, stdout, stderr)
+	}
+	for _, want := range []string{"could not be read, moved to " + filepath.Join(inbox, "failed") + " with what is wrong: broken.csv", "left alone, not CSV or XLSX: notes.md, ~$export.xlsx"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
 	}
 	if n := sb.posts.Load(); n != 5 {
 		t.Errorf("%d POSTs, want 5: the second file repeats the first's rows", n)
@@ -715,7 +723,8 @@ func TestRunInbox(t *testing.T) {
 	if len(sum.Files) != 3 || sum.Files[0].Name != "export-ayer.csv" || sum.Files[1].Name != "broken.csv" || sum.Files[2].Name != "export.csv" {
 		t.Fatalf("files in order %+v", sum.Files)
 	}
-	if sum.ExitCode != exitUsage || sum.Total != 8 || sum.Counts["ok"] != 5 || sum.Counts["skipped"] != 3 {
+	if sum.ExitCode != exitRowsNotOK || sum.Total != 8 || sum.Counts["ok"] != 5 || sum.Counts["skipped"] != 3 ||
+		!slices.Equal(sum.Unreadable, []string{"broken.csv"}) || !slices.Equal(sum.Ignored, []string{"notes.md", "~$export.xlsx"}) {
 		t.Errorf("run summary %+v", sum)
 	}
 	for _, f := range sum.Files {

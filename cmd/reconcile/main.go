@@ -35,7 +35,7 @@ const (
 func exitCode(r *engine.Result) int {
 	switch r.Ending {
 	case engine.Finished:
-		if r.NeedsPerson() > 0 {
+		if r.NeedsPerson() > 0 || r.Unreadable > 0 {
 			return exitRowsNotOK
 		}
 		return exitOK

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -19,6 +21,7 @@ type runCommand struct {
 	in         inputFlags
 	send       sendOptions
 	inbox      string
+	settle     time.Duration
 	cpuprofile string
 }
 
@@ -38,6 +41,7 @@ func (c *runCommand) flags(fs *pflag.FlagSet) {
 	c.send = newSendOptions(withPolicy | withCache | withLedger | withForce | withDryRun | withReportDir)
 	c.send.register(fs)
 	fs.StringVar(&c.inbox, "inbox", "", "`DIR` whose spreadsheets are processed one by one, oldest first, each moved with its reports to DIR/done or DIR/failed (for cron)")
+	fs.DurationVar(&c.settle, "settle", 5*time.Second, "with --inbox: how long a file's size and time must stay unchanged before it is taken (a file still being copied in waits for the next run)")
 	// Not listed in -h: for measuring where a run's CPU goes.
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "`FILE` to write a CPU profile of the run to (go tool pprof)")
 	fs.MarkHidden("cpuprofile")
@@ -105,7 +109,7 @@ func resultError(r *engine.Result) error {
 // runInbox processes the inbox, telling of each file as it is filed away.
 func (c *runCommand) runInbox(ctx context.Context, job *engine.Job) error {
 	stdout, stderr := c.env.stdout, c.env.stderr
-	in := &engine.Inbox{Dir: c.inbox, Job: *job, Filed: func(f *engine.InboxFile, r *engine.Result) {
+	in := &engine.Inbox{Dir: c.inbox, Job: *job, Settle: c.settle, Filed: func(f *engine.InboxFile, r *engine.Result) {
 		fmt.Fprintf(stdout, "inbox: %s\n", f.Name)
 		if r.Summary != nil {
 			r.Summary.Print(stdout)
@@ -126,6 +130,15 @@ func (c *runCommand) runInbox(ctx context.Context, job *engine.Job) error {
 		return resultError(res.Result)
 	}
 	sum := res.Summary
+	if len(sum.Ignored) > 0 {
+		fmt.Fprintf(stdout, "inbox %s: left alone, not CSV or XLSX: %s\n", c.inbox, strings.Join(sum.Ignored, ", "))
+	}
+	if len(sum.Waiting) > 0 {
+		fmt.Fprintf(stdout, "inbox %s: still being written (changed in the last %v), left for the next run: %s\n", c.inbox, c.settle, strings.Join(sum.Waiting, ", "))
+	}
+	if len(sum.Unreadable) > 0 {
+		fmt.Fprintf(stdout, "inbox %s: could not be read, moved to %s with what is wrong: %s\n", c.inbox, filepath.Join(c.inbox, engine.InboxFailed), strings.Join(sum.Unreadable, ", "))
+	}
 	if len(sum.Files) == 0 {
 		fmt.Fprintf(stdout, "inbox %s: no spreadsheet to process\n", c.inbox)
 	}

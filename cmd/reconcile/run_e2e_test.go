@@ -153,7 +153,7 @@ func TestRunEndToEndUnderFaults(t *testing.T) {
 			add(r, outcome.ClassSkipped) // the same activity again, later in the batch
 		}
 	}
-	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{FailRate: 0.2, Latency: 2 * time.Millisecond, RateLimit: 80, Seed: 3})
+	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{FailRate: 0.2, Latency: 2 * time.Millisecond, RateLimit: 40, Seed: 3})
 	in := writeRows(t, rows)
 	dir := filepath.Join(t.TempDir(), "out")
 	// 12 retries: at 20% 5xx (and some 429s) a row fails 13 times running

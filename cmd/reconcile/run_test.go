@@ -75,6 +75,10 @@ func TestExitCode(t *testing.T) {
 			}
 		})
 	}
+	// An inbox run's unreadable file beside clean ones needs a person.
+	if got := exitCode(&engine.Result{Ending: engine.Finished, Counts: rows(outcome.ClassOK), Unreadable: 1}); got != exitRowsNotOK {
+		t.Errorf("an unreadable file beside clean ones: exit %d, want %d", got, exitRowsNotOK)
+	}
 }
 
 // --cpuprofile writes a profile of the run, and -h does not list it.

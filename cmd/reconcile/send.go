@@ -180,7 +180,7 @@ func (o *sendOptions) register(fs *pflag.FlagSet) {
 		fs.Float64Var(&o.tenantRate, "tenant-rate", o.tenantRate, "at most `N` requests per second to the tenant from every worker together, retries included (0: no limit)")
 	}
 	if o.offers&withForce != 0 {
-		fs.BoolVar(&o.force, "force", false, "send rows the ledger says were already accepted (their attempts are still recorded)")
+		fs.BoolVar(&o.force, "force", false, "send every valid row, also those the ledger says were accepted or refused unchanged before (their attempts are still recorded)")
 	}
 	if o.offers&withDryRun != 0 {
 		fs.BoolVar(&o.dryRun, "dry-run", false, "validate and write the reports, send nothing (valid rows are skipped as \"dry run\")")

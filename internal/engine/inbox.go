@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/reten/reconcile/internal/atomicfile"
@@ -42,6 +40,12 @@ type Inbox struct {
 	// Filed, if not nil, is told of each file once it is filed away, with
 	// how its job ended.
 	Filed func(f *InboxFile, r *Result)
+	// Settle is how long a file's size and modification time must stay
+	// unchanged before it is taken: an export still being copied in is
+	// left for the next run. A file last changed longer ago is taken at
+	// once; for a newer one the run waits (at most Settle) and looks
+	// again. Zero takes every file as it is.
+	Settle time.Duration
 }
 
 // InboxFile is what an inbox run's summary says of one file.
@@ -66,6 +70,14 @@ type InboxSummary struct {
 	Files    []InboxFile           `json:"files"`
 	Total    int                   `json:"total"`
 	Counts   map[outcome.Class]int `json:"counts"`
+	// Unreadable are the files that could not be read (moved to failed/)
+	// in a run that read others: they need a person, as rows do.
+	Unreadable []string `json:"unreadable,omitempty"`
+	// Ignored are the inbox's entries that are not spreadsheets it takes
+	// (InboxTakes); Waiting the spreadsheets still being written (Settle),
+	// left for the next run. Neither is touched.
+	Ignored []string `json:"ignored,omitempty"`
+	Waiting []string `json:"waiting,omitempty"`
 }
 
 // InboxResult is how an inbox run ended.
@@ -87,10 +99,11 @@ func (in *Inbox) Run(ctx context.Context, sink Sink) *InboxResult {
 	if in.Job.Submitter == nil || in.Job.Submitter.Client == nil || in.Job.Submitter.DryRun {
 		return failed(fail(BadInput, errors.New("an inbox run sends every file: it needs a Submitter that sends")))
 	}
-	files, err := listInbox(in.Dir)
-	if err != nil {
-		return failed(fail(BadInput, err))
+	if _, err := os.Stat(in.Dir); err != nil {
+		return failed(fail(BadInput, fmt.Errorf("--inbox %s: %v: pass an existing folder", in.Dir, errors.Unwrap(err))))
 	}
+	// The lock before the listing: a run that holds it may be moving files
+	// out, and a second run says so at once, not after the settling wait.
 	runID := NewRunID(started)
 	baseURL := in.Job.Submitter.Client.BaseURL
 	tmpl := in.Job
@@ -100,13 +113,21 @@ func (in *Inbox) Run(ctx context.Context, sink Sink) *InboxResult {
 		return failed(f)
 	}
 	defer closeStore()
+	list, err := listInbox(in.Dir)
+	if err != nil {
+		return failed(fail(BadInput, err))
+	}
+	files, waiting, err := settle(ctx, list.files, in.Settle)
+	if err != nil {
+		return failed(fail(Interrupted, errors.New("interrupted while waiting for the inbox's files to settle; nothing was sent")))
+	}
 
 	sum := &InboxSummary{Command: "run --inbox", Run: runID, Inbox: in.Dir, Started: started,
-		Files: []InboxFile{}, Counts: map[outcome.Class]int{}}
-	worst := &Result{Ending: Finished, Counts: map[outcome.Class]int{}}
+		Files: []InboxFile{}, Counts: map[outcome.Class]int{}, Ignored: list.ignored, Waiting: waiting}
+	var results []*Result
 	for i, path := range files {
 		if ctx.Err() != nil {
-			worst = worse(worst, &Result{Ending: Interrupted, Err: errors.New("interrupted"), Counts: map[outcome.Class]int{}})
+			results = append(results, &Result{Ending: Interrupted, Err: errors.New("interrupted"), Counts: map[outcome.Class]int{}})
 			break
 		}
 		name := filepath.Base(path)
@@ -152,9 +173,15 @@ func (in *Inbox) Run(ctx context.Context, sink Sink) *InboxResult {
 			in.Filed(&fi, r)
 		}
 		sum.Files = append(sum.Files, fi)
-		worst = worse(worst, r)
+		results = append(results, r)
 		if stop {
 			break
+		}
+	}
+	worst := combine(results)
+	for i, r := range results {
+		if r.Ending == BadInput && worst.Ending != BadInput {
+			sum.Unreadable = append(sum.Unreadable, sum.Files[i].Name)
 		}
 	}
 	sum.Finished = time.Now().UTC()
@@ -171,7 +198,8 @@ func (in *Inbox) Run(ctx context.Context, sink Sink) *InboxResult {
 // Severity orders results so that an inbox run ends with its worst file's:
 // rows to look at are worse than none, a bad file worse than those, any
 // other failure worse again, then an interrupt, a refused key and, worst,
-// a state directory another run holds.
+// a state directory another run holds. combine says how a bad file counts
+// beside files that were read.
 func Severity(r *Result) int {
 	switch r.Ending {
 	case Finished:
@@ -191,11 +219,35 @@ func Severity(r *Result) int {
 	return 3
 }
 
-func worse(a, b *Result) *Result {
-	if Severity(b) > Severity(a) {
-		return b
+// combine is how an inbox run ended, from its files' results in order: as
+// the most severe of them (Severity), except that a file that could not be
+// read is, beside files that were, one more thing for a person to look at,
+// as a row is: the run then ended Finished with the files in Unreadable
+// (rows were sent; "nothing readable" would be false). Only a run in which
+// no file could be read ends BadInput. No file at all is Finished, clean.
+func combine(results []*Result) *Result {
+	worst := &Result{Ending: Finished, Counts: map[outcome.Class]int{}}
+	var bad []*Result
+	for _, r := range results {
+		if r.Ending == BadInput {
+			bad = append(bad, r)
+			continue
+		}
+		if Severity(r) > Severity(worst) {
+			worst = r
+		}
 	}
-	return a
+	switch {
+	case len(bad) == 0:
+		return worst
+	case len(bad) == len(results):
+		return bad[0]
+	case worst.Ending == Finished:
+		w := *worst
+		w.Unreadable = len(bad)
+		return &w
+	}
+	return worst
 }
 
 // fileAway moves a processed input (when move) into its report folder work, then
@@ -219,48 +271,6 @@ func fileAway(work, input, dest string, f InboxFile, move bool) error {
 		return err
 	}
 	return os.Rename(work, dest)
-}
-
-// listInbox lists the spreadsheets in dir, oldest first (by modification
-// time, then name), leaving out hidden files and the lock files Excel and
-// LibreOffice write beside an open workbook.
-func listInbox(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("--inbox %s: %v: pass an existing folder", dir, errors.Unwrap(err))
-	}
-	type file struct {
-		path string
-		mod  time.Time
-	}
-	var files []file
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~$") {
-			continue
-		}
-		switch strings.ToLower(filepath.Ext(name)) {
-		case ".csv", ".txt", ".tsv", ".xlsx":
-		default:
-			continue
-		}
-		info, err := e.Info()
-		if err != nil {
-			continue // gone meanwhile
-		}
-		files = append(files, file{filepath.Join(dir, name), info.ModTime()})
-	}
-	sort.Slice(files, func(a, b int) bool {
-		if !files[a].mod.Equal(files[b].mod) {
-			return files[a].mod.Before(files[b].mod)
-		}
-		return files[a].path < files[b].path
-	})
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.path
-	}
-	return paths, nil
 }
 
 // writeJSON writes v to path, creating its folder, so that a reader never

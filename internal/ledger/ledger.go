@@ -15,6 +15,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -114,6 +115,8 @@ type Outcome struct {
 const (
 	classOK         = "ok"
 	classOverridden = "overridden"
+	classRejected   = "rejected"
+	classConflict   = "conflict"
 )
 
 // Accepted reports whether the outcome means the API stored the result.
@@ -185,20 +188,58 @@ const (
 	// Changed: a different payload was accepted before; sending it would
 	// overwrite that result, which only an explicit override may do.
 	Changed
+	// Decided: the same payload, sent with the same hard_override, got a
+	// final refusal that sending it again would only repeat (the API's own
+	// advice: never retry a 4xx without changing the request): a 4xx other
+	// than 401, 403 and 429 (rejected), or a 409 (conflict).
+	Decided
 )
 
-// Check says whether a request with payload hash may be sent, and returns the
-// accepted attempt behind a Duplicate or Changed verdict.
-func (e *Entry) Check(hash string) (Verdict, *Attempt) {
+// Check says whether a request with payload hash, sent with hard_override
+// or not (override), may be sent, and returns the attempt behind a
+// Duplicate, Changed or Decided verdict.
+func (e *Entry) Check(hash string, override bool) (Verdict, *Attempt) {
 	acc := e.Accepted()
 	switch {
 	case acc == nil:
-		return Send, nil
 	case acc.Hash == hash:
 		return Duplicate, acc
 	default:
 		return Changed, acc
 	}
+	// The latest answer to this very request is the one that counts: a
+	// later 5xx or an attempt killed in flight leaves it open again.
+	for i := len(e.Attempts) - 1; i >= 0; i-- {
+		a := &e.Attempts[i]
+		if a.Hash != hash || a.Override != override {
+			continue
+		}
+		if a.Outcome.Decided() {
+			return Decided, a
+		}
+		break
+	}
+	return Send, nil
+}
+
+// Decided reports whether the outcome is a final refusal of the request
+// itself, one that the same request would get again: a conflict, or a
+// rejection other than of the key (401, 403) or of the pace (429). Those,
+// like 5xx and timeouts, are never decided.
+func (o *Outcome) Decided() bool {
+	switch {
+	case o == nil || o.InDoubt:
+		return false
+	case o.Class == classConflict:
+		return true
+	case o.Class == classRejected:
+		switch o.Status {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+			return false
+		}
+		return o.Status >= 400 && o.Status < 500
+	}
+	return false
 }
 
 // DuplicateMessage explains a skipped row whose payload was accepted before.
@@ -213,6 +254,17 @@ func ChangedMessage(acc *Attempt) string {
 	return fmt.Sprintf("the activity's result was already submitted on %s from %s with different values; "+
 		"nothing was sent: if these values should replace it, run again with --hard-override",
 		acc.Outcome.Finished.UTC().Format("2006-01-02 15:04 UTC"), acc.Where())
+}
+
+// DecidedMessage explains a row not sent because the same request got the
+// same final refusal before.
+func DecidedMessage(prev *Attempt) string {
+	msg := prev.Outcome.Message
+	if msg == "" {
+		msg = fmt.Sprintf("the API answered %d", prev.Outcome.Status)
+	}
+	return fmt.Sprintf("unchanged since %s (run %s): %s; fix the row, or pass --force / --hard-override",
+		prev.Outcome.Finished.UTC().Format("2006-01-02 15:04 UTC"), prev.Run, msg)
 }
 
 // OwnConflictMessage explains a 409 recognised as our own earlier result.

@@ -16,6 +16,12 @@ func worker(a Attempt, w string) Attempt { a.Worker = w; return a }
 
 func out(class string) *Outcome { return &Outcome{Class: class, Finished: day1} }
 
+func answer(class string, status int) *Outcome {
+	return &Outcome{Class: class, Status: status, Finished: day1}
+}
+
+func overriding(a Attempt) Attempt { a.Override = true; return a }
+
 func TestEntryCheck(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -29,8 +35,18 @@ func TestEntryCheck(t *testing.T) {
 		{"overridden same payload", []Attempt{att("r1", "h1", out("overridden"))}, "h1", Duplicate, "r1"},
 		{"accepted other payload", []Attempt{att("r1", "h1", out("ok"))}, "h2", Changed, "r1"},
 		{"failed before", []Attempt{att("r1", "h1", out("failed"))}, "h1", Send, ""},
-		{"rejected before", []Attempt{att("r1", "h1", out("rejected"))}, "h1", Send, ""},
-		{"conflict before", []Attempt{att("r1", "h1", out("conflict"))}, "h1", Send, ""},
+		{"rejected before, no status", []Attempt{att("r1", "h1", out("rejected"))}, "h1", Send, ""},
+		{"404 before", []Attempt{att("r1", "h1", answer("rejected", 404))}, "h1", Decided, "r1"},
+		{"400 before", []Attempt{att("r1", "h1", answer("rejected", 400))}, "h1", Decided, "r1"},
+		{"404 before, other payload", []Attempt{att("r1", "h1", answer("rejected", 404))}, "h2", Send, ""},
+		{"404 before with override", []Attempt{overriding(att("r1", "h1", answer("rejected", 404)))}, "h1", Send, ""},
+		{"401 before", []Attempt{att("r1", "h1", answer("rejected", 401))}, "h1", Send, ""},
+		{"403 before", []Attempt{att("r1", "h1", answer("rejected", 403))}, "h1", Send, ""},
+		{"429 before", []Attempt{att("r1", "h1", answer("rejected", 429))}, "h1", Send, ""},
+		{"503 before", []Attempt{att("r1", "h1", answer("failed", 503))}, "h1", Send, ""},
+		{"conflict before", []Attempt{att("r1", "h1", answer("conflict", 409))}, "h1", Decided, "r1"},
+		{"conflict then killed in flight", []Attempt{att("r1", "h1", answer("conflict", 409)), att("r2", "h1", nil)}, "h1", Send, ""},
+		{"conflict then other payload failed", []Attempt{att("r1", "h1", answer("conflict", 409)), att("r2", "h2", out("failed"))}, "h1", Decided, "r1"},
 		{"in flight when killed", []Attempt{att("r1", "h1", nil)}, "h1", Send, ""},
 		{"latest accepted wins", []Attempt{att("r1", "h1", out("ok")), att("r2", "h2", out("overridden"))}, "h2", Duplicate, "r2"},
 		{"edit after override", []Attempt{att("r1", "h1", out("ok")), att("r2", "h2", out("overridden"))}, "h1", Changed, "r2"},
@@ -39,7 +55,7 @@ func TestEntryCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := Entry{Activity: "A1", Attempts: tt.attempts}
-			got, acc := e.Check(tt.hash)
+			got, acc := e.Check(tt.hash, false)
 			if got != tt.want {
 				t.Fatalf("verdict %d, want %d", got, tt.want)
 			}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/outcome"
 	"github.com/reten/reconcile/internal/submit"
 )
 
@@ -60,20 +61,24 @@ func (r *Run) CheckAll(ctx context.Context, reqs []*api.SubmitRequest) ([]submit
 	}
 	cs := make([]submit.LedgerCheck, len(reqs))
 	for i := range reqs {
-		cs[i] = r.check(&es[i], hashes[i])
+		cs[i] = r.check(&es[i], hashes[i], reqs[i].HardOverride)
 	}
 	return cs, nil
 }
 
-// check is what e says of a request whose payload hash is hash.
-func (r *Run) check(e *Entry, hash string) submit.LedgerCheck {
+// check is what e says of a request whose payload hash is hash, sent
+// with hard_override or not (override).
+func (r *Run) check(e *Entry, hash string, override bool) submit.LedgerCheck {
 	var c submit.LedgerCheck
 	if !r.Force {
-		switch v, acc := e.Check(hash); v {
+		switch v, prev := e.Check(hash, override); v {
 		case Duplicate:
-			return submit.LedgerCheck{Verdict: submit.LedgerDuplicate, Message: DuplicateMessage(acc), Digest: hash}
+			return submit.LedgerCheck{Verdict: submit.LedgerDuplicate, Message: DuplicateMessage(prev), Digest: hash}
 		case Changed:
-			c = submit.LedgerCheck{Verdict: submit.LedgerChanged, Message: ChangedMessage(acc)}
+			c = submit.LedgerCheck{Verdict: submit.LedgerChanged, Message: ChangedMessage(prev)}
+		case Decided:
+			c = submit.LedgerCheck{Verdict: submit.LedgerDecided, Message: DecidedMessage(prev),
+				Class: outcome.Class(prev.Outcome.Class), Status: prev.Outcome.Status}
 		}
 	}
 	c.Own = e.Unsettled(hash, r.ID, r.worker()) != nil

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -77,7 +78,9 @@ func send(t *testing.T, c *api.Client, store ledger.Store, run *ledger.Run, poli
 		mu.Lock()
 		defer mu.Unlock()
 		got[o.Row.Cells[0]] = o
-	}); err != nil {
+	}); err != nil && !errors.As(err, new(*submit.UnreachableError)) {
+		// Unreachable: every request of a run the test made fail got no
+		// answer; the rows are failed, as the test wants.
 		t.Fatal(err)
 	}
 	if len(got) != len(items) {

@@ -100,6 +100,22 @@ func DefaultDir(now time.Time) string {
 	return fmt.Sprintf("%s-%d", base, now.UnixNano())
 }
 
+// ErrHoldsReports is what CheckDir and Create return, wrapped with the
+// folder and what to do, for a folder that holds an earlier run's reports.
+var ErrHoldsReports = errors.New("already holds the reports of an earlier run")
+
+// CheckDir says whether dir may take a run's reports: it must not hold
+// those of an earlier run. A run checks it before it sends anything, so that
+// a folder given twice stops it as a mistake in its arguments.
+func CheckDir(dir string) error {
+	for _, name := range []string{CSVName, SummaryName} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("%s %w; choose another --report-dir or move them away", dir, ErrHoldsReports)
+		}
+	}
+	return nil
+}
+
 // Create makes dir (if needed) and starts the reports in it. It refuses a
 // folder that already holds a report, so no earlier run's reports are lost.
 func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
@@ -113,10 +129,8 @@ func Create(dir string, info RunInfo, opts Options) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the report folder: %w; choose another with --report-dir", err)
 	}
-	for _, name := range []string{CSVName, SummaryName} {
-		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
-			return nil, fmt.Errorf("%s already holds the reports of an earlier run; choose another --report-dir or move them away", dir)
-		}
+	if err := CheckDir(dir); err != nil {
+		return nil, err
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

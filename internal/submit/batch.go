@@ -3,6 +3,7 @@ package submit
 import (
 	"cmp"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/reten/reconcile/internal/api"
@@ -154,6 +155,15 @@ func (r *run) check(batch []*job) []*job {
 		case LedgerChanged:
 			if !r.mayOverride(j.it) {
 				o.Class, o.Message = outcome.ClassConflict, cmp.Or(j.check.Message, "a different result was accepted for this activity in an earlier run; nothing was sent")
+				r.emit(o)
+				continue
+			}
+			j.req.HardOverride, j.overriding = true, true
+		case LedgerDecided:
+			if j.check.Class != outcome.ClassConflict || !r.mayOverride(j.it) {
+				// The ledger keeps the status, not the API's "error": that
+				// is the status's own text in every answer of the contract.
+				o.Class, o.HTTPStatus, o.Error, o.Message = j.check.Class, j.check.Status, http.StatusText(j.check.Status), j.check.Message
 				r.emit(o)
 				continue
 			}

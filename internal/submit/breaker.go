@@ -21,6 +21,8 @@ type breaker struct {
 	window  []time.Time // the last 2·limit requests: when each failed, or zero
 	next    int         // where the next request goes in window
 	tripped bool
+	total   int   // requests recorded
+	last    error // the last request's failure
 }
 
 // record notes one request's fate at now. The first time the breaker trips
@@ -32,6 +34,8 @@ func (b *breaker) record(noAnswer bool, now time.Time, last error) *UnreachableE
 		b.window = make([]time.Time, 2*b.limit)
 	}
 	b.window[b.next] = time.Time{}
+	b.total++
+	b.last = last
 	if noAnswer {
 		b.window[b.next] = now
 		if b.inARow == 0 {
@@ -63,4 +67,17 @@ func (b *breaker) record(noAnswer bool, now time.Time, last error) *UnreachableE
 		return &UnreachableError{Since: since, Failures: failed, Of: len(b.window), Last: last}
 	}
 	return nil
+}
+
+// none says, once the run is over, whether not one of its requests got an
+// answer though the breaker never tripped (too few of them to): the API was
+// as unreachable as one that trips it, and the run must say so rather than
+// leave the rows failed as if each had a problem of its own.
+func (b *breaker) none() *UnreachableError {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tripped || b.total == 0 || b.inARow != b.total {
+		return nil
+	}
+	return &UnreachableError{Since: b.streak, Failures: b.total, Of: b.total, Last: b.last}
 }

@@ -1,10 +1,15 @@
 package submit
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reten/reconcile/internal/api"
+	"github.com/reten/reconcile/internal/outcome"
+	"github.com/reten/reconcile/internal/validate"
 )
 
 func TestBreaker(t *testing.T) {
@@ -42,5 +47,55 @@ func TestBreaker(t *testing.T) {
 				t.Errorf("tripped at request %d, want %d", tripped, tc.trips)
 			}
 		})
+	}
+}
+
+// TestBreakerNone: a run too short to trip the breaker whose requests all
+// went unanswered is as unreachable as one that trips it; one answer, or
+// none sent at all, is not.
+func TestBreakerNone(t *testing.T) {
+	lost := errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
+	for _, tc := range []struct {
+		fates string
+		want  bool
+	}{
+		{"", false},
+		{"x", true},
+		{"xxx", true},
+		{"xxo", false},
+		{"oxx", false},
+		{"xxxxxxxxxx", false}, // tripped: the run has its error already
+	} {
+		b := breaker{limit: 10}
+		for _, c := range tc.fates {
+			b.record(c == 'x', time.Now(), lost)
+		}
+		ue := b.none()
+		if (ue != nil) != tc.want {
+			t.Errorf("%q: %v, want an error: %v", tc.fates, ue, tc.want)
+			continue
+		}
+		if ue != nil && (ue.Failures != len(tc.fates) || ue.Of != len(tc.fates) || !errors.Is(ue, lost)) {
+			t.Errorf("%q: %+v", tc.fates, ue)
+		}
+	}
+}
+
+// TestSubmitEveryRequestUnanswered: three rows, no answer to any request:
+// Run says the API is unreachable, the rows stay failed (for retry).
+func TestSubmitEveryRequestUnanswered(t *testing.T) {
+	f := newFakeAPI(t)
+	f.fault = func(api.SubmitRequest, int) fakeAnswer { return fakeAnswer{drop: true} }
+	s := fastSubmitter(f)
+	s.Retries = 1
+	got, _, err := collect(t, context.Background(), s, []validate.Item{item("a", 2), item("b", 3), item("c", 4)})
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || ue.Failures != 6 {
+		t.Fatalf("error %v, want an *UnreachableError of 6 requests", err)
+	}
+	for key, o := range got {
+		if o.Class != outcome.ClassFailed {
+			t.Errorf("%s: %s, want failed", key, o.Class)
+		}
 	}
 }

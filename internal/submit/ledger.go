@@ -81,9 +81,14 @@ type LedgerCheck struct {
 	// stored. A 409 for it may be that earlier request's: the submitter reads
 	// the stored result back and compares it with the row before it decides.
 	Own bool
-	// Message explains a Duplicate or Changed verdict in the user's terms
-	// (when and from which file and row the accepted result came).
+	// Message explains a Duplicate, Changed or Decided verdict in the
+	// user's terms (when and from which file and row the accepted result
+	// came; when and in which run the same request was refused, and why).
 	Message string
+	// Class and Status are the earlier answer behind a Decided verdict:
+	// outcome.ClassRejected or ClassConflict, and its HTTP status.
+	Class  outcome.Class
+	Status int
 	// Digest is the ledger's own summary of req (a payload hash), handed back
 	// to Begin in LedgerIntent.Digest; the submitter does not read it.
 	Digest string
@@ -101,4 +106,11 @@ const (
 	// conflict without a request, unless the override policy lets it replace
 	// the result: then it is sent with hard_override and ends overridden.
 	LedgerChanged
+	// LedgerDecided: this same body, with the same hard_override, got a
+	// final refusal in an earlier run (a 4xx but 401, 403 and 429, or a 409)
+	// that sending it unchanged would only repeat. The row ends in that
+	// class (LedgerCheck.Class) without a request, unless it is a conflict
+	// and the override policy now lets the row replace the result: then it
+	// is sent with hard_override.
+	LedgerDecided
 )

@@ -199,6 +199,7 @@ func (r *run) finish() (Stats, error) {
 	if r.stopErr != nil {
 		return st, r.stopErr
 	}
+
 	// An interrupt or a deadline that came after the last row was settled
 	// changed nothing.
 	if err := r.parent.Err(); err != nil && r.unsent.Load() > 0 {
@@ -209,6 +210,9 @@ func (r *run) finish() (Stats, error) {
 		}
 		st.Stopped = "interrupted"
 		return st, err
+	}
+	if ue := r.breaker.none(); ue != nil {
+		return st, ue
 	}
 	return st, nil
 }

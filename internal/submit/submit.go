@@ -141,7 +141,9 @@ const maxAhead = 512
 // finish (each bounded by the client's timeout); every item not sent is
 // emitted as skipped with the reason, and Run returns ctx's error, an error
 // wrapping the *api.Error that stopped it, a *WaitError, an
-// *UnreachableError, a *DeadlineError, or the Ledger's error. Otherwise it
+// *UnreachableError, a *DeadlineError, or the Ledger's error. A run in
+// which not one request got an answer, too few to trip the breaker, also
+// returns an *UnreachableError, its rows left failed. Otherwise it
 // returns nil, whatever the classes.
 func (s *Submitter) Run(ctx context.Context, items iter.Seq[validate.Item], emit func(outcome.Outcome)) (Stats, error) {
 	r := s.newRun(ctx)

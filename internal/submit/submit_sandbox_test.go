@@ -77,7 +77,7 @@ func TestSubmitAgainstSandboxUnderFaults(t *testing.T) {
 		tenant.Activities[i].HasResult = i%20 == 7 // 12 activities already have a result
 	}
 	srv, base := sandboxtest.Start(t, tenant, sandbox.Faults{
-		FailRate: 0.2, Latency: 2 * time.Millisecond, RateLimit: 150, Seed: 42,
+		FailRate: 0.2, Latency: 2 * time.Millisecond, RateLimit: 60, Seed: 42,
 	})
 	want := map[int]outcome.Class{}
 	var items []validate.Item

@@ -912,3 +912,57 @@ func TestSubmitTenantRate(t *testing.T) {
 		t.Errorf("%d rows skipped, want 15", skipped)
 	}
 }
+
+// decidedLedger says every request was refused before, as decided names.
+type decidedLedger struct {
+	decided map[string]LedgerCheck
+}
+
+func (l decidedLedger) Check(_ context.Context, req *api.SubmitRequest) (LedgerCheck, error) {
+	return l.decided[req.ActivityKey()], nil
+}
+func (decidedLedger) Begin(context.Context, []LedgerIntent) error { return nil }
+func (decidedLedger) Finish(context.Context, []LedgerDone) error  { return nil }
+
+func TestSubmitLedgerDecided(t *testing.T) {
+	l := decidedLedger{decided: map[string]LedgerCheck{
+		"gone":  {Verdict: LedgerDecided, Class: outcome.ClassRejected, Status: 404, Message: "unchanged since 2026-12-02 22:00 UTC (run r1): not found; fix the row, or pass --force / --hard-override"},
+		"taken": {Verdict: LedgerDecided, Class: outcome.ClassConflict, Status: 409, Message: "unchanged since 2026-12-02 22:00 UTC (run r1): Activity already has a result; fix the row, or pass --force / --hard-override"},
+	}}
+	items := []validate.Item{item("gone", 2), item("taken", 3), item("new", 4)}
+	for _, tc := range []struct {
+		policy    OverridePolicy
+		wantTaken outcome.Class
+	}{
+		{OverrideNever, outcome.ClassConflict},
+		{OverrideRow, outcome.ClassConflict}, // the row does not ask for it
+		{OverrideAlways, outcome.ClassOverridden},
+	} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			f := newFakeAPI(t)
+			f.stored["taken"] = 1 // someone else's result
+			s := fastSubmitter(f)
+			s.Ledger, s.Policy = l, tc.policy
+			got, _, err := collect(t, context.Background(), s, items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o := got["gone"]; o.Class != outcome.ClassRejected || o.HTTPStatus != 404 || o.Error != "Not Found" || o.Attempts != 0 || f.count("gone") != 0 || !strings.HasPrefix(o.Message, "unchanged since") {
+				t.Errorf("decided 404: %+v, %d requests", o, f.count("gone"))
+			}
+			o := got["taken"]
+			if o.Class != tc.wantTaken {
+				t.Errorf("decided conflict: %+v, want %s", o, tc.wantTaken)
+			}
+			if tc.wantTaken == outcome.ClassConflict && (o.Attempts != 0 || f.count("taken") != 0 || o.HTTPStatus != 409) {
+				t.Errorf("decided conflict sent: %+v, %d requests", o, f.count("taken"))
+			}
+			if tc.wantTaken == outcome.ClassOverridden && (f.count("taken") != 1 || !f.request("taken", 0).HardOverride) {
+				t.Errorf("a conflict the policy may now override: %d requests, want one with hard_override", f.count("taken"))
+			}
+			if got["new"].Class != outcome.ClassOK {
+				t.Errorf("new row: %+v", got["new"])
+			}
+		})
+	}
+}

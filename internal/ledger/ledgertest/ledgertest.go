@@ -59,6 +59,8 @@ var behaviours = []struct {
 	{"an outcome in doubt is ours, a settled failure is not", false, inDoubtIsOurs},
 	{"the run's own attempt does not vouch for itself", false, ownRunDoesNotVouch},
 	{"duplicate and changed verdicts through Run", false, verdictsThroughRun},
+	{"a final refusal of the same request is decided", false, decidedRefusals},
+	{"a decided request sent again is open again", false, decidedThenResent},
 	{"a live worker's claim is refused to another", true, claimRefused},
 	{"finish releases the claim", true, finishReleases},
 	{"an activity finished since the check is refused", true, finishedSinceCheck},
@@ -82,7 +84,7 @@ func beginFinishLookup(t *testing.T, st Stores) {
 	if len(e.Attempts) != 1 || e.Attempts[0].Outcome != nil || e.Attempts[0].Started.IsZero() || e.Attempts[0].Seq != t1.Seq {
 		t.Fatalf("after Begin: %+v", e)
 	}
-	if v, _ := e.Check("h1"); v != ledger.Send {
+	if v, _ := e.Check("h1", false); v != ledger.Send {
 		t.Fatalf("an attempt in flight counts as accepted")
 	}
 	if err := s.Finish(ctx, t1, ledger.Outcome{Class: "ok", Status: 201, ResultID: "res-1"}); err != nil {
@@ -96,7 +98,7 @@ func beginFinishLookup(t *testing.T, st Stores) {
 		t.Fatalf("sequence went from %d to %d", t1.Seq, t2.Seq)
 	}
 	e, _ = s.Lookup(ctx, "A1")
-	v, acc := e.Check("h2")
+	v, acc := e.Check("h2", false)
 	if v != ledger.Changed || acc == nil || acc.Outcome.ResultID != "res-1" || acc.Outcome.Status != 201 || acc.File != "d1.csv" || acc.Outcome.Finished.IsZero() {
 		t.Fatalf("verdict %d on %+v", v, acc)
 	}
