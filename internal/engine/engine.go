@@ -70,6 +70,20 @@ type Job struct {
 	// ledger in it (ledger.OpenDir) for the length of the run.
 	Store    ledger.Store
 	StateDir string
+	// LedgerURL, if not "", is a ledger in PostgreSQL (postgres://…) shared
+	// with other runs, used instead of StateDir's file: Run opens it as a
+	// worker of its own and locks no state directory, so any number of runs
+	// may send to the tenant at once, none sending a row another one holds
+	// or sent. StateDir still holds the temporary files.
+	LedgerURL string
+	// ClaimTTL is how long a worker's claims in LedgerURL outlive its last
+	// heartbeat; zero is pgledger.DefaultClaimTTL.
+	ClaimTTL time.Duration
+	// TenantRate, if above zero, caps the requests per second of every run
+	// on the tenant together, retries included: with LedgerURL every worker
+	// takes from one bucket in the database; with a state directory's
+	// ledger one run sends at a time, so it is this run's cap.
+	TenantRate float64
 	// Force sends rows the ledger says were already accepted.
 	Force bool
 	// RunID names the run in the ledger; "" makes a new one (NewRunID).
@@ -134,13 +148,17 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 		if runID == "" {
 			runID = NewRunID(started)
 		}
-		store, where, closeStore, f := j.openLedger(sub.Client.BaseURL, runID)
+		store, where, closeStore, f := j.openLedger(ctx, sub.Client.BaseURL, runID)
 		if f != nil {
 			return end(f)
 		}
 		defer closeStore()
 		sub.Ledger = &ledger.Run{Store: store, ID: runID, Force: j.Force}
+		sub.TenantRate = tenantRate(store, j.TenantRate)
 		settings = append(settings, reports.Setting{Name: "run", Value: runID})
+		if w, ok := store.(interface{ Worker() string }); ok {
+			settings = append(settings, reports.Setting{Name: "worker", Value: w.Worker()})
+		}
 		if where != "" {
 			settings = append(settings, reports.Setting{Name: "ledger", Value: where})
 		}
@@ -379,58 +397,6 @@ func openInputs(files []string, opts importer.Options, log *slog.Logger) ([]*imp
 		return nil, fail(BadInput, errors.New("no input files"))
 	}
 	return readers, nil
-}
-
-// Lock opens the job's ledger as Run would, locking StateDir, and keeps it
-// as the job's Store until release is called: a caller then knows the state
-// directory is the job's before it starts the run, as a web console must to
-// answer "another run holds it" at once. The run needs a RunID, which Lock
-// makes when it has none. The error is a *Failure, Locked when another run
-// holds the state directory.
-func (j *Job) Lock() (release func(), err error) {
-	if j.Submitter == nil || j.Submitter.Client == nil || j.Submitter.DryRun {
-		return nil, fail(BadInput, errors.New("engine: only a job that sends holds a ledger"))
-	}
-	if j.RunID == "" {
-		j.RunID = NewRunID(time.Now())
-	}
-	store, _, closeStore, f := j.openLedger(j.Submitter.Client.BaseURL, j.RunID)
-	if f != nil {
-		return nil, f
-	}
-	j.Store = store
-	return func() {
-		j.Store = nil
-		closeStore()
-	}, nil
-}
-
-// openLedger gives the job's ledger: the caller's Store, or the tenant's
-// ledger in StateDir, locked until the returned func is called. where names
-// it for the reports.
-func (j *Job) openLedger(baseURL, runID string) (store ledger.Store, where string, closeStore func(), f *Failure) {
-	if j.Store != nil {
-		if p, ok := j.Store.(interface{ Path() string }); ok {
-			where = p.Path()
-		}
-		return j.Store, where, func() {}, nil
-	}
-	if j.StateDir == "" {
-		return nil, "", nil, fail(BadInput, errors.New("no state directory for the ledger: pass --state-dir DIR"))
-	}
-	if _, err := ledger.Path(j.StateDir, baseURL); err != nil {
-		return nil, "", nil, fail(BadInput, err)
-	}
-	db, err := ledger.OpenDir(j.StateDir, baseURL, ledger.Options{BaseURL: baseURL, Run: runID})
-	if err != nil {
-		var locked *ledger.LockedError
-		ending := LedgerFailed
-		if errors.As(err, &locked) {
-			ending = Locked
-		}
-		return nil, "", nil, fail(ending, fmt.Errorf("%w\n  nothing was sent", err))
-	}
-	return db, db.Path(), func() { db.Close() }, nil
 }
 
 // NewRunID names a run in the ledger and the reports: its start time in UTC
