@@ -72,6 +72,8 @@ func newCLI(env *environ) *cli {
 		&retryCommand{env: env},
 		&validateCommand{env: env},
 		&configsCommand{env: env},
+		&ledgerCommand{env: env},
+		&reportCommand{env: env},
 		&sandboxCommand{env: env},
 		&serveCommand{env: env},
 	} {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,19 +65,11 @@ func TestRunEchoedKeyNeverWritten(t *testing.T) {
 	}
 	redacted := 0
 	for _, root := range []string{h.dir, h.state} {
-		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachFile(t, root, func(name string, data []byte) {
 			if bytes.Contains(data, []byte(e2eKey)) {
-				t.Errorf("%s holds the key", path)
+				t.Errorf("%s holds the key", name)
 			}
 			redacted += bytes.Count(data, []byte("[redacted]"))
-			return nil
 		})
 	}
 	// report.csv's result_id and the ledger's outcomes hold the echoed id.

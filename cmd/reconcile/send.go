@@ -111,11 +111,15 @@ type sendFlags uint
 const (
 	withPolicy    sendFlags = 1 << iota // --hard-override
 	withCache                           // --configs
-	withLedger                          // --state-dir
+	withLedger                          // --state-dir, --ledger, --claim-ttl, --tenant-rate
 	withForce                           // --force
 	withDryRun                          // --dry-run
 	withReportDir                       // --report-dir, --report-delimiter
 )
+
+// ledgerURLVar is the environment variable that --ledger defaults to, so
+// that the URL's password need not be on a command line.
+const ledgerURLVar = "RECONCILE_LEDGER_URL"
 
 // sendOptions are the flags of the commands that send (run, retry, demo):
 // registered, checked and turned into a ready engine.Job with its submitter
@@ -134,6 +138,9 @@ type sendOptions struct {
 	configs     string
 	report      reportFlags
 	stateDir    string
+	ledgerURL   string        // "": the state dir's file; else RECONCILE_LEDGER_URL's default
+	claimTTL    time.Duration // as engine.Job.ClaimTTL
+	tenantRate  float64
 	force       bool
 	dryRun      bool
 
@@ -171,6 +178,9 @@ func (o *sendOptions) register(fs *pflag.FlagSet) {
 	}
 	if o.offers&withLedger != 0 {
 		fs.StringVar(&o.stateDir, "state-dir", "", "`DIR` of the ledger that remembers what was sent, one file per tenant (default: $XDG_STATE_HOME/reconcile, else ~/.local/state/reconcile)")
+		fs.StringVar(&o.ledgerURL, "ledger", o.ledgerURL, "`URL` of a ledger in PostgreSQL (postgres://USER:PASSWORD@HOST/DB) shared by any number of workers, none sending a row twice (default: $RECONCILE_LEDGER_URL, else the state dir's file)")
+		fs.DurationVar(&o.claimTTL, "claim-ttl", o.claimTTL, "with --ledger, how long after its last heartbeat a worker that hangs loses its claims to others; keep it well above --timeout (0: 30s)")
+		fs.Float64Var(&o.tenantRate, "tenant-rate", o.tenantRate, "at most `N` requests per second to the tenant from every worker together, retries included (0: no limit)")
 	}
 	if o.offers&withForce != 0 {
 		fs.BoolVar(&o.force, "force", false, "send every valid row, also those the ledger says were accepted or refused unchanged before (their attempts are still recorded)")
@@ -198,6 +208,24 @@ func (o *sendOptions) check() error {
 		return usageError("--max-wait must be positive, e.g. 2m, got %v", o.maxWait)
 	case o.deadline < 0:
 		return usageError("--deadline must be 0 (no limit) or more, e.g. 2h, got %v", o.deadline)
+	case o.claimTTL < 0:
+		return usageError("--claim-ttl must be 0 (the default, 30s) or more, e.g. 2m, got %v", o.claimTTL)
+	case o.tenantRate < 0:
+		return usageError("--tenant-rate must be 0 (no limit) or more, got %v", o.tenantRate)
+	}
+	return checkLedgerURL(o.ledgerURL)
+}
+
+// checkLedgerURL says, as a usage error, what is wrong with a --ledger URL;
+// the message never shows its password.
+func checkLedgerURL(url string) error {
+	if url == "" {
+		return nil
+	}
+	scheme, _, isURL := strings.Cut(url, "://")
+	if !isURL || scheme != "postgres" && scheme != "postgresql" {
+		// The value is not shown: whatever it is, it may hold a password.
+		return usageError("--ledger takes a PostgreSQL URL, postgres://USER:PASSWORD@HOST/DB: give one (or leave it out for the state directory's ledger file)")
 	}
 	return nil
 }
@@ -207,6 +235,9 @@ func (o *sendOptions) check() error {
 // client that RETEN_BASE_URL and RETEN_API_KEY (or RETEN_API_KEY_FILE)
 // describe. A dry run with a --configs cache needs no client at all.
 func (o *sendOptions) job(env *environ, command string, client *api.Client, in *inputFlags) (*engine.Job, error) {
+	if o.offers&withLedger != 0 && o.ledgerURL == "" {
+		o.ledgerURL = env.getenv(ledgerURLVar)
+	}
 	if err := o.check(); err != nil {
 		return nil, err
 	}
@@ -261,6 +292,9 @@ func (o *sendOptions) job(env *environ, command string, client *api.Client, in *
 		},
 		ConfigsFile: o.configs,
 		StateDir:    stateDir,
+		LedgerURL:   o.ledgerURL,
+		ClaimTTL:    o.claimTTL,
+		TenantRate:  o.tenantRate,
 		Force:       o.force,
 		ReportDir:   o.report.dir,
 		Reports:     ropts,
@@ -279,6 +313,9 @@ func (o *sendOptions) settings(in *inputFlags) []reports.Setting {
 		o.fs.Visit(func(f *pflag.Flag) {
 			if _, ok := inputs[f.Name]; ok {
 				return // in.settings has them
+			}
+			if f.Name == "ledger" {
+				return // the engine names it, without its password
 			}
 			s = append(s, reports.Setting{Name: f.Name, Value: f.Value.String()})
 			policySet = policySet || f.Name == "hard-override"

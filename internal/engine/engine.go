@@ -14,8 +14,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -70,6 +68,20 @@ type Job struct {
 	// ledger in it (ledger.OpenDir) for the length of the run.
 	Store    ledger.Store
 	StateDir string
+	// LedgerURL, if not "", is a ledger in PostgreSQL (postgres://…) shared
+	// with other runs, used instead of StateDir's file: Run opens it as a
+	// worker of its own and locks no state directory, so any number of runs
+	// may send to the tenant at once, none sending a row another one holds
+	// or sent. StateDir still holds the temporary files.
+	LedgerURL string
+	// ClaimTTL is how long a worker's claims in LedgerURL outlive its last
+	// heartbeat; zero is pgledger.DefaultClaimTTL.
+	ClaimTTL time.Duration
+	// TenantRate, if above zero, caps the requests per second of every run
+	// on the tenant together, retries included: with LedgerURL every worker
+	// takes from one bucket in the database; with a state directory's
+	// ledger one run sends at a time, so it is this run's cap.
+	TenantRate float64
 	// Force sends rows the ledger says were already accepted.
 	Force bool
 	// RunID names the run in the ledger; "" makes a new one (NewRunID).
@@ -134,13 +146,17 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 		if runID == "" {
 			runID = NewRunID(started)
 		}
-		store, where, closeStore, f := j.openLedger(sub.Client.BaseURL, runID)
+		store, where, closeStore, f := j.openLedger(ctx, sub.Client.BaseURL, runID)
 		if f != nil {
 			return end(f)
 		}
 		defer closeStore()
 		sub.Ledger = &ledger.Run{Store: store, ID: runID, Force: j.Force}
+		sub.TenantRate = tenantRate(store, j.TenantRate)
 		settings = append(settings, reports.Setting{Name: "run", Value: runID})
+		if w, ok := store.(interface{ Worker() string }); ok {
+			settings = append(settings, reports.Setting{Name: "worker", Value: w.Worker()})
+		}
 		if where != "" {
 			settings = append(settings, reports.Setting{Name: "ledger", Value: where})
 		}
@@ -239,198 +255,6 @@ func (j *Job) Run(ctx context.Context, sink Sink) *Result {
 	}
 	res.Summary = sum
 	return res
-}
-
-// send validates the rows of readers and submits the valid ones with sub.
-func (j *Job) send(ctx context.Context, sub *submit.Submitter, readers []*importer.Reader, cat *validate.Catalogue,
-	spills string, write func(*outcome.Outcome) error, sink Sink) (submit.Stats, *Failure) {
-	stopHint := context.AfterFunc(ctx, func() {
-		sink.Logger().Warn("interrupted: finishing the requests in flight, then writing the reports; the rows not sent will be skipped")
-	})
-	defer stopHint()
-	validator := validate.NewValidator(cat, nil)
-	validator.SpillDir = spills
-	defer validator.Close()
-	var readErr, writeErr error
-	items := func(yield func(validate.Item) bool) {
-		for i := range readers {
-			r := j.rows(readers, i)
-			for {
-				row, err := r.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					readErr = err
-					return
-				}
-				if j.Keep != nil && !j.Keep(row) {
-					continue
-				}
-				sink.Read()
-				if !yield(validator.Check(row)) {
-					return
-				}
-			}
-		}
-	}
-	stats, runErr := sub.Run(ctx, items, func(o outcome.Outcome) {
-		if err := write(&o); err != nil && writeErr == nil {
-			writeErr = err
-		}
-	})
-	return stats, ending(stats, runErr, readErr, writeErr)
-}
-
-// check validates the rows of readers and reports each, sending nothing.
-func (j *Job) check(ctx context.Context, readers []*importer.Reader, cat *validate.Catalogue,
-	spills string, write func(*outcome.Outcome) error, sink Sink) *Failure {
-	v := validate.NewValidator(cat, nil)
-	v.SpillDir = spills
-	defer v.Close()
-	// Rows are only reported, never sent, and the report is written before
-	// the callback returns: the requests' memory can be reused.
-	v.ReuseRequests = true
-	for i, r := range readers {
-		src := j.rows(readers, i)
-		if j.Keep != nil {
-			src = keptRows{src, j.Keep}
-		}
-		// Rows are checked on a second goroutine; this one writes the report.
-		var stopped, writeErr error
-		err := v.CheckAll(src, func(it validate.Item) error {
-			if err := ctx.Err(); err != nil {
-				stopped = err
-				return err
-			}
-			sink.Read()
-			o, offline := it.Offline()
-			if !offline {
-				o = outcome.Outcome{Row: it.Row, Class: outcome.ClassValid}
-			}
-			if err := write(&o); err != nil {
-				writeErr = err
-				return err
-			}
-			return nil
-		})
-		switch {
-		case stopped != nil:
-			return fail(Interrupted, fmt.Errorf("stopped at %s; the report holds the rows checked so far", r.Layout().File))
-		case writeErr != nil:
-			return fail(ReportFailed, fmt.Errorf("writing the reports: %w\n  what to do: check the disk, then run again", writeErr))
-		case err != nil:
-			// Nothing was sent: a file that breaks half way is bad input,
-			// to be fixed before anything is.
-			return fail(BadInput, err)
-		}
-	}
-	return nil
-}
-
-// rows are the rows of readers[i], with the file's Edits in place.
-func (j *Job) rows(readers []*importer.Reader, i int) validate.RowSource {
-	if e := j.Edits[j.Files[i]]; e != nil {
-		return &importer.EditedRows{Rows: readers[i], Edits: e}
-	}
-	return readers[i]
-}
-
-// keptRows is a RowSource of the rows of r that keep chooses.
-type keptRows struct {
-	r    validate.RowSource
-	keep func(importer.Row) bool
-}
-
-func (k keptRows) Next() (importer.Row, error) {
-	for {
-		row, err := k.r.Next()
-		if err != nil || k.keep(row) {
-			return row, err
-		}
-	}
-}
-
-// openInputs opens every file before any row is read, so a missing column or
-// an unreadable file stops the run before anything is written or sent.
-func openInputs(files []string, opts importer.Options, log *slog.Logger) ([]*importer.Reader, *Failure) {
-	var readers []*importer.Reader
-	for _, name := range files {
-		r, err := importer.Open(name, opts)
-		if err != nil {
-			for _, r := range readers {
-				r.Close()
-			}
-			return nil, fail(BadInput, err)
-		}
-		if u := r.Layout().Unknown; len(u) > 0 {
-			// The first few, and how many more: a file of 100,000 unknown
-			// columns gets a line, not megabytes.
-			shown := u[:min(len(u), importer.ListedNames)]
-			args := []any{"file", name, "columns", shown}
-			if more := len(u) - len(shown); more > 0 {
-				args = append(args, "more", more)
-			}
-			log.Warn("columns that hold no contract field are kept in the report but not sent; map them with --mapping, or map them to ignore", args...)
-		}
-		readers = append(readers, r)
-	}
-	if len(readers) == 0 {
-		return nil, fail(BadInput, errors.New("no input files"))
-	}
-	return readers, nil
-}
-
-// Lock opens the job's ledger as Run would, locking StateDir, and keeps it
-// as the job's Store until release is called: a caller then knows the state
-// directory is the job's before it starts the run, as a web console must to
-// answer "another run holds it" at once. The run needs a RunID, which Lock
-// makes when it has none. The error is a *Failure, Locked when another run
-// holds the state directory.
-func (j *Job) Lock() (release func(), err error) {
-	if j.Submitter == nil || j.Submitter.Client == nil || j.Submitter.DryRun {
-		return nil, fail(BadInput, errors.New("engine: only a job that sends holds a ledger"))
-	}
-	if j.RunID == "" {
-		j.RunID = NewRunID(time.Now())
-	}
-	store, _, closeStore, f := j.openLedger(j.Submitter.Client.BaseURL, j.RunID)
-	if f != nil {
-		return nil, f
-	}
-	j.Store = store
-	return func() {
-		j.Store = nil
-		closeStore()
-	}, nil
-}
-
-// openLedger gives the job's ledger: the caller's Store, or the tenant's
-// ledger in StateDir, locked until the returned func is called. where names
-// it for the reports.
-func (j *Job) openLedger(baseURL, runID string) (store ledger.Store, where string, closeStore func(), f *Failure) {
-	if j.Store != nil {
-		if p, ok := j.Store.(interface{ Path() string }); ok {
-			where = p.Path()
-		}
-		return j.Store, where, func() {}, nil
-	}
-	if j.StateDir == "" {
-		return nil, "", nil, fail(BadInput, errors.New("no state directory for the ledger: pass --state-dir DIR"))
-	}
-	if _, err := ledger.Path(j.StateDir, baseURL); err != nil {
-		return nil, "", nil, fail(BadInput, err)
-	}
-	db, err := ledger.OpenDir(j.StateDir, baseURL, ledger.Options{BaseURL: baseURL, Run: runID})
-	if err != nil {
-		var locked *ledger.LockedError
-		ending := LedgerFailed
-		if errors.As(err, &locked) {
-			ending = Locked
-		}
-		return nil, "", nil, fail(ending, fmt.Errorf("%w\n  nothing was sent", err))
-	}
-	return db, db.Path(), func() { db.Close() }, nil
 }
 
 // NewRunID names a run in the ledger and the reports: its start time in UTC

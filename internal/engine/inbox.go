@@ -108,7 +108,7 @@ func (in *Inbox) Run(ctx context.Context, sink Sink) *InboxResult {
 	baseURL := in.Job.Submitter.Client.BaseURL
 	tmpl := in.Job
 	tmpl.RunID = runID
-	db, _, closeStore, f := tmpl.openLedger(baseURL, runID)
+	db, _, closeStore, f := tmpl.openLedger(ctx, baseURL, runID)
 	if f != nil {
 		return failed(f)
 	}

@@ -133,7 +133,8 @@ func ending(st submit.Stats, runErr, readErr, writeErr error) *Failure {
 		if errors.As(runErr, new(*submit.UnreachableError)) || errors.As(runErr, new(*submit.WaitError)) || errors.As(runErr, new(*submit.DeadlineError)) {
 			return fail(APIFailed, runErr)
 		}
-		return fail(LedgerFailed, runErr)
+		return fail(LedgerFailed, fmt.Errorf("%w\n  the rows not sent are skipped\n  what to do: check the ledger (its database, or the state directory's disk), then run again: "+
+			"rows accepted are skipped, rows left in doubt are sent again and a 409 for them is read back", runErr))
 	case readErr != nil:
 		return fail(ReadFailed, fmt.Errorf("%w\n  the rows after it were not read; fix the file and run again", readErr))
 	}

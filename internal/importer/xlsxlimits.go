@@ -19,10 +19,21 @@ const (
 	ratioFloor   = 4 << 20
 	// maxInMemory bounds, together, the parts excelize reads into memory:
 	// every part but the worksheets and shared strings it spills to a
-	// temporary file (those over xlsxMemoryLimit). Workbook, styles,
+	// temporary file (those over xlsxMemoryLimit, 4 MiB). Workbook, styles,
 	// themes and smaller sheets come to well under a megabyte in a
-	// results sheet; images and many sheets add up.
-	maxInMemory = 64 << 20
+	// results sheet; images and many sheets add up. excelize reads each
+	// into a growing buffer, so a workbook holding 64 MiB peaked at 215 MB
+	// (bench/xlsx-bounds.sh); at 32 MiB the worst of them stays under
+	// 300 MB with cell styles decoded beside them.
+	maxInMemory = 32 << 20
+	// maxDecoded bounds, together, the parts excelize decodes whole into
+	// structs as it opens a workbook (styles, workbook, theme, calculation
+	// chain, relationships, content types, shared strings held in memory),
+	// which take 3 to 7 times their size: 11 MiB of cell styles and 16 MiB
+	// of shared strings peaked at 362 MB, and 16 MiB of them beside 64 MiB
+	// of images 314 MB. 64,000 cell formats (Excel's own limit) take about
+	// 5 MiB; a results workbook's parts come to well under 1 MiB.
+	maxDecoded = 8 << 20
 	// maxSegment is the longest run of a sheet's XML between two '<': a
 	// tag and the text after it. A cell holds at most 32,767 characters
 	// (Excel's limit), 160 KiB written out with every one escaped; a
@@ -50,7 +61,8 @@ func checkZipParts(path, name string) error {
 		return nil
 	}
 	defer zr.Close()
-	var inMemory uint64
+	var inMemory, decoded, largest uint64
+	var largestName string
 	for _, f := range zr.File {
 		size, packed := f.UncompressedSize64, max(f.CompressedSize64, 1)
 		if size > ratioFloor && size/packed > maxPartRatio {
@@ -62,12 +74,31 @@ func checkZipParts(path, name string) error {
 		if !spilled {
 			inMemory += size
 		}
+		if !spilled && decodedWhole(lower) {
+			if decoded += size; size > largest {
+				largest, largestName = size, f.Name
+			}
+		}
+	}
+	if decoded > maxDecoded {
+		return fmt.Errorf("%s: its parts read whole (cell styles, the list of sheets, theme, shared texts) unzip to %.1f MiB, more than the %d MiB reconcile reads whole, %s alone %.1f MiB: the workbook has piled up far more cell formats or texts than a sheet of results needs; copy the sheet with the results into a new workbook (paste values only), or save it as .csv, and run that file",
+			name, float64(decoded)/(1<<20), maxDecoded>>20, largestName, float64(largest)/(1<<20))
 	}
 	if inMemory > maxInMemory {
 		return fmt.Errorf("%s: its parts besides the large sheets (styles, images, small sheets) unzip to %s MiB, more than the %d MiB reconcile reads into memory; copy the sheet with the results into a new workbook, or save it as .csv, and run that file",
 			name, thousands(int(inMemory>>20)), maxInMemory>>20)
 	}
 	return nil
+}
+
+// decodedWhole reports whether excelize decodes the part (its name in
+// lower case) whole when it opens a workbook or reads a sheet's rows.
+func decodedWhole(lower string) bool {
+	switch lower {
+	case "[content_types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml", "xl/calcchain.xml", "xl/sharedstrings.xml":
+		return true
+	}
+	return strings.HasPrefix(lower, "xl/theme/")
 }
 
 // scanParts runs scanPart on every part of the workbook at path.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -186,6 +187,18 @@ func TestXLSXZipBombs(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unzip to 76 MiB") || !strings.Contains(err.Error(), "new workbook") {
 		t.Errorf("many parts: err = %v", err)
 	}
+
+	// Parts excelize decodes whole, plausible each but too many together
+	// for the memory their structs take: refused from the directory.
+	decoded := map[string]func() io.Reader{"xl/calcChain.xml": nil, "xl/theme/theme2.xml": nil}
+	// Never unzipped, so any bytes do, as many as a 20x part packs to.
+	noise := make([]byte, 5<<20/20)
+	rand.NewChaCha8([32]byte{}).Read(noise)
+	_, err = Open(bombWorkbookRaw(t, decoded, noise, 5<<20, 0), Options{})
+	if err == nil || !strings.Contains(err.Error(), "parts read whole") || !strings.Contains(err.Error(), "unzip to 10.0 MiB") ||
+		!strings.Contains(err.Error(), "alone 5.0 MiB") || !strings.Contains(err.Error(), "paste values only") {
+		t.Errorf("decoded parts: err = %v", err)
+	}
 }
 
 // A workbook whose parts are plausible is read, and nothing is left of
@@ -325,5 +338,59 @@ func TestCellsBeyondHeaderLetGo(t *testing.T) {
 	_, rows := readAll(t, writeFile(t, "in.csv", []byte(header+"\n"+line)), Options{})
 	if len(rows) != 1 || rows[0].Err == nil || cap(rows[0].Cells) != 6 {
 		t.Errorf("cells %d (room for %d), err %v", len(rows[0].Cells), cap(rows[0].Cells), rows[0].Err)
+	}
+}
+
+// longSource yields n rows, each a cell of one shared 1 MiB text: rows
+// that cost nothing to make but count as a megabyte each.
+type longSource struct {
+	n    int
+	read atomic.Int64 // rows read, looked at from the test's goroutine
+}
+
+var longText = strings.Repeat("x", 1<<20)
+
+func (s *longSource) next() ([]string, int, error) {
+	i := int(s.read.Load())
+	if i == s.n {
+		return nil, i + 2, io.EOF
+	}
+	s.read.Add(1)
+	return []string{strconv.Itoa(i + 1), longText}, i + 2, nil
+}
+
+func (s *longSource) close() error { return nil }
+
+// A batch of long rows ends at BatchText, not at batchRows: 255 rows of
+// 1 MiB cells in one batch (a workbook the XLSX bounds accept) peaked at
+// 394 MB. Rows of an earlier, longer batch left behind its end are let go.
+func TestLongRowsBatches(t *testing.T) {
+	r := &Reader{layout: &Layout{File: "in.xlsx", Columns: []string{"a", "b"}}, src: &longSource{n: 3 * batchRows}}
+	rows := make([]Row, 0, batchRows)
+	for i := range batchRows {
+		rows = append(rows, Row{Cells: []string{"stale " + strconv.Itoa(i)}})
+	}
+	rows = rows[:0]
+	if err := r.fill(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := BatchText / len(longText); len(rows) != want {
+		t.Errorf("a batch of 1 MiB rows holds %d rows, want %d", len(rows), want)
+	}
+	for i, row := range rows[len(rows):batchRows] {
+		if row.Cells != nil {
+			t.Fatalf("slot %d past the batch's end still holds %q", len(rows)+i, row.Cells)
+		}
+	}
+	// Read ahead: the first row comes once a batch is full, and then
+	// the rows in flight are a few batches of a few rows.
+	src := &longSource{n: 3 * batchRows}
+	r.src = src
+	defer r.Close()
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if read := src.read.Load(); read > (batchesAhead+2)*int64(BatchText>>20) {
+		t.Errorf("%d rows of 1 MiB read by the time the first is handed out", read)
 	}
 }

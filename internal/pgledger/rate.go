@@ -39,7 +39,7 @@ type TenantRate struct {
 
 	mu    sync.Mutex
 	local int           // tokens taken and not spent
-	pace  *rate.Limiter // spends them at the rate, not in a burst
+	pace  *rate.Limiter // spends them at the rate, at most a chunk at once
 }
 
 // TenantRate returns the shared bucket of perSecond requests per second and
@@ -52,7 +52,9 @@ func (s *Store) TenantRate(perSecond float64, burst int) *TenantRate {
 		rate:  perSecond,
 		burst: burst,
 		chunk: chunk,
-		pace:  rate.NewLimiter(rate.Limit(perSecond), 1),
+		// A chunk's worth of burst: the time spent taking a chunk from
+		// the row is made up after it, not lost.
+		pace: rate.NewLimiter(rate.Limit(perSecond), chunk),
 	}
 }
 
@@ -60,6 +62,26 @@ func (s *Store) TenantRate(perSecond float64, burst int) *TenantRate {
 // done. Tokens taken from the row for a request that ctx then cancels are
 // lost to everyone.
 func (l *TenantRate) Wait(ctx context.Context) error {
+	if err := l.token(ctx); err != nil {
+		return err
+	}
+	// Not under mu: the pace schedules every waiter's slot at once, so
+	// their sleeps overlap. One after another, each sleep's lateness (a
+	// busy machine wakes a timer a millisecond late) added up, and one
+	// worker passed half its rate.
+	if err := l.pace.Wait(ctx); err != nil {
+		if ctx.Err() == nil {
+			// The next slot comes after ctx's deadline (submit.Limiter).
+			return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// token takes one token of the local chunk, first taking a chunk from the
+// row when it is spent, and waiting until its debt is paid.
+func (l *TenantRate) token(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.local == 0 {
@@ -77,9 +99,6 @@ func (l *TenantRate) Wait(ctx context.Context) error {
 			}
 		}
 		l.local = l.chunk
-	}
-	if err := l.pace.Wait(ctx); err != nil {
-		return err
 	}
 	l.local--
 	return nil

@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"net"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,62 +17,15 @@ import (
 
 	"github.com/reten/reconcile/internal/ledger"
 	"github.com/reten/reconcile/internal/ledger/ledgertest"
+	"github.com/reten/reconcile/internal/pgledger/pgtest"
 )
 
 // envURL names the variable giving the test database; .ci/run sets it.
-const envURL = "RECONCILE_TEST_POSTGRES"
+const envURL = pgtest.EnvURL
 
 var ctx = context.Background()
 
-// testURL returns the URL of a schema of its own in the test database,
-// dropped when the test ends.
-func testURL(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv(envURL)
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: .ci/run starts PostgreSQL and sets it", envURL)
-		}
-		t.Skipf("no PostgreSQL to test against: start one (as root: pg_ctlcluster 15 main start), create a role and database as .ci/run does, "+
-			"and set %s=postgres://USER:PASSWORD@127.0.0.1:5432/DB", envURL)
-	}
-	schema := fmt.Sprintf("t_%s_%08x", strings.ToLower(regexp.MustCompile(`\W+`).ReplaceAllString(t.Name(), "_")), rand.Uint32())
-	if len(schema) > 60 {
-		schema = schema[len(schema)-60:]
-		schema = "t" + schema[1:]
-	}
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("the test database %s: %v", Redact(base), err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	return withParam(t, base, "search_path", schema)
-}
-
-func withParam(t testing.TB, dsn, key, value string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL", envURL)
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func testURL(t testing.TB) string { t.Helper(); return pgtest.URL(t) }
 
 func openStore(t *testing.T, url string, opts Options) *Store {
 	t.Helper()
@@ -366,59 +315,13 @@ func TestLeaseLapses(t *testing.T) {
 	}
 }
 
-// proxy forwards TCP connections to the test database until cut.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	t.Cleanup(p.cut)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, d)
-			p.mu.Unlock()
-			go func() { io.Copy(d, c); d.Close() }()
-			go func() { io.Copy(c, d); c.Close() }()
-		}
-	}()
-	return p
-}
-
-// cut drops every connection and refuses new ones: the network is gone.
-func (p *proxy) cut() {
-	p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-}
-
 // With the connection lost mid-run, BeginAll and FinishAll fail: no row is
 // sent without a recorded claim, and the run stops.
 func TestConnectionLost(t *testing.T) {
 	direct := testURL(t)
 	u, _ := url.Parse(direct)
-	p := startProxy(t, u.Host)
-	u.Host = p.ln.Addr().String()
+	p := pgtest.StartProxy(t, u.Host)
+	u.Host = p.Addr()
 	q := u.Query()
 	q.Set("connect_timeout", "2")
 	u.RawQuery = q.Encode()
@@ -428,7 +331,7 @@ func TestConnectionLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := w.lock.PgConn().PID()
-	p.cut()
+	p.Cut()
 	if _, err := w.BeginAll(ctx, []ledger.Attempt{attempt("B"), attempt("C")}); err == nil {
 		t.Fatal("BeginAll succeeded with the database cut off")
 	}

@@ -3,6 +3,7 @@ package submit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -23,7 +24,7 @@ type run struct {
 	base, max   time.Duration
 	maxWait     time.Duration
 	policy      OverridePolicy
-	limiter     *rate.Limiter // nil: no cap
+	limiters    []Limiter // Rate's, then TenantRate; none: no cap
 	log         *slog.Logger
 	breaker     breaker
 
@@ -98,7 +99,10 @@ func (s *Submitter) newRun(ctx context.Context) *run {
 		if burst <= 0 {
 			burst = 1
 		}
-		r.limiter = rate.NewLimiter(rate.Limit(s.Rate), burst)
+		r.limiters = append(r.limiters, rate.NewLimiter(rate.Limit(s.Rate), burst))
+	}
+	if s.TenantRate != nil {
+		r.limiters = append(r.limiters, s.TenantRate)
 	}
 	r.out = make(chan outcome.Outcome, r.concurrency)
 	// Room for two Finish batches: while the finisher waits on a commit
@@ -226,10 +230,17 @@ func (r *run) wait() bool {
 			return false
 		}
 	}
-	if r.limiter != nil {
-		if err := r.limiter.Wait(r.ctx); err != nil {
-			// The rate's next slot comes after the deadline: no request
-			// may go out before the run ends.
+	for _, l := range r.limiters {
+		if err := l.Wait(r.ctx); err != nil {
+			// *rate.Limiter fails only when the next slot comes after the
+			// deadline; another Limiter says so with DeadlineExceeded.
+			_, local := l.(*rate.Limiter)
+			if !local && r.ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+				// The shared rate's store failed: nothing may go out
+				// unpaced.
+				r.stop("not sent: the tenant rate could not be read", fmt.Errorf("waiting for the tenant rate: %w", err))
+			}
+			// No request may go out before the run ends.
 			<-r.ctx.Done()
 			return false
 		}

@@ -66,6 +66,10 @@ type Submitter struct {
 	// Burst is how many requests may go out at once above Rate after a quiet
 	// spell; zero means 1 (an even pace).
 	Burst int
+	// TenantRate, if not nil, is waited on before every request as well as
+	// Rate: a pace shared with other processes sending to the same tenant
+	// (pgledger.TenantRate), or a *rate.Limiter. Its error stops the run.
+	TenantRate Limiter
 	// Retries is how many times a request that failed transiently (5xx, 429,
 	// timeout, connection error, a 2xx that is not a result) is sent again;
 	// zero means never. The command line's default is DefaultRetries.
@@ -192,4 +196,12 @@ func (s *Submitter) Run(ctx context.Context, items iter.Seq[validate.Item], emit
 	close(r.out)
 	<-emitted
 	return r.finish()
+}
+
+// Limiter paces requests: Wait blocks until one may go out. Its error wraps
+// ctx's when ctx is done first, or context.DeadlineExceeded when the next
+// slot comes after ctx's deadline; any other error means the pace cannot be
+// kept, and stops the run. *rate.Limiter is one.
+type Limiter interface {
+	Wait(ctx context.Context) error
 }

@@ -870,6 +870,49 @@ func TestSubmitConflictAfter5xx(t *testing.T) {
 	}
 }
 
+// countingLimiter lets n requests through, then fails: a shared rate whose
+// store went away.
+type countingLimiter struct {
+	waits atomic.Int32
+	n     int32
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	if l.waits.Add(1) > l.n {
+		return errors.New("connection lost")
+	}
+	return ctx.Err()
+}
+
+func TestSubmitTenantRate(t *testing.T) {
+	f := newFakeAPI(t)
+	var items []validate.Item
+	for i := range 20 {
+		items = append(items, item(fmt.Sprintf("a%d", i), i+2))
+	}
+	s := fastSubmitter(f)
+	s.Concurrency = 1
+	lim := &countingLimiter{n: 5}
+	s.TenantRate = lim
+	got, st, err := collect(t, context.Background(), s, items)
+	if err == nil || !strings.Contains(err.Error(), "tenant rate") || !strings.Contains(err.Error(), "connection lost") {
+		t.Fatalf("Run: %v, want the tenant rate's error", err)
+	}
+	// Every request waited on the shared rate; none went out after it failed.
+	if f.total() != 5 || st.Requests != 5 {
+		t.Fatalf("%d requests (stats %d), want the 5 the tenant rate let through", f.total(), st.Requests)
+	}
+	skipped := 0
+	for _, o := range got {
+		if o.Class == outcome.ClassSkipped {
+			skipped++
+		}
+	}
+	if skipped != 15 {
+		t.Errorf("%d rows skipped, want 15", skipped)
+	}
+}
+
 // decidedLedger says every request was refused before, as decided names.
 type decidedLedger struct {
 	decided map[string]LedgerCheck

@@ -27,7 +27,8 @@ const (
 )
 
 // checkCells bounds the cells of a batch's rows, so that a file of
-// thousands of columns has few rows a batch rather than gigabytes in flight.
+// thousands of columns has few rows a batch rather than gigabytes in flight;
+// importer.BatchText bounds their text likewise, for cells of megabytes.
 const checkCells = 16 * checkBatch
 
 // batchSize is how many rows of width cells go in one batch.
@@ -100,7 +101,8 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 				v.reqs = b.reqs
 			}
 			v.batchNow = v.now()
-			for len(b.items) < size {
+			text := 0
+			for len(b.items) < size && text < importer.BatchText {
 				row, err := rows.Next()
 				if err != nil {
 					b.err = err
@@ -109,6 +111,7 @@ func (v *Validator) CheckAll(rows RowSource, fn func(Item) error) error {
 				if len(b.items) == 0 {
 					size = batchSize(len(row.Cells))
 				}
+				text += row.TextBytes()
 				n := len(b.items)
 				b.items, b.keys = b.items[:n+1], b.keys[:n+1]
 				v.inspect(row, &b.items[n], &b.keys[n])

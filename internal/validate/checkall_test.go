@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,5 +203,50 @@ func TestCheckAllClock(t *testing.T) {
 	now = testNow.Add(2 * time.Hour)
 	if it := v.Check(row(2, "2026-11-25T13:00:00Z")); it.Valid() {
 		t.Error("Check at 14:00 after CheckAll at 12:00 took 13:00 as still to come")
+	}
+}
+
+// countingSource is a sliceSource whose reads the caller's goroutine may
+// count while CheckAll's reads on.
+type countingSource struct {
+	rows []importer.Row
+	read atomic.Int64
+}
+
+func (s *countingSource) Next() (importer.Row, error) {
+	i := s.read.Load()
+	if int(i) == len(s.rows) {
+		return importer.Row{}, io.EOF
+	}
+	s.read.Add(1)
+	return s.rows[i], nil
+}
+
+// A batch of long rows ends at importer.BatchText, as the importer's do,
+// so that rows of megabyte comments are not held a thousand at a time.
+func TestCheckAllLongRows(t *testing.T) {
+	long := strings.Repeat("x", 1<<20) // one text shared by every row
+	rows := batchRowsFor(3 * checkBatch)
+	l := *rows[0].Layout
+	l.Columns = append(slices.Clone(l.Columns), "comment")
+	l.Fields = append(slices.Clone(l.Fields), importer.Comment)
+	for i := range rows {
+		rows[i].Layout = &l
+		rows[i].Cells = append(rows[i].Cells, long)
+	}
+	src := &countingSource{rows: rows}
+	most := int64(checkBatches * (importer.BatchText/len(long) + 1))
+	n := 0
+	err := NewValidator(tenantCatalogue(t), func() time.Time { return testNow }).CheckAll(src, func(Item) error {
+		if n++; n == 1 {
+			// The first batch is whole by now, and at most a few more read.
+			if read := src.read.Load(); read > most {
+				t.Errorf("%d rows of 1 MiB read by the first item; want at most %d", read, most)
+			}
+		}
+		return nil
+	})
+	if err != nil || n != len(rows) {
+		t.Fatalf("%d items, err %v", n, err)
 	}
 }
