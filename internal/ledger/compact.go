@@ -16,6 +16,12 @@ var compactAfter = 10000 // a variable for the tests
 // writes.
 const compactChunk = 4 << 20
 
+// compactDropEvery is how many records the copy reads between two
+// dropMapped of the source: the leaves of a folded file lie all over it,
+// and each read maps 64 KiB around its page, so 2048 records (about 70
+// leaves) make at most about 5 MiB resident.
+const compactDropEvery = 2048
+
 // compactPath is where compact writes the new file before it takes the
 // ledger's place; one left by a killed run is removed by the next Open.
 func compactPath(path string) string { return path + ".compact" }
@@ -42,6 +48,7 @@ func (db *DB) compact() (err error) {
 		}
 	}()
 	dst.AllocSize = allocSize
+	db.cache.prefetch() // folds evicted it; the copy reads all of it
 	err = db.bolt.View(func(src *bolt.Tx) error {
 		return src.ForEach(func(name []byte, b *bolt.Bucket) error {
 			return copyBucket(dst, src, name, b)
@@ -63,8 +70,11 @@ func (db *DB) compact() (err error) {
 }
 
 // copyBucket copies bucket name of src into dst in transactions of about
-// compactChunk bytes, giving the pages it has read back to the kernel after
-// each (dropMapped: src is in a transaction, so its map cannot move).
+// compactChunk bytes, giving the pages it has read back to the kernel every
+// compactDropEvery records (dropMapped: src is in a transaction, so its map
+// cannot move). Put keeps the value it is given, not a copy, until the
+// commit writes it: values are copied out of src's map first, or each
+// commit would read the whole chunk through the map again, after the drops.
 func copyBucket(dst *bolt.DB, src *bolt.Tx, name []byte, b *bolt.Bucket) error {
 	err := dst.Update(func(tx *bolt.Tx) error {
 		nb, err := tx.CreateBucket(name)
@@ -78,7 +88,10 @@ func copyBucket(dst *bolt.DB, src *bolt.Tx, name []byte, b *bolt.Bucket) error {
 	}
 	c := b.Cursor()
 	k, v := c.First()
+	read := 0
 	for k != nil {
+		// The chunk's values, which Put points to until the commit.
+		values := make([]byte, 0, compactChunk+64<<10)
 		err := dst.Update(func(tx *bolt.Tx) error {
 			nb := tx.Bucket(name)
 			nb.FillPercent = 1.0 // keys come in order: nothing is inserted between them
@@ -86,10 +99,17 @@ func copyBucket(dst *bolt.DB, src *bolt.Tx, name []byte, b *bolt.Bucket) error {
 				if v == nil {
 					return fmt.Errorf("ledger: bucket %s holds a bucket %q", name, k)
 				}
-				if err := nb.Put(k, v); err != nil {
+				if len(values)+len(v) > cap(values) {
+					values = make([]byte, 0, compactChunk) // the full one stays with the values that point to it
+				}
+				values = append(values, v...)
+				if err := nb.Put(k, values[len(values)-len(v):]); err != nil {
 					return err
 				}
 				n += len(k) + len(v)
+				if read++; read%compactDropEvery == 0 {
+					dropMapped(src)
+				}
 			}
 			return nil
 		})

@@ -72,6 +72,8 @@ type DB struct {
 	folded  atomic.Int64   // attempts folded since Open, for Close's compact
 
 	dirLock *dirLock // the state directory's lock, when opened by OpenDir
+
+	cache pageCache // the file's pages in the page cache, for folds and compact
 }
 
 var _ Store = (*DB)(nil)
@@ -113,6 +115,7 @@ func Open(path string, opts Options) (*DB, error) {
 		bdb.Close()
 		return nil, err
 	}
+	db.cache = openPageCache(path)
 	host, _ := os.Hostname()
 	writeHolder(path, Holder{PID: os.Getpid(), Host: host, Run: opts.Run, Started: time.Now().UTC()})
 	bdb.MaxBatchDelay = batchDelay
@@ -138,6 +141,7 @@ func (db *DB) Close() error {
 		// A copy that fails leaves the ledger as it was, only larger.
 		db.compact()
 	}
+	db.cache.close()
 	os.Remove(holderPath(db.path))
 	err := db.bolt.Close()
 	if e := db.dirLock.unlock(); err == nil {

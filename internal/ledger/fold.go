@@ -15,10 +15,7 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 func foldTx(tx *bolt.Tx, as []Attempt, st *sourceTable) error {
 	slices.SortFunc(as, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
 	log := tx.Bucket(bucketLog)
-	for i, a := range as {
-		if i%dropEvery == dropEvery-1 {
-			dropMapped(tx)
-		}
+	for _, a := range as {
 		v := log.Get(seqKey(a.Seq))
 		if v == nil {
 			continue // folded already
@@ -103,18 +100,18 @@ func (db *DB) foldLater() {
 // foldSome folds as in one transaction.
 func (db *DB) foldSome(as []Attempt) error {
 	err := db.write(func(tx *bolt.Tx) error {
-		if err := foldTx(tx, as, &db.sources); err != nil {
-			return err
-		}
-		dropMapped(tx)
-		return nil
+		return foldTx(tx, as, &db.sources)
 	})
 	if err != nil {
 		return err
 	}
-	// Committing read the header of every page the fold freed, the old
-	// copies of the pages it rewrote, all over the file.
+	// The fold read leaves all over the file, and committing read them
+	// again with every page it freed: give them back, and evict the file
+	// so that the next fold's reads map no cached neighbours (pageCache).
+	// Dropping them before the commit would only have it fault them in
+	// again.
 	db.bolt.View(func(tx *bolt.Tx) error { dropMapped(tx); return nil })
+	db.cache.evict()
 	db.folded.Add(int64(len(as)))
 	db.logMu.Lock()
 	defer db.logMu.Unlock()
