@@ -73,7 +73,8 @@ type DB struct {
 
 	dirLock *dirLock // the state directory's lock, when opened by OpenDir
 
-	cache pageCache // the file's pages in the page cache, for folds and compact
+	cache   pageCache // the file's pages in the page cache, for folds and compact
+	evicted bool      // the last fold evicted the file; only folds use it, one at a time
 }
 
 var _ Store = (*DB)(nil)

@@ -21,8 +21,8 @@ import (
 // same 64 KiB ("fault-around", whatever bbolt's MADV_RANDOM says), so 1024
 // random reads in a cached file make up to 64 MiB resident. Lookups call it
 // every dropEvery activities; folds call it after each transaction, and
-// evict the file from the page cache too (pageCache.evict), so that their
-// reads find no cached neighbours to map.
+// evict a file past evictAbove from the page cache too (pageCache.evict),
+// so that their reads find no cached neighbours to map.
 //
 // It must be called inside a transaction of the DB: bbolt remaps the file
 // only when committing a write, which waits for the reads to end, so the

@@ -46,8 +46,8 @@ func cachedPages(t *testing.T, path string) (cached, pages int) {
 // resident too (mapped_linux.go). Without the eviction, every page the
 // folds read or wrote stays cached.
 func TestFoldEvictsTheFileFromThePageCache(t *testing.T) {
-	defer func(f int) { foldAt = f }(foldAt)
-	foldAt = 2000
+	defer func(f int, e int64) { foldAt, evictAbove = f, e }(foldAt, evictAbove)
+	foldAt, evictAbove = 2000, 0
 	dir := t.TempDir()
 	var fs unix.Statfs_t
 	if err := unix.Statfs(dir, &fs); err != nil {
