@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -81,6 +82,7 @@ type problemLink struct {
 	Class  string
 	Kind   string // class, status and code
 	Text   string // the first row's message, values and advice whole
+	Like   string // that message alone, without "(and N more like it)"
 	Count  int
 	Link   string // "" when report.csv has no rows of it to list
 	Active bool
@@ -92,7 +94,7 @@ type problemLink struct {
 func topProblems(sum *reports.Summary, v *reportView, filter string, link func(filter string) string) []problemLink {
 	var out []problemLink
 	for _, m := range sum.TopProblems(reports.TopN) {
-		p := problemLink{Class: string(m.Class), Kind: m.Kind(), Text: m.Shown(), Count: m.Count}
+		p := problemLink{Class: string(m.Class), Kind: m.Kind(), Text: m.Shown(), Like: cmp.Or(m.Example, m.Message), Count: m.Count}
 		if k := v.kindOf(m); k != nil {
 			f := "p" + strconv.Itoa(k.ID)
 			p.Link, p.Active = link(f), f == filter
@@ -212,7 +214,13 @@ func (s *Server) handleReportPage(w http.ResponseWriter, r *http.Request) {
 		p.Showing = "the rows that ended " + c
 	} else if filter != "" {
 		n, _ := strconv.Atoi(filter[1:])
-		p.Showing = "the rows with “" + truncate(90, v.problem(n).Message) + "”"
+		// A kind beyond the list has no example: its message, values masked.
+		p.Showing = "the rows with “" + v.problem(n).Message + "”"
+		for _, pl := range p.Problems {
+			if pl.Active {
+				p.Showing = "the rows like “" + pl.Like + "”"
+			}
+		}
 	}
 
 	order, ours := shownColumns(v.meta.Header)

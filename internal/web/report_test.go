@@ -301,4 +301,15 @@ func TestReportTopProblemsShowTheTerminalsValues(t *testing.T) {
 	if !strings.Contains(items[0][3], "use EFFECTIVE, NOT_EFFECTIVE or PENDING") {
 		t.Errorf("the advice is cut: %q", items[0][3])
 	}
+
+	// Its filter says which rows it lists with the same example.
+	link := regexp.MustCompile(`href="([^"]+)"><span class="n">2</span>`).FindStringSubmatch(list)
+	if link == nil {
+		t.Fatalf("the status problem links to no rows:\n%s", list)
+	}
+	filtered := b.getOK(html.UnescapeString(link[1]))
+	showing := regexp.MustCompile(`<p class="range">(.*?)</p>`).FindStringSubmatch(filtered)
+	if showing == nil || !strings.Contains(showing[1], "the rows like “status: "+html.EscapeString(`"HECHO" is not a status; use EFFECTIVE, NOT_EFFECTIVE or PENDING`)+"”") || strings.Contains(showing[1], "…") {
+		t.Errorf("the filtered page says %q", showing)
+	}
 }
