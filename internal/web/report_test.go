@@ -259,7 +259,7 @@ func TestReportTopProblemsShowTheTerminalsValues(t *testing.T) {
 		!strings.Contains(list, "&lt;b&gt;VENDIDO&lt;/b&gt;") {
 		t.Errorf("the preview's problems are cut or masked:\n%s", list)
 	}
-	_, _, sum, page := sendForReport(t, f, b, id)
+	run, rec, sum, page := sendForReport(t, f, b, id)
 	start, end := strings.Index(page, `<h2 id="problems-h">`), strings.Index(page, `<h2 id="files-h">`)
 	if start < 0 || end < start {
 		t.Fatalf("no Top problems section on the page:\n%s", page)
@@ -311,5 +311,16 @@ func TestReportTopProblemsShowTheTerminalsValues(t *testing.T) {
 	showing := regexp.MustCompile(`<p class="range">(.*?)</p>`).FindStringSubmatch(filtered)
 	if showing == nil || !strings.Contains(showing[1], "the rows like “status: "+html.EscapeString(`"HECHO" is not a status; use EFFECTIVE, NOT_EFFECTIVE or PENDING`)+"”") || strings.Contains(showing[1], "…") {
 		t.Errorf("the filtered page says %q", showing)
+	}
+
+	// With report.csv gone the rows cannot be listed, but summary.json still
+	// names the problems, unlinked.
+	if err := os.Remove(filepath.Join(rec.ReportDir, reports.CSVName)); err != nil {
+		t.Fatal(err)
+	}
+	page = b.getOK("/runs/" + run + "/report")
+	if !strings.Contains(page, "The rows cannot be shown") || !strings.Contains(page, `<span class="unlinked"><span class="n">2</span>`) ||
+		!strings.Contains(page, html.EscapeString(`"HECHO" is not a status`)) || strings.Contains(page, "?problem=") {
+		t.Errorf("the report without report.csv:\n%s", page)
 	}
 }
