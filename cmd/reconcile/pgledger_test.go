@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -17,11 +18,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/reten/reconcile/internal/engine"
 	"github.com/reten/reconcile/internal/outcome"
 	"github.com/reten/reconcile/internal/pgledger"
 	"github.com/reten/reconcile/internal/pgledger/pgtest"
 	"github.com/reten/reconcile/internal/reports"
 	"github.com/reten/reconcile/internal/sandbox"
+	"github.com/reten/reconcile/internal/sandbox/sandboxtest"
+	"github.com/reten/reconcile/internal/web"
 )
 
 // These run the commands with the ledger in PostgreSQL (RECONCILE_TEST_POSTGRES):
@@ -174,6 +178,34 @@ func TestRunLedgerUnreachable(t *testing.T) {
 	code, _, stderr = h.run(t, "--ledger", "mysql://ana:"+secret+"@db/ledger")
 	if code != exitUsage || strings.Contains(stderr, secret) || !strings.Contains(stderr, "--ledger takes a PostgreSQL URL") {
 		t.Errorf("a mysql:// ledger: exit %d\n%s", code, stderr)
+	}
+}
+
+// serve checks the ledger as it starts, as it checks the API: a database out
+// of reach stops it with run's message and exit code, before anyone uploads
+// a file to send.
+func TestServeLedgerUnreachable(t *testing.T) {
+	srv, base := sandboxtest.Start(t, e2eTenant(t, 5), sandbox.Faults{})
+	const secret = "s3cr3t-Pa55word"
+	vars := map[string]string{"RETEN_BASE_URL": base, "RETEN_API_KEY": e2eKey}
+	// A console that served anyway is stopped, as Ctrl-C would, to fail.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code, stdout, stderr := runMainCtx(t, ctx, vars, "serve", "--addr", "127.0.0.1:0", "--state-dir", t.TempDir(),
+		"--ledger", "postgres://ana:"+secret+"@127.0.0.1:1/ledger?connect_timeout=2")
+	if code != exitError {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitError, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "cannot reach the ledger database postgres://ana:***@127.0.0.1:1/ledger") || strings.Contains(stdout+stderr, secret) {
+		t.Errorf("stderr does not name the ledger, or shows its password:\n%s", stderr)
+	}
+	if strings.Contains(stdout, "open http") {
+		t.Errorf("the console was served:\n%s", stdout)
+	}
+	for _, r := range srv.Requests() {
+		if r.Method == http.MethodPost {
+			t.Errorf("a result was sent: %+v", r)
+		}
 	}
 }
 
@@ -330,5 +362,130 @@ func TestRunLedgerConnectionLost(t *testing.T) {
 	}
 	if st.Stored != n-len(w.invalid) {
 		t.Errorf("%d stored of %d", st.Stored, n-len(w.invalid))
+	}
+}
+
+// `reconcile serve --ledger`: the console's runs record their rows in
+// PostgreSQL, not in a file of the state directory, and the same file sent
+// again sends nothing the ledger has decided: the accepted rows are skipped
+// as already submitted, the refused one ends as it did without a request.
+func TestServeLedgerPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	plain, _ := passwordOf(t, url)
+	srv, base := sandboxtest.Start(t, e2eTenant(t, 20), sandbox.Faults{})
+	state := t.TempDir()
+	vars := map[string]string{"RETEN_BASE_URL": base, "RETEN_API_KEY": e2eKey, web.TokenEnv: "serve-pg-token"}
+	ctx, ctrlC := context.WithCancel(context.Background())
+	defer ctrlC()
+	stdout, stderr, login, exited := startCommand(t, ctx, vars, "serve", "--addr", "127.0.0.1:0", "--state-dir", state, "--ledger", url)
+	cc := newConsoleClient(t, login)
+	cc.login(login + "/login?token=serve-pg-token")
+
+	const sent = 12 // rows of known activities; then one unknown (404), one invalid
+	var rows strings.Builder
+	rows.WriteString("provider_activity_id,commerce_external_id,occurred_at,status,result\n")
+	for i := 1; i <= sent; i++ {
+		fmt.Fprintf(&rows, "SYN-%07d,SYNC-%05d,2026-04-11T10:30:00Z,EFFECTIVE,SALE_COMPLETED\n", i, i%1000)
+	}
+	rows.WriteString("SYN-9999999,SYNC-00001,2026-04-11T10:30:00Z,EFFECTIVE,SALE_COMPLETED\n")
+	rows.WriteString("SYN-0000013,SYNC-00013,2026-04-11T10:30:00Z,HECHO,SALE_COMPLETED\n")
+	id := cc.upload("nocturno.csv", []byte(rows.String()))
+	if _, page := cc.get("/uploads/" + id + "/send"); !strings.Contains(page, "The ledger in PostgreSQL, <code>"+pgledger.Redact(url)) || strings.Contains(page, plain) {
+		t.Errorf("the send page does not name the ledger in PostgreSQL, without its password:\n%s", page)
+	}
+
+	// send starts a run of the upload and waits for its record's end.
+	send := func() *engine.RunRecord {
+		t.Helper()
+		res := cc.post("/uploads/"+id+"/runs", neturl.Values{"policy": {"never"}})
+		run := strings.TrimPrefix(res.Header.Get("Location"), "/runs/")
+		if res.StatusCode != http.StatusSeeOther || !engine.ValidRunID(run) {
+			t.Fatalf("starting the run: %s to %q\n%s", res.Status, res.Header.Get("Location"), stderr)
+		}
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if rec, err := engine.ReadRun(state, run); err == nil && rec.Ended() {
+				return rec
+			}
+		}
+		t.Fatalf("run %s did not end:\n%s", run, stderr)
+		return nil
+	}
+
+	first := send()
+	if first.Ending != "finished" || first.Counts[outcome.ClassOK] != sent || first.Counts[outcome.ClassRejected] != 1 || first.Counts[outcome.ClassInvalid] != 1 {
+		t.Fatalf("the first run: %s, %v\n%s", first.Ending, first.Counts, stderr)
+	}
+	if st := srv.Stats(); st.Stored != sent {
+		t.Fatalf("the sandbox stored %d results, want %d", st.Stored, sent)
+	}
+	// posts counts the results sent: each run also reads the result types.
+	posts := func() int {
+		n := 0
+		for _, r := range srv.Requests() {
+			if r.Method == http.MethodPost {
+				n++
+			}
+		}
+		return n
+	}
+	sentBefore := posts()
+	if sentBefore != sent+1 {
+		t.Errorf("the first run sent %d results, want %d", sentBefore, sent+1)
+	}
+	if found, _ := filepath.Glob(filepath.Join(state, "*.db")); len(found) > 0 {
+		t.Errorf("a ledger file was created beside --ledger: %v", found)
+	}
+
+	// PostgreSQL holds each accepted row, from the upload as the user named it.
+	store, err := pgledger.Open(context.Background(), url, pgledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= sent; i++ {
+		activity := fmt.Sprintf("SYN-%07d", i)
+		e, err := store.Lookup(context.Background(), activity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := e.Accepted(); a == nil || a.File != "nocturno.csv" || a.Row != i+1 || a.Run != first.ID {
+			t.Errorf("the ledger's %s: %+v, want accepted from nocturno.csv row %d in run %s", activity, e.Attempts, i+1, first.ID)
+		}
+	}
+	if e, err := store.Lookup(context.Background(), "SYN-9999999"); err != nil || len(e.Attempts) != 1 || e.Accepted() != nil {
+		t.Errorf("the ledger's unknown activity: %+v, %v; want one attempt, refused", e, err)
+	}
+	store.Close()
+	code, out, errOut := runMain(t, nil, "ledger", "status", "--json", "--ledger", url)
+	var st statusJSON
+	if err := json.Unmarshal([]byte(out), &st); code != exitOK || err != nil {
+		t.Fatalf("ledger status --json: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	if st.Live != 0 || len(st.Claims) != 0 || st.InDoubtTotal != 0 {
+		t.Errorf("after the console's run the ledger has %d live workers, %d claims, %d rows in doubt; want none", st.Live, len(st.Claims), st.InDoubtTotal)
+	}
+
+	// The same file again: nothing decided is sent.
+	second := send()
+	if n, stored := posts()-sentBefore, srv.Stats().Stored; n != 0 || stored != sent {
+		t.Errorf("the second send sent %d results (%d stored in all); want none", n, stored)
+	}
+	if second.Counts[outcome.ClassSkipped] != sent || second.Counts[outcome.ClassRejected] != 1 || second.Counts[outcome.ClassInvalid] != 1 {
+		t.Errorf("the second run: %s, %v; want %d skipped, 1 rejected, 1 invalid", second.Ending, second.Counts, sent)
+	}
+	for _, r := range readRunReportRows(t, second.ReportDir) {
+		if r["outcome"] == "skipped" && !strings.HasPrefix(r["message"], "already submitted") {
+			t.Errorf("second run, row %s: skipped with %q, want already submitted", r["row"], r["message"])
+		}
+	}
+
+	ctrlC()
+	stoppedServing(t, exited, stderr)
+	for _, s := range []string{stdout.String(), stderr.String()} {
+		if strings.Contains(s, plain) {
+			t.Errorf("serve wrote the ledger's password:\n%s", s)
+		}
+	}
+	if found := filesHolding(t, state, plain); len(found) > 0 {
+		t.Errorf("the ledger's password is written in %v", found)
 	}
 }

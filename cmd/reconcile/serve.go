@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/reten/reconcile/internal/engine"
+	"github.com/reten/reconcile/internal/pgledger"
 	"github.com/reten/reconcile/internal/reports"
 	"github.com/reten/reconcile/internal/validate"
 	"github.com/reten/reconcile/internal/web"
@@ -20,7 +21,8 @@ import (
 
 // serveCommand is `reconcile serve`: the web console, sending through the
 // API that RETEN_BASE_URL and RETEN_API_KEY name, with the ledger of the
-// state directory the command line uses.
+// state directory the command line uses, or the one in PostgreSQL that
+// --ledger names, opened as it starts.
 type serveCommand struct {
 	env     *environ
 	send    sendOptions
@@ -125,6 +127,9 @@ func serveConsole(ctx context.Context, env *environ, cf consoleFlags, job *engin
 		return usageError("--addr: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, nil))
+	if err := job.CheckLedger(ctx); err != nil {
+		return failure(err)
+	}
 	var cat *validate.Catalogue
 	var err error
 	if job.ConfigsFile != "" {
@@ -139,6 +144,7 @@ func serveConsole(ctx context.Context, env *environ, cf consoleFlags, job *engin
 		Token:     token,
 		MaxUpload: int64(cf.maxUpload),
 		BaseURL:   job.Submitter.Client.BaseURL,
+		Ledger:    pgledger.Redact(job.LedgerURL),
 		Catalogue: cat,
 		Runner:    &web.EngineRunner{Job: job, Logger: log},
 		Logger:    log,

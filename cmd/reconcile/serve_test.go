@@ -99,6 +99,20 @@ func startCommand(t *testing.T, ctx context.Context, vars map[string]string, arg
 	return
 }
 
+// stoppedServing waits for serve to exit after Ctrl-C, and fails unless it
+// exits 0.
+func stoppedServing(t *testing.T, exited <-chan int, stderr *syncBuffer) {
+	t.Helper()
+	select {
+	case code := <-exited:
+		if code != exitOK {
+			t.Errorf("serve exited %d after Ctrl-C:\n%s", code, stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop after Ctrl-C")
+	}
+}
+
 // consoleClient is a browser of the console over HTTP, for the commands'
 // tests (the console's own are in internal/web).
 type consoleClient struct {
@@ -234,14 +248,7 @@ func TestServeSendsAndCtrlCStopsTheRunsInFlight(t *testing.T) {
 		stream.WriteString(sc.Text() + "\n")
 	}
 	events.Body.Close()
-	select {
-	case code := <-exited:
-		if code != exitOK {
-			t.Errorf("serve exited %d after Ctrl-C:\n%s", code, stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop after Ctrl-C")
-	}
+	stoppedServing(t, exited, stderr)
 	if !strings.Contains(stream.String(), `"final":true`) || !strings.Contains(stream.String(), `"ending":"interrupted"`) {
 		t.Errorf("the event stream did not end with the interrupted run:\n%s", stream.String())
 	}

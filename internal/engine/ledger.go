@@ -100,3 +100,25 @@ func (j *Job) Lock() (release func(), err error) {
 		closeStore()
 	}, nil
 }
+
+// CheckLedger opens the shared ledger at LedgerURL as a run would, and
+// closes it, so that a process that starts runs later (reconcile serve)
+// learns at once that the database is out of reach, refuses the
+// password, holds another tenant's ledger or a newer schema, rather than at
+// its first send. The error is a *Failure, LedgerFailed. Without LedgerURL
+// it checks nothing: the state directory's ledger is locked by each run as
+// it starts, and another run may hold it now.
+func (j *Job) CheckLedger(ctx context.Context) error {
+	if j.LedgerURL == "" || j.Store != nil || j.Submitter == nil || j.Submitter.Client == nil {
+		return nil
+	}
+	pg, err := pgledger.Open(ctx, j.LedgerURL, pgledger.Options{BaseURL: j.Submitter.Client.BaseURL, ClaimTTL: j.ClaimTTL})
+	if err != nil {
+		// Open's errors name the URL redacted: pgledger.Redact.
+		return fail(LedgerFailed, err)
+	}
+	if err := pg.Close(); err != nil {
+		return fail(LedgerFailed, err)
+	}
+	return nil
+}

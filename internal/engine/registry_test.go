@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,6 +104,10 @@ func TestLockHoldsTheStateDirectory(t *testing.T) {
 	other.StateDir = job.StateDir
 	if _, err := other.Lock(); EndingOf(err) != Locked || !strings.Contains(err.Error(), "run "+job.RunID) || !strings.Contains(err.Error(), "nothing was sent") {
 		t.Errorf("a second Lock: %v", err)
+	}
+	// A console may start while a command-line run holds the directory.
+	if err := other.CheckLedger(context.Background()); err != nil {
+		t.Errorf("CheckLedger of a held state directory: %v", err)
 	}
 	if res := job.Run(context.Background(), nil); res.Ending != Finished {
 		t.Errorf("the locked job's run: %v %v", res.Ending, res.Err)
@@ -205,5 +210,17 @@ func TestListRunsNewestFirst(t *testing.T) {
 	}
 	if ids, err := ListRuns(filepath.Join(state, "none")); err != nil || len(ids) != 0 {
 		t.Errorf("a state directory without runs: %v %v", ids, err)
+	}
+}
+
+// A shared ledger out of reach is a LedgerFailed Failure naming the URL
+// without its password.
+func TestCheckLedgerOutOfReach(t *testing.T) {
+	_, base := sandboxtest.Start(t, sandbox.SyntheticTenant(5), sandbox.Faults{})
+	check := sendingJob(t, base, inputFile(t, 5))
+	check.LedgerURL = "postgres://ana:s3cr3t@127.0.0.1:1/ledger?connect_timeout=2"
+	err := check.CheckLedger(context.Background())
+	if EndingOf(err) != LedgerFailed || !strings.Contains(fmt.Sprint(err), "postgres://ana:***@127.0.0.1:1/ledger") || strings.Contains(fmt.Sprint(err), "s3cr3t") {
+		t.Errorf("CheckLedger of a database out of reach: %v", err)
 	}
 }

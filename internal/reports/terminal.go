@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,22 +40,12 @@ func (s *Summary) Print(w io.Writer, width int) {
 			}
 		}
 		fmt.Fprintf(w, "%d rows need a person (%s).\n", s.NeedsPerson, strings.Join(needing, ", "))
-		shown := s.TopMessages
-		if len(shown) > shownProblems {
-			shown = shown[:shownProblems]
-		}
+		shown := s.TopProblems(shownProblems)
 		if len(shown) > 0 {
 			fmt.Fprintln(w, "Most frequent problems:")
 		}
 		for _, m := range shown {
-			head := fmt.Sprintf("  %6d  %s", m.Count, m.Class)
-			if m.HTTPStatus != 0 {
-				head += fmt.Sprintf(" %d", m.HTTPStatus)
-			}
-			if m.Code != "" {
-				head += " " + string(m.Code)
-			}
-			writeWrapped(w, head+": ", m.Shown(), width, 10)
+			writeWrapped(w, fmt.Sprintf("  %6d  %s: ", m.Count, m.Kind()), m.Shown(), width, 10)
 		}
 	}
 	r := s.Reports
@@ -86,6 +77,31 @@ func (s *Summary) Print(w io.Writer, width int) {
 			writeWrapped(w, "  ", a, width, 4)
 		}
 	}
+}
+
+// TopProblems is the list of the most frequent problems that the terminal
+// and the web console show, most rows first (ties in report order, then by
+// message), at most n of them (0: every one the summary kept). Each is read
+// as Count, Kind and Shown: the terminal and the console print the same
+// words.
+func (s *Summary) TopProblems(n int) []TopMessage {
+	if n > 0 && len(s.TopMessages) > n {
+		return s.TopMessages[:n]
+	}
+	return s.TopMessages
+}
+
+// Kind names what the rows of a message have in common: their class, the
+// API's status and the code ("rejected 404 api_404", "invalid bad_date").
+func (m *TopMessage) Kind() string {
+	k := string(m.Class)
+	if m.HTTPStatus != 0 {
+		k += " " + strconv.Itoa(m.HTTPStatus)
+	}
+	if m.Code != "" {
+		k += " " + string(m.Code)
+	}
+	return k
 }
 
 // Shown is the message as a person reads it: the first row's, values and

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -74,13 +75,33 @@ type chartBar struct {
 	LabelWidth int
 }
 
+// problemLink is one of the run's most frequent problems, in the
+// terminal's words (reports.Summary.TopProblems), and the rows it stands
+// for.
 type problemLink struct {
-	Class      string
-	HTTPStatus int
-	Message    string
-	Count      int
-	Link       string
-	Active     bool
+	Class  string
+	Kind   string // class, status and code
+	Text   string // the first row's message, values and advice whole
+	Like   string // that message alone, without "(and N more like it)"
+	Count  int
+	Link   string // "" when report.csv has no rows of it to list
+	Active bool
+}
+
+// topProblems is the summary's list of problems, each linked to the view's
+// rows of it (nil v: none linked); the view groups report.csv's rows by
+// the same reports.ProblemOf, so the kinds are found by their key.
+func topProblems(sum *reports.Summary, v *reportView, filter string, link func(filter string) string) []problemLink {
+	var out []problemLink
+	for _, m := range sum.TopProblems(reports.TopN) {
+		p := problemLink{Class: string(m.Class), Kind: m.Kind(), Text: m.Shown(), Like: cmp.Or(m.Example, m.Message), Count: m.Count}
+		if k := v.kindOf(m); k != nil {
+			f := "p" + strconv.Itoa(k.ID)
+			p.Link, p.Active = link(f), f == filter
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 type download struct {
@@ -136,6 +157,7 @@ func (s *Server) handleReportPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		p.Err = fmt.Sprintf("The rows cannot be shown: %v. The downloads below still hold them.", err)
 		p.Classes, p.Chart = classBars(id, sum.Counts, ""), newChart(sum.Counts)
+		p.Problems = topProblems(sum, nil, "", nil)
 		s.render(w, r, http.StatusOK, "report", view{Title: "Report", Step: "runs", Data: p})
 		return
 	}
@@ -182,14 +204,7 @@ func (s *Server) handleReportPage(w http.ResponseWriter, r *http.Request) {
 		}
 		return "/runs/" + id + "/report?" + vals.Encode()
 	}
-	for i, k := range v.meta.Problems {
-		if i == reports.TopN {
-			break
-		}
-		f := "p" + strconv.Itoa(k.ID)
-		p.Problems = append(p.Problems, problemLink{Class: k.Class, HTTPStatus: k.HTTPStatus, Message: k.Message, Count: k.Count,
-			Link: link(f, p.Sort, p.Desc, 1), Active: f == filter})
-	}
+	p.Problems = topProblems(sum, v, filter, func(f string) string { return link(f, p.Sort, p.Desc, 1) })
 	for i := range p.Classes {
 		p.Classes[i].Link = link("c-"+p.Classes[i].Class, p.Sort, p.Desc, 1)
 	}
@@ -199,7 +214,13 @@ func (s *Server) handleReportPage(w http.ResponseWriter, r *http.Request) {
 		p.Showing = "the rows that ended " + c
 	} else if filter != "" {
 		n, _ := strconv.Atoi(filter[1:])
-		p.Showing = "the rows with “" + truncate(90, v.problem(n).Message) + "”"
+		// A kind beyond the list has no example: its message, values masked.
+		p.Showing = "the rows with “" + v.problem(n).Message + "”"
+		for _, pl := range p.Problems {
+			if pl.Active {
+				p.Showing = "the rows like “" + pl.Like + "”"
+			}
+		}
 	}
 
 	order, ours := shownColumns(v.meta.Header)

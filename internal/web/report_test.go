@@ -45,25 +45,32 @@ func tableRows(page string) (classes []string, rows []int) {
 	return classes, rows
 }
 
+// sendForReport sends upload id with the never policy, waits for the run
+// and returns it, its summary and its report page.
+func sendForReport(t *testing.T, f *fixture, b *browser, id string) (run string, rec *engine.RunRecord, sum *reports.Summary, page string) {
+	t.Helper()
+	run = b.send(id, "never")
+	rec = f.waitRun(run)
+	sum, err := reports.ReadSummary(rec.ReportDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run, rec, sum, b.getOK("/runs/" + run + "/report")
+}
+
 func TestReportPageSummarisesFiltersSortsAndPages(t *testing.T) {
 	f := newFixture(t, withEngine(4))
 	b := f.loggedIn()
 	id := b.uploadOK("resultados.xlsx", sample(t, "resultados.xlsx"))
 	b.mapSuggested(id)
-	run := b.send(id, "never")
-	rec := f.waitRun(run)
-	sum, err := reports.ReadSummary(rec.ReportDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := b.getOK("/runs/" + run + "/report")
+	run, rec, sum, page := sendForReport(t, f, b, id)
 	counts := pageCounts(page)
 	for _, c := range outcome.Classes {
 		if counts[string(c)] != sum.Counts[c] {
 			t.Errorf("the page shows %d %s, summary.json %d", counts[string(c)], c, sum.Counts[c])
 		}
 	}
-	for _, want := range []string{`<svg class="chart"`, `<rect class="bar cls-ok"`, "Top problems", html.EscapeString(sum.TopMessages[0].Message),
+	for _, want := range []string{`<svg class="chart"`, `<rect class="bar cls-ok"`, "Top problems", html.EscapeString(sum.TopMessages[0].Shown()),
 		`href="/runs/` + run + `/files/report.csv"`, `href="/runs/` + run + `/files/report.xlsx"`, `href="/runs/` + run + `/files/summary.json"`, "rejects"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the report page lacks %q", want)
@@ -228,5 +235,92 @@ func TestRunsPageShowsARunWithNoEnd(t *testing.T) {
 	page := b.getOK("/runs/" + id)
 	if !strings.Contains(page, "Running elsewhere") || !strings.Contains(page, "cron-1") || !strings.Contains(page, "pid 4242") || strings.Contains(page, "cancel-form") {
 		t.Errorf("its page:\n%s", page)
+	}
+}
+
+// The report's top problems are the terminal's: an example value of each,
+// escaped, the whole advice and the count, in the terminal's order; never
+// a masked "…" where the value was.
+func TestReportTopProblemsShowTheTerminalsValues(t *testing.T) {
+	f := newFixture(t, withEngine(4))
+	b := f.loggedIn()
+	csv := "provider_activity_id,commerce_external_id,occurred_at,status,result\n" +
+		"TP-1,C-1,2026-04-11T10:30:00Z,HECHO,SALE_COMPLETED\n" +
+		"TP-2,C-2,2026-04-11T10:30:00Z,CLOSED,SALE_COMPLETED\n" +
+		"TP-3,C-3,2026-04-11T10:30:00Z,EFFECTIVE,<b>VENDIDO</b>\n" +
+		"TP-4,C-4,2026-04-11T10:30:00Z,EFFECTIVE,SALE_COMPLETED\n"
+	id := b.uploadOK("problemas.csv", []byte(csv))
+	b.mapSuggested(id)
+	// The preview's problems too: each kind's first message whole.
+	preview := b.getOK("/uploads/" + id + "/preview")
+	if ps, pe := strings.Index(preview, `<aside class="problems"`), strings.Index(preview, `</aside>`); ps < 0 || pe < ps {
+		t.Errorf("no problems on the preview:\n%s", preview)
+	} else if list := preview[ps:pe]; strings.Contains(list, "…") || !strings.Contains(list, html.EscapeString("(or run `reconcile configs pull` if it was added lately)")) ||
+		!strings.Contains(list, "&lt;b&gt;VENDIDO&lt;/b&gt;") {
+		t.Errorf("the preview's problems are cut or masked:\n%s", list)
+	}
+	run, rec, sum, page := sendForReport(t, f, b, id)
+	start, end := strings.Index(page, `<h2 id="problems-h">`), strings.Index(page, `<h2 id="files-h">`)
+	if start < 0 || end < start {
+		t.Fatalf("no Top problems section on the page:\n%s", page)
+	}
+	list := page[start:end]
+	if strings.Contains(list, "…") {
+		t.Errorf("a value is masked in the top problems:\n%s", list)
+	}
+	if strings.Contains(list, "<b>VENDIDO</b>") || !strings.Contains(list, "&lt;b&gt;VENDIDO&lt;/b&gt;") {
+		t.Errorf("the cell's value is not shown escaped:\n%s", list)
+	}
+	if !strings.Contains(list, html.EscapeString(`"HECHO" is not a status`)) || !strings.Contains(list, "(and 1 more like it)") {
+		t.Errorf("the status problem lacks its example or its count of others:\n%s", list)
+	}
+
+	// The terminal's lines, in its order, each with the page's count.
+	var term strings.Builder
+	sum.Print(&term, 0)
+	var lines []string
+	for _, l := range strings.Split(term.String(), "\n") {
+		if strings.HasPrefix(l, "   ") && strings.Contains(l, ": ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 3 {
+		t.Fatalf("the terminal lists %d problems, want 3 (status, result, the API's 404):\n%s", len(lines), term.String())
+	}
+	items := regexp.MustCompile(`<span class="n">(\d+)</span><span class="pill[^"]*">([^<]*)</span><span class="ex">([^<]*)</span>`).FindAllStringSubmatch(list, -1)
+	if len(items) != len(lines) {
+		t.Fatalf("the page lists %d problems, the terminal %d:\n%s", len(items), len(lines), list)
+	}
+	for i, it := range items {
+		want := strings.Join(strings.Fields(lines[i]), " ")
+		got := it[1] + " " + html.UnescapeString(it[2]) + ": " + html.UnescapeString(it[3])
+		if got != want {
+			t.Errorf("problem %d: the page says\n%q\nthe terminal\n%q", i+1, got, want)
+		}
+	}
+	if !strings.Contains(items[0][3], "use EFFECTIVE, NOT_EFFECTIVE or PENDING") {
+		t.Errorf("the advice is cut: %q", items[0][3])
+	}
+
+	// Its filter says which rows it lists with the same example.
+	link := regexp.MustCompile(`href="([^"]+)"><span class="n">2</span>`).FindStringSubmatch(list)
+	if link == nil {
+		t.Fatalf("the status problem links to no rows:\n%s", list)
+	}
+	filtered := b.getOK(html.UnescapeString(link[1]))
+	showing := regexp.MustCompile(`<p class="range">(.*?)</p>`).FindStringSubmatch(filtered)
+	if showing == nil || !strings.Contains(showing[1], "the rows like “status: "+html.EscapeString(`"HECHO" is not a status; use EFFECTIVE, NOT_EFFECTIVE or PENDING`)+"”") || strings.Contains(showing[1], "…") {
+		t.Errorf("the filtered page says %q", showing)
+	}
+
+	// With report.csv gone the rows cannot be listed, but summary.json still
+	// names the problems, unlinked.
+	if err := os.Remove(filepath.Join(rec.ReportDir, reports.CSVName)); err != nil {
+		t.Fatal(err)
+	}
+	page = b.getOK("/runs/" + run + "/report")
+	if !strings.Contains(page, "The rows cannot be shown") || !strings.Contains(page, `<span class="unlinked"><span class="n">2</span>`) ||
+		!strings.Contains(page, html.EscapeString(`"HECHO" is not a status`)) || strings.Contains(page, "?problem=") {
+		t.Errorf("the report without report.csv:\n%s", page)
 	}
 }

@@ -287,6 +287,19 @@ func (v *reportView) problem(id int) *viewProblem {
 	return nil
 }
 
+// kindOf is the view's problem kind of a summary's message, or nil.
+func (v *reportView) kindOf(m reports.TopMessage) *viewProblem {
+	if v == nil {
+		return nil
+	}
+	for i, k := range v.meta.Problems {
+		if k.Class == string(m.Class) && k.HTTPStatus == m.HTTPStatus && k.Message == m.Message {
+			return &v.meta.Problems[i]
+		}
+	}
+	return nil
+}
+
 // count is the number of rows a valid filter lists.
 func (v *reportView) count(f string) int {
 	switch {

@@ -18,6 +18,7 @@ type sendPage struct {
 	Live        string // the id of this upload's run still going, if any
 	OverrideCol string // the file's column mapped to hard_override, "" if none
 	StateDir    string
+	Ledger      string // Options.Ledger
 }
 
 func (s *Server) handleSendPage(w http.ResponseWriter, r *http.Request) {
@@ -25,7 +26,7 @@ func (s *Server) handleSendPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p := sendPage{Sum: c.sum, CanSend: s.opts.Runner != nil, StateDir: s.opts.StateDir}
+	p := sendPage{Sum: c.sum, CanSend: s.opts.Runner != nil, StateDir: s.opts.StateDir, Ledger: s.opts.Ledger}
 	if lr := s.liveRunOfUpload(u.ID); lr != nil {
 		p.Live = lr.ID
 	}
@@ -49,6 +50,7 @@ func (s *Server) handleStartRun(w http.ResponseWriter, r *http.Request) {
 	lr, err := s.startRun(r.Context(), u, r.PostFormValue("policy"))
 	var locked *ledger.LockedError
 	var bad *requestError
+	var failed *engine.Failure
 	switch {
 	case errors.As(err, &locked):
 		msg, _, _ := strings.Cut(err.Error(), "\n")
@@ -57,6 +59,13 @@ func (s *Server) handleStartRun(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, errNoRunner):
 		s.fail(w, r, http.StatusServiceUnavailable, "Sending is off", "This console was started to check files only. Start it with `reconcile serve` and the API's base URL and key to send them.")
+		return
+	case errors.As(err, &failed) && failed.Ending == engine.LedgerFailed:
+		// The database of a shared ledger is out of reach, or refuses: the
+		// person can do nothing here but wait for it, and try again.
+		s.opts.Logger.Error("web: the ledger cannot be opened", "err", err)
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		s.fail(w, r, http.StatusServiceUnavailable, "Nothing was sent: the ledger cannot be used", msg+". Send the file again from this page once the ledger answers.")
 		return
 	case errors.As(err, &bad):
 		s.fail(w, r, http.StatusBadRequest, "Cannot send this file yet", err.Error())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
@@ -375,5 +376,43 @@ func TestAFileThatCannotBeReadIsNotSent(t *testing.T) {
 	}
 	if ids, _ := engine.ListRuns(f.state); len(ids) != 0 {
 		t.Errorf("runs: %v", ids)
+	}
+}
+
+// A shared ledger whose database went away after the console started:
+// the send page says so, its URL without the password, and that nothing was
+// sent, as a 503 the person can retry; no run is recorded, no request made.
+func TestSendWithTheLedgerOutOfReach(t *testing.T) {
+	const secret = "s3cr3t-Pa55word"
+	f := newFixture(t, withEngine(1), func(o *Options) {
+		o.Runner.(*EngineRunner).Job.LedgerURL = "postgres://ana:" + secret + "@127.0.0.1:1/ledger?connect_timeout=2"
+		o.Ledger = "postgres://ana:***@127.0.0.1:1/ledger?connect_timeout=2"
+	})
+	b := f.loggedIn()
+	id := b.uploadOK("nocturno.csv", synthCSV(3))
+	b.mapSuggested(id)
+	if page := b.getOK("/uploads/" + id + "/send"); !strings.Contains(page, "The ledger in PostgreSQL, <code>postgres://ana:***@127.0.0.1:1/ledger") {
+		t.Errorf("the send page does not name the shared ledger:\n%s", page)
+	}
+	res := b.post("/uploads/"+id+"/runs", url.Values{"policy": {"never"}})
+	body := readBody(t, res)
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("starting a run with the ledger out of reach: %s, want 503", res.Status)
+	}
+	for _, want := range []string{"Nothing was sent", "cannot reach the ledger database postgres://ana:***@127.0.0.1:1/ledger", "once the ledger answers"} {
+		if !strings.Contains(html.UnescapeString(body), want) {
+			t.Errorf("the answer lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, secret) {
+		t.Errorf("the answer shows the ledger's password:\n%s", body)
+	}
+	if ids, _ := engine.ListRuns(f.state); len(ids) != 0 {
+		t.Errorf("runs recorded: %v", ids)
+	}
+	for _, r := range f.sandbox.Requests() {
+		if r.Method == http.MethodPost {
+			t.Errorf("a result was sent with no ledger: %+v", r)
+		}
 	}
 }

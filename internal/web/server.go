@@ -47,6 +47,11 @@ type Options struct {
 	// "" names a tenant of its own. The API key is not an option: the
 	// console has no use for it.
 	BaseURL string
+	// Ledger is where the runs record what they sent, for the send page:
+	// "" for the state directory's ledger file, which one run at a time
+	// holds; else the URL of a ledger in PostgreSQL, its password hidden
+	// (pgledger.Redact), which any number of runs and workers share.
+	Ledger string
 	// Catalogue is the tenant's result types, which the preview checks
 	// rows against; nil makes the preview say how to get them.
 	Catalogue *validate.Catalogue
