@@ -89,9 +89,11 @@ func copyBucket(dst *bolt.DB, src *bolt.Tx, name []byte, b *bolt.Bucket) error {
 	c := b.Cursor()
 	k, v := c.First()
 	read := 0
+	// The chunk's values, which Put points to until the commit; reused by
+	// the next chunk once it has been written.
+	values := make([]byte, 0, compactChunk+64<<10)
 	for k != nil {
-		// The chunk's values, which Put points to until the commit.
-		values := make([]byte, 0, compactChunk+64<<10)
+		values = values[:0]
 		err := dst.Update(func(tx *bolt.Tx) error {
 			nb := tx.Bucket(name)
 			nb.FillPercent = 1.0 // keys come in order: nothing is inserted between them

@@ -73,8 +73,7 @@ type DB struct {
 
 	dirLock *dirLock // the state directory's lock, when opened by OpenDir
 
-	cache   pageCache // the file's pages in the page cache, for folds and compact
-	evicted bool      // the last fold evicted the file; only folds use it, one at a time
+	cache pageCache // the file's pages in the page cache, for folds and compact
 }
 
 var _ Store = (*DB)(nil)

@@ -105,18 +105,23 @@ func (db *DB) foldLater() {
 
 // foldSome folds as in one transaction.
 func (db *DB) foldSome(as []Attempt) error {
-	if db.evicted {
-		// Read the leaves the fold will rewrite from the disk now, outside
-		// the write transaction, which holds every other write while it runs.
-		db.bolt.View(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketActivities)
-			for _, a := range as {
-				b.Get(entryKey(a.Activity))
-			}
-			dropMapped(tx)
+	// A file folds evict: read the leaves the fold will rewrite from the
+	// disk now, outside the write transaction, which holds every other
+	// write while it runs.
+	db.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Size() <= evictAbove {
 			return nil
-		})
-	}
+		}
+		b := tx.Bucket(bucketActivities)
+		for i, a := range as {
+			b.Get(entryKey(a.Activity))
+			if i%dropEvery == dropEvery-1 {
+				dropMapped(tx)
+			}
+		}
+		dropMapped(tx)
+		return nil
+	})
 	err := db.write(func(tx *bolt.Tx) error {
 		return foldTx(tx, as, &db.sources)
 	})
@@ -130,7 +135,7 @@ func (db *DB) foldSome(as []Attempt) error {
 	// fault them in again.
 	var size int64
 	db.bolt.View(func(tx *bolt.Tx) error { dropMapped(tx); size = tx.Size(); return nil })
-	if db.evicted = size > evictAbove; db.evicted {
+	if size > evictAbove {
 		db.cache.evict()
 	}
 	db.folded.Add(int64(len(as)))
